@@ -51,7 +51,9 @@ struct qformat {
 
 /// "s1.2" for a signed Q1.2, "u0.4" for an unsigned Q0.4.
 inline std::string to_string(const qformat& f) {
-  return (f.is_signed ? "s" : "u") + std::to_string(f.int_bits) + "." + std::to_string(f.frac_bits);
+  std::string s(1, f.is_signed ? 's' : 'u');
+  s.append(std::to_string(f.int_bits)).append(1, '.').append(std::to_string(f.frac_bits));
+  return s;
 }
 
 /// Throws hwnas::invalid_argument naming `what` unless the format is valid.

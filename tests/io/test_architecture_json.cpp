@@ -1,0 +1,60 @@
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "hwnas/io/architecture_json.hpp"
+
+TEST_CASE("architecture JSON: round trip, float and fixed point") {
+  for (const auto& a : {hwnas::reference_cnn(), hwnas::with_uniform_bits(hwnas::reference_cnn(), 6)}) {
+    const auto j = hwnas::io::to_json(a);
+    CHECK(hwnas::io::architecture_from_json(j) == a);
+    CHECK(hwnas::io::parse_architecture(j.dump()) == a);
+  }
+  const auto j = hwnas::io::to_json(hwnas::with_uniform_bits(hwnas::reference_cnn(), 4));
+  CHECK(j["layers"][0]["weights"] == "s0.3");
+  CHECK(j["layers"][0]["activations"] == "u1.3");
+  CHECK(j["classifier"]["weights"] == "s0.3");
+}
+
+TEST_CASE("architecture JSON: defaults and the documented example") {
+  const auto a = hwnas::io::parse_architecture(R"({
+    "input": {"channels": 1, "height": 28, "width": 28, "format": "u0.8"},
+    "classes": 10,
+    "layers": [ {"type": "conv", "filters": 16, "kernel": 3, "stride": 1, "pool": 2,
+                 "weights": "s0.3", "activations": "u1.3"},
+                {"filters": 8} ],
+    "classifier": {"weights": "s1.6"} })");
+  REQUIRE(a.layers.size() == 2);
+  CHECK(a.layers[0].weight_format == hwnas::qformat::weight(0, 3));
+  CHECK(a.layers[1].kernel == 3);  // default
+  CHECK(a.layers[1].pool == 1);
+  CHECK_FALSE(a.layers[1].weight_format.has_value());
+  CHECK(a.classifier.weight_format == hwnas::qformat::weight(1, 6));
+}
+
+TEST_CASE("architecture JSON: bad input is rejected with the key at fault") {
+  using hwnas::io::parse_architecture;
+  CHECK_THROWS_WITH(parse_architecture("{"), doctest::Contains("architecture JSON"));
+  CHECK_THROWS_WITH(parse_architecture(R"({"layers": [{"filters": 8, "kernal": 3}]})"),
+                    doctest::Contains("unknown key \"kernal\""));
+  CHECK_THROWS_WITH(parse_architecture(R"({"layers": [{"kernel": 3}]})"), doctest::Contains("\"filters\" is required"));
+  CHECK_THROWS_WITH(parse_architecture(R"({"layers": [{"filters": "many"}]})"), doctest::Contains("integer"));
+  CHECK_THROWS_WITH(parse_architecture(R"({"layers": [{"filters": 8, "weights": "q1.2"}]})"),
+                    doctest::Contains("s<int_bits>.<frac_bits>"));
+  CHECK_THROWS_WITH(parse_architecture(R"({"layers": [{"filters": 8, "weights": "s9.9"}]})"),
+                    doctest::Contains("1..16 bits"));
+  CHECK_THROWS_WITH(parse_architecture(R"({"layers": [{"filters": 8, "kernel": 11}]})"),
+                    doctest::Contains("layer 0: kernel"));
+  CHECK_THROWS_WITH(parse_architecture(R"({"layers": {}})"), doctest::Contains("array"));
+  CHECK_THROWS_WITH(parse_architecture(R"({"layers": [], "classes": 99999999999})"), doctest::Contains("range"));
+  CHECK_THROWS_AS(hwnas::io::load_architecture("/nonexistent/arch.json"), hwnas::io_error);
+}
+
+TEST_CASE("architecture JSON: save and load a file") {
+  const std::string path = std::string(HWNAS_BINARY_DIR) + "/test_arch_roundtrip.json";
+  const auto a = hwnas::with_uniform_bits(hwnas::reference_cnn(), 8);
+  hwnas::io::save_architecture(a, path);
+  CHECK(hwnas::io::load_architecture(path) == a);
+  std::remove(path.c_str());
+}
