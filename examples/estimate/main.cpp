@@ -1,0 +1,104 @@
+// hwnas-estimate: maps a quantized CNN (architecture JSON) onto an FPGA with one of hwnas's cost models and prints
+// the per-layer hardware table, or the report as JSON. The mapping is the least-LUT one that meets the spec, found
+// by an exact search; when none exists it says which constraint fails and by how much.
+//
+//   hwnas-estimate --arch examples/architectures/reference_cnn_4bit.json
+//   hwnas-estimate --arch net.json --model dataflow --device xc7z020 --max-luts 20000 --min-fps 5000
+//   hwnas-estimate --arch net.json --max-luts 30000 --min-fps 1000 --json
+//
+// Exit codes: 0 the mapping meets the spec, 3 no mapping meets it (the reason is printed), 2 bad input (options,
+// architecture file, spec), 1 anything else.
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "hwnas/core/error.hpp"
+#include "hwnas/fpga/estimate.hpp"
+#include "hwnas/io/architecture_json.hpp"
+
+namespace {
+
+struct options {
+  std::string arch_file;
+  std::string model = "pipelined_pe";
+  std::string device = "cyclone-iv-e115";
+  double clock_mhz = 100.0;
+  std::optional<std::int64_t> max_luts, max_dsps, max_brams;
+  std::optional<double> min_fps, max_latency_ms;
+  bool json = false;
+};
+
+int run(const options& o) {
+  using namespace hwnas;
+  // 1. The architecture, with its fixed-point formats (every layer needs them: a datapath has a width).
+  const architecture arch = io::load_architecture(o.arch_file);
+  // 2. The spec: every limit optional; the device's capacity applies on top.
+  const spec s{.max_luts = o.max_luts,
+               .max_dsps = o.max_dsps,
+               .max_brams = o.max_brams,
+               .min_fps = o.min_fps,
+               .max_latency_ms = o.max_latency_ms};
+  // 3. The exact mapping search of the chosen model on the chosen device.
+  const fpga::hw_report report = fpga::estimate(o.model, o.device, o.clock_mhz, arch, s);
+  // 4. The report: a table for people, JSON for programs.
+  if (o.json)
+    std::cout << fpga::to_json(report).dump(2) << "\n";
+  else
+    std::cout << report;
+  if (!report.feasible) {
+    std::cerr << "hwnas-estimate: infeasible:";
+    for (const auto& v : report.violations) std::cerr << " " << v.message << ";";
+    std::cerr << "\n";
+    return 3;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  CLI::App app{
+      "Maps a quantized CNN (architecture JSON) onto an FPGA with a hwnas cost model: the least-LUT "
+      "mapping meeting the spec, or why none exists. Exit codes: 0 feasible, 3 infeasible, 2 bad input.",
+      "hwnas-estimate"};
+  app.add_option("--arch", o.arch_file, "architecture JSON with fixed-point formats (docs/architecture-json.md)")
+      ->required();
+  app.add_option("--model", o.model, "cost model: pipelined_pe (Lu'19), tiled_engine (FNAS), dataflow (FINN-style)")
+      ->check(CLI::IsMember({"pipelined_pe", "tiled_engine", "dataflow"}))
+      ->capture_default_str();
+  app.add_option("--device", o.device, "device: cyclone-iv-e115 (Intel EP4CE115) or xc7z020 (AMD/Xilinx Zynq-7020)")
+      ->check(CLI::IsMember({"cyclone-iv-e115", "xc7z020"}))
+      ->capture_default_str();
+  app.add_option("--clock-mhz", o.clock_mhz, "clock frequency in MHz (1..2000)")->capture_default_str();
+  app.add_option("--max-luts", o.max_luts, "at most this many LUTs");
+  app.add_option("--max-dsps", o.max_dsps, "at most this many DSP units (Cyclone IV: 9x9 multipliers)");
+  app.add_option("--max-brams", o.max_brams, "at most this many block RAMs (M9K / BRAM36)");
+  app.add_option("--min-fps", o.min_fps, "at least this many frames per second");
+  app.add_option("--max-latency-ms", o.max_latency_ms, "at most this latency per frame, in milliseconds");
+  app.add_flag("--json", o.json, "print the report as JSON instead of a table");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  try {
+    return run(o);
+  } catch (const hwnas::invalid_argument& e) {
+    std::cerr << "hwnas-estimate: " << e.what() << "\n";
+    return 2;
+  } catch (const hwnas::io_error& e) {
+    std::cerr << "hwnas-estimate: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "hwnas-estimate: unexpected error: " << e.what() << "\n";
+    return 1;
+  }
+}

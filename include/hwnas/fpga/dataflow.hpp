@@ -1,0 +1,404 @@
+#pragma once
+/// @file
+/// The streaming dataflow model after FINN (Umuroglu et al. 2017; Blott et al. 2018): every layer is its own
+/// matrix-vector unit, all layers run concurrently, and each layer is folded by PE (output channels in parallel,
+/// PE | M) and SIMD (input channels in parallel, SIMD | N, as FINN's sliding-window generator requires):
+///   cycles_l = (M / PE) * (K^2 * N / SIMD) * R * C,   fps = f_clk / max_l cycles_l,   latency = sum_l cycles_l.
+/// A layer's LUTs are PE lanes of SIMD multipliers (LUTs, or DSP units: the search picks per layer), an adder tree
+/// over SIMD products, an accumulator and a requantizer (+ a max-pool lane when the layer pools); resources add over
+/// layers. Block RAM per layer: weights (PE*SIMD*w bits wide), the sliding-window line buffer (SIMD*a wide) and the
+/// pooling row buffer. Derivation: docs/cost-models.md#dataflow.
+///
+/// The search is exact and resource-aware: a dynamic programme over layers keeping the Pareto frontier of (LUTs,
+/// and those of DSPs, BRAMs, summed cycles that can bind) -- unlike FINN's greedy SetFolding, which can miss a
+/// target that some folding meets. It equals the brute force (`best_mapping_ref`) on small instances.
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "hwnas/core/architecture.hpp"
+#include "hwnas/core/error.hpp"
+#include "hwnas/fpga/concepts.hpp"
+#include "hwnas/fpga/detail/common.hpp"
+#include "hwnas/fpga/devices.hpp"
+#include "hwnas/fpga/hw_report.hpp"
+#include "hwnas/fpga/primitives.hpp"
+#include "hwnas/fpga/spec.hpp"
+
+namespace hwnas::fpga {
+
+/// One layer's folding.
+struct dataflow_layer_mapping {
+  int pe = 1;        ///< output channels in parallel; divides M
+  int simd = 1;      ///< input channels in parallel; divides N
+  bool dsp = false;  ///< multipliers in DSP units (true) or LUTs
+  friend bool operator==(const dataflow_layer_mapping&, const dataflow_layer_mapping&) = default;
+};
+
+/// A dataflow mapping: one folding per compute layer (conv layers, then the classifier).
+struct dataflow_mapping {
+  std::vector<dataflow_layer_mapping> layers;
+  friend bool operator==(const dataflow_mapping&, const dataflow_mapping&) = default;
+};
+
+namespace detail {
+
+/// The divisors of x, ascending.
+inline std::vector<int> divisors(int x) {
+  std::vector<int> lo, hi;
+  for (int d = 1; static_cast<std::int64_t>(d) * d <= x; ++d)
+    if (x % d == 0) {
+      lo.push_back(d);
+      if (d != x / d) hi.push_back(x / d);
+    }
+  lo.insert(lo.end(), hi.rbegin(), hi.rend());
+  return lo;
+}
+
+struct dataflow_layer_cost {
+  std::int64_t luts = 0, ffs = 0, dsps = 0, brams = 0, cycles = 0;
+};
+
+/// The cost of layer g folded by (PE, SIMD), multipliers in DSPs or LUTs (see the file comment).
+inline dataflow_layer_cost dataflow_layer(const device_info& d, const layer_geometry& g, std::int64_t pe,
+                                          std::int64_t simd, bool dsp) noexcept {
+  const int a = g.act_bits, w = g.weight_bits, ob = g.out_bits, acc = accumulator_bits(g);
+  const std::int64_t k = g.kernel;
+  const auto arr = pe_array(d.family, simd, pe, a, w, acc, ob, dsp);
+  dataflow_layer_cost c;
+  c.luts = arr.luts;
+  c.ffs = arr.ffs;
+  if (dsp) c.dsps = pe * simd * d.dsps_per_multiplier(a, w);
+  if (g.pool == 2) {
+    c.luts += pe * max_pool_luts(d.family, ob);
+    c.ffs += pe * ob;
+  }
+  const std::int64_t fold_m = g.out_channels / pe, fold_n = g.in_channels / simd;
+  c.cycles = fold_m * k * k * fold_n * g.out_height * g.out_width;
+  c.brams = bram_blocks(d.bram_shapes, fold_m * k * k * fold_n, pe * simd * w)            // weights
+            + bram_blocks(d.bram_shapes, ((k - 1) * g.in_width + k) * fold_n, simd * a);  // line buffer
+  if (g.pool == 2) c.brams += bram_blocks(d.bram_shapes, std::int64_t{g.pooled_width} * fold_m, pe * ob);
+  return c;
+}
+
+struct dataflow_totals {
+  std::int64_t luts = 0, ffs = 0, dsps = 0, brams = 0, interval = 0, latency = 0;
+};
+
+inline dataflow_totals dataflow_combine(const std::vector<dataflow_layer_cost>& c) noexcept {
+  dataflow_totals t;
+  for (const auto& x : c) {
+    t.luts += x.luts;
+    t.ffs += x.ffs;
+    t.dsps += x.dsps;
+    t.brams += x.brams;
+    t.interval = std::max(t.interval, x.cycles);
+    t.latency += x.cycles;
+  }
+  return t;
+}
+
+inline void check_mapping(const std::vector<layer_geometry>& g, const dataflow_mapping& m) {
+  if (m.layers.size() != g.size())
+    throw invalid_argument("dataflow mapping: has " + std::to_string(m.layers.size()) +
+                           " layers, the architecture has " + std::to_string(g.size()) +
+                           " compute layers (conv layers + classifier)");
+  for (std::size_t l = 0; l < g.size(); ++l) {
+    const auto& x = m.layers[l];
+    const std::string where = "dataflow mapping: layer " + std::to_string(l) + ": ";
+    if (x.pe < 1 || g[l].out_channels % x.pe != 0)
+      throw invalid_argument(where + "PE = " + std::to_string(x.pe) +
+                             " must divide M = " + std::to_string(g[l].out_channels));
+    if (x.simd < 1 || g[l].in_channels % x.simd != 0)
+      throw invalid_argument(where + "SIMD = " + std::to_string(x.simd) +
+                             " must divide N = " + std::to_string(g[l].in_channels));
+  }
+}
+
+struct dataflow_option {
+  dataflow_layer_cost cost;
+  dataflow_layer_mapping map;
+};
+
+inline std::vector<std::vector<dataflow_option>> dataflow_options(const device_info& d,
+                                                                  const std::vector<layer_geometry>& g) {
+  std::vector<std::vector<dataflow_option>> all(g.size());
+  for (std::size_t l = 0; l < g.size(); ++l)
+    for (int pe : divisors(g[l].out_channels))
+      for (int simd : divisors(g[l].in_channels))
+        for (int dsp = 0; dsp < 2; ++dsp)
+          all[l].push_back({dataflow_layer(d, g[l], pe, simd, dsp != 0), {pe, simd, dsp != 0}});
+  return all;
+}
+
+/// Least-LUT folding with every layer's cycles <= `interval_cap` and the sums within `lim` (latency included when
+/// `use_latency`); exact multiple-choice Pareto DP. Ties on LUTs: least summed cycles when that dimension is live.
+inline std::optional<dataflow_mapping> dataflow_min_luts(const std::vector<std::vector<dataflow_option>>& all,
+                                                         const limits& lim, std::int64_t interval_cap,
+                                                         bool use_latency) {
+  const std::size_t n = all.size();
+  const std::int64_t lat_cap = use_latency ? lim.latency_cycles : unlimited;
+  std::vector<std::vector<const dataflow_option*>> opts(n);
+  std::int64_t worst_dsp = 0, worst_bram = 0, worst_lat = 0;
+  for (std::size_t l = 0; l < n; ++l) {
+    std::int64_t md = 0, mb = 0, mc = 0;
+    for (const auto& o : all[l]) {
+      const auto& c = o.cost;
+      if (c.cycles > interval_cap || c.cycles > lat_cap || c.luts > lim.luts || c.dsps > lim.dsps ||
+          c.brams > lim.brams)
+        continue;
+      opts[l].push_back(&o);
+      md = std::max(md, c.dsps);
+      mb = std::max(mb, c.brams);
+      mc = std::max(mc, c.cycles);
+    }
+    if (opts[l].empty()) return std::nullopt;
+    worst_dsp += md;
+    worst_bram += mb;
+    worst_lat += mc;
+  }
+  // Only the dimensions that can bind enter the frontier.
+  enum dim { dsp_dim, bram_dim, lat_dim };
+  std::vector<dim> live;
+  std::vector<std::int64_t> caps;
+  if (worst_lat > lat_cap) live.push_back(lat_dim), caps.push_back(lat_cap);
+  if (worst_dsp > lim.dsps) live.push_back(dsp_dim), caps.push_back(lim.dsps);
+  if (worst_bram > lim.brams) live.push_back(bram_dim), caps.push_back(lim.brams);
+  const int dims = 1 + static_cast<int>(live.size());
+  auto key = [&](const dataflow_layer_cost& c, std::size_t i) {
+    switch (live[i]) {
+      case dsp_dim:
+        return c.dsps;
+      case bram_dim:
+        return c.brams;
+      default:
+        return c.cycles;
+    }
+  };
+  std::vector<std::vector<frontier_point>> lay(n);
+  for (std::size_t l = 0; l < n; ++l) {
+    for (std::size_t i = 0; i < opts[l].size(); ++i) {
+      frontier_point p;
+      p.k[0] = opts[l][i]->cost.luts;
+      for (std::size_t x = 0; x < live.size(); ++x) p.k[1 + x] = key(opts[l][i]->cost, x);
+      p.a = static_cast<std::int32_t>(i);
+      lay[l].push_back(p);
+    }
+    pareto_filter(lay[l], std::max(dims, 2));
+  }
+  // lower bounds of the layers l..n-1 in every live dimension
+  std::vector<std::array<std::int64_t, 4>> lb(n + 1, {0, 0, 0, 0});
+  for (std::size_t l = n; l-- > 0;) {
+    lb[l] = lb[l + 1];
+    for (int x = 0; x < 4; ++x) {
+      std::int64_t m = INT64_MAX;
+      for (const auto& p : lay[l]) m = std::min(m, p.k[x]);
+      lb[l][static_cast<std::size_t>(x)] += m;
+    }
+  }
+  std::vector<std::vector<frontier_point>> f(n + 1);
+  f[0].push_back(frontier_point{});
+  for (std::size_t l = 0; l < n; ++l) {
+    auto& next = f[l + 1];
+    for (std::size_t x = 0; x < f[l].size(); ++x)
+      for (std::size_t y = 0; y < lay[l].size(); ++y) {
+        frontier_point p;
+        bool ok = true;
+        for (int i = 0; i < 4; ++i) p.k[i] = f[l][x].k[i] + lay[l][y].k[i];
+        if (p.k[0] + lb[l + 1][0] > lim.luts) ok = false;
+        for (std::size_t i = 0; i < live.size() && ok; ++i)
+          if (p.k[1 + i] + lb[l + 1][1 + i] > caps[i]) ok = false;
+        if (!ok) continue;
+        p.a = static_cast<std::int32_t>(x);
+        p.b = static_cast<std::int32_t>(y);
+        next.push_back(p);
+      }
+    pareto_filter(next, std::max(dims, 2));
+    if (next.empty()) return std::nullopt;
+  }
+  // f[n] is sorted lexicographically: the first point has the least LUTs (then the least of the next live key)
+  dataflow_mapping m;
+  m.layers.resize(n);
+  std::size_t idx = 0;
+  for (std::size_t l = n; l-- > 0;) {
+    const auto& p = f[l + 1][idx];
+    m.layers[l] = opts[l][static_cast<std::size_t>(lay[l][static_cast<std::size_t>(p.b)].a)]->map;
+    idx = static_cast<std::size_t>(p.a);
+  }
+  return m;
+}
+
+/// Least-LUT folding meeting `lim`, or (fastest) the least frame interval within the resource limits, ties broken
+/// by LUTs: the least feasible interval is found by bisection over the layers' distinct cycle counts (feasibility
+/// is monotone in the interval), each probe an exact min-LUT DP.
+inline std::optional<dataflow_mapping> dataflow_search(const device_info& d, const std::vector<layer_geometry>& g,
+                                                       const limits& lim, bool fastest) {
+  const auto all = dataflow_options(d, g);
+  if (!fastest) return dataflow_min_luts(all, lim, lim.cycles, true);
+  std::vector<std::int64_t> t;
+  for (const auto& layer : all)
+    for (const auto& o : layer) t.push_back(o.cost.cycles);
+  std::sort(t.begin(), t.end());
+  t.erase(std::unique(t.begin(), t.end()), t.end());
+  std::size_t lo = 0, hi = t.size();  // answer in [lo, hi); hi = none
+  if (!dataflow_min_luts(all, lim, t.back(), false)) return std::nullopt;
+  hi = t.size() - 1;
+  while (lo < hi) {
+    const std::size_t mid = (lo + hi) / 2;
+    if (dataflow_min_luts(all, lim, t[mid], false))
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return dataflow_min_luts(all, lim, t[lo], false);
+}
+
+/// Brute-force twin: every combination of per-layer (PE | M, SIMD | N, DSP or LUT). Small architectures only.
+inline std::optional<dataflow_mapping> dataflow_search_ref(const device_info& d, const std::vector<layer_geometry>& g,
+                                                           const limits& lim, bool fastest) {
+  const auto all = dataflow_options(d, g);
+  double count = 1;
+  for (const auto& l : all) count *= static_cast<double>(l.size());
+  if (count > 2e7)
+    throw invalid_argument("dataflow brute force: " + std::to_string(count) +
+                           " mappings are too many; use it on small architectures only");
+  const std::size_t n = all.size();
+  std::vector<std::size_t> pick(n, 0);
+  std::vector<dataflow_layer_cost> costs(n);
+  std::optional<dataflow_mapping> best;
+  dataflow_totals bt;
+  while (true) {
+    for (std::size_t l = 0; l < n; ++l) costs[l] = all[l][pick[l]].cost;
+    const auto t = dataflow_combine(costs);
+    const bool resources = t.luts <= lim.luts && t.dsps <= lim.dsps && t.brams <= lim.brams;
+    const bool rate = t.interval <= lim.cycles && t.latency <= lim.latency_cycles;
+    if (resources && (fastest || rate)) {
+      const bool better =
+          !best || (fastest ? std::tie(t.interval, t.luts) < std::tie(bt.interval, bt.luts) : t.luts < bt.luts);
+      if (better) {
+        bt = t;
+        dataflow_mapping m;
+        for (std::size_t l = 0; l < n; ++l) m.layers.push_back(all[l][pick[l]].map);
+        best = std::move(m);
+      }
+    }
+    std::size_t l = 0;
+    while (l < n && ++pick[l] == all[l].size()) pick[l++] = 0;
+    if (l == n) break;
+  }
+  return best;
+}
+
+}  // namespace detail
+
+/// The FINN-style dataflow cost model as a policy.
+/// @tparam D     must model: Device
+/// @tparam Clock must model: ClockRate (clock_mhz<N>); a runtime clock can be given to the constructor instead
+template <class D = cyclone_iv_ep4ce115, class Clock = default_clock>
+class dataflow {
+  static_assert(Device<D>,
+                "hwnas::fpga::dataflow<D, Clock>: D must model hwnas::fpga::Device (static constexpr "
+                "name, family, luts, flip_flops, dsps, brams, bram_bits, bram_shapes, dsps_per_multiplier; "
+                "see docs/cost-models.md#devices)");
+  static_assert(ClockRate<Clock>,
+                "hwnas::fpga::dataflow<D, Clock>: Clock must be hwnas::fpga::clock_mhz<N> (or any "
+                "type with static constexpr double mhz)");
+
+ public:
+  using device_type = D;
+  using clock_type = Clock;
+  using mapping_type = dataflow_mapping;
+  static constexpr std::string_view name = "dataflow";
+
+  dataflow() : mhz_(Clock::mhz) { check_clock_mhz(mhz_); }
+  /// At a runtime clock (MHz, 1..2000), overriding Clock.
+  explicit dataflow(double clock_mhz) : mhz_(clock_mhz) { check_clock_mhz(mhz_); }
+
+  double clock_mhz() const noexcept { return mhz_; }
+  static constexpr device_info device() noexcept { return info_of<D>(); }
+
+  /// The report of one given folding, judged against `s`.
+  hw_report evaluate(const architecture& a, const mapping_type& m, const spec& s = {}) const {
+    const auto g = detail::quantized_geometry(a, name);
+    const auto lim = resolve(s, device(), mhz_);
+    detail::check_mapping(g, m);
+    std::vector<detail::dataflow_layer_cost> costs;
+    hw_report r;
+    r.model = std::string(name);
+    r.device = std::string(D::name);
+    r.clock_mhz = mhz_;
+    for (std::size_t l = 0; l < g.size(); ++l) {
+      const auto& x = m.layers[l];
+      costs.push_back(detail::dataflow_layer(device(), g[l], x.pe, x.simd, x.dsp));
+      layer_report lr;
+      lr.name = detail::layer_name(g[l], l);
+      lr.parallelism = {{"PE", x.pe}, {"SIMD", x.simd}, {"dsp", x.dsp ? 1 : 0}};
+      lr.luts = costs.back().luts;
+      lr.ffs = costs.back().ffs;
+      lr.dsps = costs.back().dsps;
+      lr.brams = costs.back().brams;
+      lr.cycles = costs.back().cycles;
+      r.layers.push_back(std::move(lr));
+    }
+    const auto t = detail::dataflow_combine(costs);
+    r.luts = t.luts;
+    r.ffs = t.ffs;
+    r.dsps = t.dsps;
+    r.brams = t.brams;
+    r.cycles = t.interval;
+    r.latency_cycles = t.latency;
+    detail::finish_report(r, device(), s, lim);
+    return r;
+  }
+
+  /// The least-LUT folding meeting `s`, or nullopt when none exists.
+  std::optional<mapping_type> best_mapping(const architecture& a, const spec& s = {}) const {
+    return detail::dataflow_search(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_), false);
+  }
+  /// The folding with the highest fps within the resource limits of `s` (ties: fewer LUTs), or nullopt.
+  std::optional<mapping_type> fastest_mapping(const architecture& a, const spec& s = {}) const {
+    return detail::dataflow_search(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_), true);
+  }
+  /// Brute-force twins (small architectures only).
+  std::optional<mapping_type> best_mapping_ref(const architecture& a, const spec& s = {}) const {
+    return detail::dataflow_search_ref(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_),
+                                       false);
+  }
+  std::optional<mapping_type> fastest_mapping_ref(const architecture& a, const spec& s = {}) const {
+    return detail::dataflow_search_ref(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_), true);
+  }
+
+  /// The least-LUT folding meeting `s`; when none exists, the fastest within the resource limits (or the least-LUT
+  /// one) with feasible == false and the violations.
+  hw_report map(const architecture& a, const spec& s = {}) const {
+    if (auto m = best_mapping(a, s)) {
+      auto r = evaluate(a, *m, s);
+      r.note = "least-LUT folding meeting the spec (exact resource-aware DP)";
+      return r;
+    }
+    if (auto m = fastest_mapping(a, s)) {
+      auto r = evaluate(a, *m, s);
+      r.note =
+          "no folding meets the spec (proved by the exact search); shown: the fastest folding within the "
+          "resource limits";
+      return r;
+    }
+    auto m = detail::dataflow_search(device(), detail::quantized_geometry(a, name), limits{}, false);
+    auto r = evaluate(a, *m, s);
+    r.note = "no folding fits the resource limits (proved by the exact search); shown: the least-LUT folding";
+    return r;
+  }
+
+ private:
+  double mhz_;
+};
+
+static_assert(CostModel<dataflow<>>);
+
+}  // namespace hwnas::fpga

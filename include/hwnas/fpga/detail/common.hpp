@@ -1,0 +1,110 @@
+#pragma once
+/// @file
+/// Internals shared by the cost models: the quantized geometry they need, layer names, candidate parallelism
+/// factors, and Pareto-frontier filtering.
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hwnas/core/architecture.hpp"
+#include "hwnas/core/error.hpp"
+#include "hwnas/fpga/primitives.hpp"
+
+namespace hwnas::fpga::detail {
+
+/// geometry(a), after checking that every layer has fixed-point weights and input activations and every conv layer
+/// fixed-point outputs: an FPGA datapath has a bit width. Throws hwnas::invalid_argument naming the layer.
+inline std::vector<layer_geometry> quantized_geometry(const architecture& a, std::string_view model) {
+  auto g = geometry(a);  // validates
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    const auto& l = g[i];
+    const std::string where = l.is_classifier ? std::string("the classifier") : "layer " + std::to_string(i);
+    auto fail = [&](const std::string& what) {
+      throw invalid_argument("hwnas::fpga::" + std::string(model) + ": " + where + " has " + what +
+                             "; the FPGA cost models need a fully quantized architecture (give every layer "
+                             "\"weights\" and \"activations\" formats and the classifier \"weights\", see "
+                             "docs/architecture-json.md, or use hwnas::with_uniform_bits)");
+    };
+    if (l.weight_bits == 0) fail("float weights");
+    if (l.act_bits == 0) fail("float input activations");
+    if (!l.is_classifier && l.out_bits == 0) fail("float output activations");
+  }
+  return g;
+}
+
+/// "conv0", "conv1", ..., "fc".
+inline std::string layer_name(const layer_geometry& g, std::size_t index) {
+  return g.is_classifier ? std::string("fc") : "conv" + std::to_string(index);
+}
+
+/// Width of the accumulator of a layer: the products (a + w bits) summed over N*K*K terms plus the bias.
+inline int accumulator_bits(const layer_geometry& g) {
+  const std::int64_t terms = std::int64_t{g.in_channels} * g.kernel * g.kernel + 1;
+  return g.act_bits + g.weight_bits + ceil_log2(terms);
+}
+
+/// The parallelism factors worth trying for an extent x: T = ceil(x / q) for q = 1..x, ascending and distinct
+/// (about 2*sqrt(x) values). Any other T in 1..x takes as many passes ceil(x / T) as the next smaller candidate and
+/// costs at least as much, so a search over these is as good as over 1..x.
+inline std::vector<int> quotient_candidates(std::int64_t x) {
+  // ceil(x / q) = floor((x - 1) / q) + 1: enumerate the distinct floor quotients of y = x - 1 block by block.
+  std::vector<int> out{1};
+  const std::int64_t y = x - 1;
+  for (std::int64_t q = 1; q <= y; q = y / (y / q) + 1) out.push_back(static_cast<int>(y / q + 1));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+/// A point of a Pareto frontier: minimise every key. Keys past the frontier's dimension are held at 0.
+struct frontier_point {
+  std::int64_t k[4] = {0, 0, 0, 0};
+  std::int32_t a = -1, b = -1, c = -1;  ///< back-pointers (meaning depends on the frontier)
+};
+
+/// Keeps the points no other point dominates (<= in every key), one per distinct key vector, sorted
+/// lexicographically by key. `dims` (2..4) is how many leading keys are in use (the others must be 0).
+inline void pareto_filter(std::vector<frontier_point>& v, int dims) {
+  std::sort(v.begin(), v.end(), [](const frontier_point& x, const frontier_point& y) {
+    for (int i = 0; i < 4; ++i)
+      if (x.k[i] != y.k[i]) return x.k[i] < y.k[i];
+    return false;
+  });
+  std::size_t kept = 0;
+  if (dims <= 2) {
+    std::int64_t best = INT64_MAX;
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (v[i].k[1] < best) {
+        best = v[i].k[1];
+        v[kept++] = v[i];
+      }
+  } else if (dims == 3) {
+    // staircase over k1 -> least k2 among kept points with that k1 or less; k2 strictly falls as k1 rises
+    std::map<std::int64_t, std::int64_t> stair;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const auto c = v[i].k[1], b = v[i].k[2];
+      auto it = stair.upper_bound(c);
+      if (it != stair.begin() && std::prev(it)->second <= b) continue;  // dominated
+      v[kept++] = v[i];
+      auto from = stair.lower_bound(c);
+      auto to = from;
+      while (to != stair.end() && to->second >= b) ++to;
+      stair.erase(from, to);
+      stair[c] = b;
+    }
+  } else {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      bool dominated = false;
+      for (std::size_t j = 0; j < kept && !dominated; ++j)
+        dominated = v[j].k[1] <= v[i].k[1] && v[j].k[2] <= v[i].k[2] && v[j].k[3] <= v[i].k[3];
+      if (!dominated) v[kept++] = v[i];
+    }
+  }
+  v.resize(kept);
+}
+
+}  // namespace hwnas::fpga::detail

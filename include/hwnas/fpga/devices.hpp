@@ -1,0 +1,122 @@
+#pragma once
+/// @file
+/// FPGA devices and clocks. A device is a plain struct of `static constexpr` figures that models
+/// hwnas::fpga::Device (fpga/concepts.hpp): its LUT family, how many LUTs, flip-flops, DSP units and block RAMs it
+/// has, the shapes a block RAM can take, and how many DSP units one multiplier occupies. A user device is one more
+/// such struct (examples/custom_device). The cost models turn the type into a runtime `device_info` once, so the
+/// arithmetic is shared by every device. Figures and their sources: docs/cost-models.md#devices.
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "hwnas/core/error.hpp"
+
+namespace hwnas::fpga {
+
+/// The logic cell a device's LUT counts refer to; selects the calibration table (fpga/primitives.hpp).
+enum class lut_family {
+  lut4,  ///< 4-input LUTs (Intel Cyclone IV logic elements); tables from yosys `synth_intel -family cycloneiv`
+  lut6   ///< 6-input LUTs (AMD/Xilinx 7 series); tables from yosys `synth_xilinx`
+};
+
+/// "lut4" / "lut6".
+constexpr std::string_view to_string(lut_family f) noexcept { return f == lut_family::lut4 ? "lut4" : "lut6"; }
+
+/// One configuration of a block RAM: `width` bits per word, `depth` words.
+struct bram_shape {
+  int width = 1;
+  int depth = 1;
+};
+
+/// A clock frequency as a type, for the cost-model policies: `pipelined_pe<cyclone_iv_ep4ce115, clock_mhz<100>>`.
+/// @tparam MHz the frequency in MHz, 1..2000
+template <int MHz>
+struct clock_mhz {
+  static_assert(MHz >= 1 && MHz <= 2000, "hwnas::fpga::clock_mhz<N>: N is the clock in MHz and must be in 1..2000");
+  static constexpr double mhz = MHz;
+};
+
+/// The default clock of every cost model: 100 MHz.
+using default_clock = clock_mhz<100>;
+
+/// Intel Cyclone IV E EP4CE115 (the DE2-115 board): 114,480 logic elements (one LUT4 and one register each),
+/// 266 embedded 18x18 multipliers (each usable as two 9x9, counted here as 532 9x9 units), 432 M9K blocks of
+/// 9,216 bits. Source: Intel Cyclone IV Device Handbook, vol. 1, table 1-1.
+struct cyclone_iv_ep4ce115 {
+  static constexpr std::string_view name = "cyclone-iv-e115";
+  static constexpr std::string_view description = "Intel Cyclone IV E EP4CE115";
+  static constexpr lut_family family = lut_family::lut4;
+  static constexpr std::int64_t luts = 114480;        ///< logic elements (LUT4)
+  static constexpr std::int64_t flip_flops = 114480;  ///< one register per logic element
+  static constexpr std::int64_t dsps = 532;           ///< 9x9 multiplier units (266 18x18 multipliers)
+  static constexpr std::int64_t brams = 432;          ///< M9K blocks
+  static constexpr std::int64_t bram_bits = 9216;     ///< bits per M9K, parity bits included
+  /// The M9K configurations (simple dual port; x9/x18/x36 use the parity bits).
+  static constexpr std::array<bram_shape, 9> bram_shapes{
+      {{1, 8192}, {2, 4096}, {4, 2048}, {8, 1024}, {9, 1024}, {16, 512}, {18, 512}, {32, 256}, {36, 256}}};
+  /// 9x9 units one product of an unsigned `act_bits` activation (a signed act_bits+1 operand) and a signed
+  /// `weight_bits` weight takes: one 9x9 unit when both operands fit 9 bits, else one 18x18 multiplier (= 2 units).
+  static constexpr int dsps_per_multiplier(int act_bits, int weight_bits) noexcept {
+    return (act_bits + 1 <= 9 && weight_bits <= 9) ? 1 : 2;
+  }
+};
+
+/// AMD/Xilinx Zynq-7000 XC7Z020 (programmable logic): 53,200 LUT6, 106,400 flip-flops, 220 DSP48E1 slices
+/// (25x18 signed multipliers), 140 BRAM36 blocks of 36,864 bits. Source: Xilinx DS190, table 3.
+struct xc7z020 {
+  static constexpr std::string_view name = "xc7z020";
+  static constexpr std::string_view description = "AMD/Xilinx Zynq-7000 XC7Z020";
+  static constexpr lut_family family = lut_family::lut6;
+  static constexpr std::int64_t luts = 53200;
+  static constexpr std::int64_t flip_flops = 106400;
+  static constexpr std::int64_t dsps = 220;   ///< DSP48E1 slices
+  static constexpr std::int64_t brams = 140;  ///< BRAM36 blocks
+  static constexpr std::int64_t bram_bits = 36864;
+  /// The RAMB36E1 configurations (x72 in simple dual port mode).
+  static constexpr std::array<bram_shape, 7> bram_shapes{
+      {{1, 32768}, {2, 16384}, {4, 8192}, {9, 4096}, {18, 2048}, {36, 1024}, {72, 512}}};
+  /// One DSP48E1 (25x18) holds any product of a signed act_bits+1 operand and a signed weight_bits operand up to
+  /// 25x18 (always, for the 1..16-bit formats hwnas uses), either way round.
+  static constexpr int dsps_per_multiplier(int act_bits, int weight_bits) noexcept {
+    const int x = act_bits + 1, y = weight_bits;
+    return ((x <= 25 && y <= 18) || (x <= 18 && y <= 25)) ? 1 : 4;
+  }
+};
+
+/// A device's figures as a runtime value, so the cost-model arithmetic is written once for every device.
+struct device_info {
+  std::string_view name;
+  std::string_view description;
+  lut_family family = lut_family::lut4;
+  std::int64_t luts = 0, flip_flops = 0, dsps = 0, brams = 0, bram_bits = 0;
+  std::span<const bram_shape> bram_shapes;
+  int (*dsps_per_multiplier)(int, int) noexcept = nullptr;
+};
+
+/// The runtime figures of a device type (see hwnas::fpga::Device). Its members refer to static storage.
+template <class D>
+constexpr device_info info_of() noexcept {
+  return device_info{D::name,
+                     D::description,
+                     D::family,
+                     D::luts,
+                     D::flip_flops,
+                     D::dsps,
+                     D::brams,
+                     D::bram_bits,
+                     std::span<const bram_shape>(D::bram_shapes.data(), D::bram_shapes.size()),
+                     &D::dsps_per_multiplier};
+}
+
+/// Throws hwnas::invalid_argument unless a runtime clock is usable: finite and in 1..2000 MHz.
+inline void check_clock_mhz(double mhz) {
+  if (!(std::isfinite(mhz) && mhz >= 1.0 && mhz <= 2000.0))
+    throw invalid_argument("FPGA clock: " + std::to_string(mhz) +
+                           " MHz is not a usable clock; give a frequency in 1..2000 MHz (e.g. 100)");
+}
+
+}  // namespace hwnas::fpga

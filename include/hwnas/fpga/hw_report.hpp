@@ -1,0 +1,236 @@
+#pragma once
+/// @file
+/// What a cost model says about a mapped architecture: per layer its parallelism, LUTs, flip-flops, DSPs, block RAMs
+/// and cycles; the totals; frames per second and latency; utilization of the device; and whether it meets the spec,
+/// with every failed constraint and by how much. Printable as a table (`to_table`) and as JSON (`to_json`).
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hwnas/fpga/devices.hpp"
+#include "hwnas/fpga/spec.hpp"
+
+namespace hwnas::fpga {
+
+/// A named parallelism or tiling factor of a layer or an engine: {"Tn", 4}, {"PE", 8}, {"group", 0}...
+using factor = std::pair<std::string, std::int64_t>;
+
+/// One compute layer (a conv layer or the classifier) as mapped.
+struct layer_report {
+  std::string name;                 ///< "conv0", "conv1", ..., "fc"
+  std::vector<factor> parallelism;  ///< model-specific factors, in the model's order
+  std::int64_t luts = 0, ffs = 0, dsps = 0, brams = 0;
+  std::int64_t cycles = 0;  ///< clock cycles this layer takes per frame
+};
+
+/// A constraint a mapping fails: the spec's (max_luts, max_dsps, max_brams, min_fps, max_latency_ms) or the device's
+/// capacity (device_luts, device_dsps, device_brams).
+struct violation {
+  std::string constraint;
+  double limit = 0;     ///< the bound (fps for min_fps, ms for max_latency_ms, a count otherwise)
+  double actual = 0;    ///< what the mapping reaches, in the same unit
+  std::string message;  ///< readable: what, the numbers and the relative excess
+  /// How far off, relative to the bound: 0.25 = 25 % over a ceiling (or 25 % short of min_fps).
+  double excess() const noexcept {
+    if (limit == 0) return actual > 0 ? INFINITY : 0.0;
+    return constraint == "min_fps" ? (limit - actual) / limit : (actual - limit) / limit;
+  }
+};
+
+/// The hardware report of one mapped architecture.
+struct hw_report {
+  std::string model;   ///< "pipelined_pe", "tiled_engine", "dataflow"
+  std::string device;  ///< the device's name
+  double clock_mhz = 0;
+  std::vector<layer_report> layers;
+  /// Factors shared by all layers (the tiled engine's <Tm, Tn, Tr, Tc>); empty for per-layer models.
+  std::vector<factor> engine;
+  /// True when the per-layer luts/ffs/dsps/brams are 0 because the layers share one engine (tiled_engine).
+  bool shared_engine = false;
+  std::int64_t luts = 0, ffs = 0, dsps = 0, brams = 0;
+  std::int64_t cycles = 0;          ///< frame interval in clock cycles: fps = clock / cycles
+  std::int64_t latency_cycles = 0;  ///< one frame from first input to last output
+  double fps = 0;
+  double latency_ms = 0;
+  /// Fractions of the device in use (0..1, above 1 when over capacity).
+  double lut_utilization = 0, ff_utilization = 0, dsp_utilization = 0, bram_utilization = 0;
+  bool feasible = false;
+  std::vector<violation> violations;  ///< empty when feasible
+  std::string note;                   ///< what the search did, e.g. why this mapping is shown when infeasible
+};
+
+namespace detail {
+
+inline std::string format_number(double v, int precision = 4) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+  return buf;
+}
+inline std::string format_percent(double fraction) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%+.1f%%", fraction * 100.0);
+  return buf;
+}
+
+/// Fills totals-derived fields (fps, latency, utilization) and the violations against `lim` and the spec values.
+inline void finish_report(hw_report& r, const device_info& dev, const spec& s, const limits& lim) {
+  const double hz = r.clock_mhz * 1e6;
+  r.fps = r.cycles > 0 ? hz / static_cast<double>(r.cycles) : 0.0;
+  r.latency_ms = static_cast<double>(r.latency_cycles) / hz * 1e3;
+  auto frac = [](std::int64_t used, std::int64_t cap) {
+    return cap > 0 ? static_cast<double>(used) / static_cast<double>(cap) : (used > 0 ? INFINITY : 0.0);
+  };
+  r.lut_utilization = frac(r.luts, dev.luts);
+  r.ff_utilization = frac(r.ffs, dev.flip_flops);
+  r.dsp_utilization = frac(r.dsps, dev.dsps);
+  r.bram_utilization = frac(r.brams, dev.brams);
+  r.violations.clear();
+  auto ceiling = [&](const char* name, const char* what, std::int64_t used, std::int64_t cap) {
+    if (used <= cap) return;
+    violation v{name, static_cast<double>(cap), static_cast<double>(used), {}};
+    v.message = std::string(name) + ": " + what + " " + std::to_string(used) + " > " + std::to_string(cap) + " (" +
+                format_percent(v.excess()) + ")";
+    r.violations.push_back(std::move(v));
+  };
+  // The spec's own ceiling is named when it is the tighter one, the device's otherwise.
+  auto resource = [&](const char* spec_name, const char* device_name, const char* what, std::int64_t used,
+                      const std::optional<std::int64_t>& spec_cap, std::int64_t device_cap) {
+    if (spec_cap && *spec_cap <= device_cap)
+      ceiling(spec_name, what, used, *spec_cap);
+    else
+      ceiling(device_name, what, used, device_cap);
+  };
+  resource("max_luts", "device_luts", "LUTs", r.luts, s.max_luts, dev.luts);
+  resource("max_dsps", "device_dsps", "DSP units", r.dsps, s.max_dsps, dev.dsps);
+  resource("max_brams", "device_brams", "block RAMs", r.brams, s.max_brams, dev.brams);
+  if (s.min_fps && r.cycles > lim.cycles) {
+    violation v{"min_fps", *s.min_fps, r.fps, {}};
+    v.message = "min_fps: " + format_number(r.fps, 6) + " fps < " + format_number(*s.min_fps, 6) + " fps (" +
+                format_percent(-v.excess()) + "; " + std::to_string(r.cycles) + " cycles per frame, at most " +
+                std::to_string(lim.cycles) + " allowed at " + format_number(r.clock_mhz) + " MHz)";
+    r.violations.push_back(std::move(v));
+  }
+  if (s.max_latency_ms && r.latency_cycles > lim.latency_cycles) {
+    violation v{"max_latency_ms", *s.max_latency_ms, r.latency_ms, {}};
+    v.message = "max_latency_ms: " + format_number(r.latency_ms, 6) + " ms > " + format_number(*s.max_latency_ms, 6) +
+                " ms (" + format_percent(v.excess()) + ")";
+    r.violations.push_back(std::move(v));
+  }
+  r.feasible = r.violations.empty();
+}
+
+}  // namespace detail
+
+/// The report as JSON: model, device, clock_mhz, feasible, luts, ffs, dsps, brams, cycles, fps, latency_ms,
+/// latency_cycles, utilization{luts, ffs, dsps, brams}, engine{...}, layers[{name, parallelism{...}, luts, ffs, dsps,
+/// brams, cycles}], violations[{constraint, limit, actual, excess, message}], note.
+inline nlohmann::json to_json(const hw_report& r) {
+  using nlohmann::json;
+  auto factors = [](const std::vector<factor>& fs) {
+    json j = json::object();
+    for (const auto& [k, v] : fs) j[k] = v;
+    return j;
+  };
+  json layers = json::array();
+  for (const auto& l : r.layers)
+    layers.push_back({{"name", l.name},
+                      {"parallelism", factors(l.parallelism)},
+                      {"luts", l.luts},
+                      {"ffs", l.ffs},
+                      {"dsps", l.dsps},
+                      {"brams", l.brams},
+                      {"cycles", l.cycles}});
+  json violations = json::array();
+  for (const auto& v : r.violations)
+    violations.push_back({{"constraint", v.constraint},
+                          {"limit", v.limit},
+                          {"actual", v.actual},
+                          {"excess", std::isfinite(v.excess()) ? json(v.excess()) : json(nullptr)},
+                          {"message", v.message}});
+  return json{{"model", r.model},
+              {"device", r.device},
+              {"clock_mhz", r.clock_mhz},
+              {"feasible", r.feasible},
+              {"luts", r.luts},
+              {"ffs", r.ffs},
+              {"dsps", r.dsps},
+              {"brams", r.brams},
+              {"cycles", r.cycles},
+              {"fps", r.fps},
+              {"latency_cycles", r.latency_cycles},
+              {"latency_ms", r.latency_ms},
+              {"utilization",
+               {{"luts", r.lut_utilization},
+                {"ffs", r.ff_utilization},
+                {"dsps", r.dsp_utilization},
+                {"brams", r.bram_utilization}}},
+              {"engine", factors(r.engine)},
+              {"shared_engine", r.shared_engine},
+              {"layers", layers},
+              {"violations", violations},
+              {"note", r.note}};
+}
+
+/// A readable per-layer table with totals, throughput, utilization and, when infeasible, the violations.
+inline std::string to_table(const hw_report& r) {
+  auto factors = [](const std::vector<factor>& fs) {
+    std::string s;
+    for (const auto& [k, v] : fs) s += (s.empty() ? "" : " ") + k + "=" + std::to_string(v);
+    return s;
+  };
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"layer", "parallelism", "LUTs", "FFs", "DSPs", "BRAMs", "cycles", "% cycles"});
+  std::int64_t cycle_sum = 0;
+  for (const auto& l : r.layers) cycle_sum += l.cycles;
+  auto res = [&](std::int64_t v) { return r.shared_engine ? std::string("(engine)") : std::to_string(v); };
+  for (const auto& l : r.layers) {
+    const double share = cycle_sum > 0 ? 100.0 * static_cast<double>(l.cycles) / static_cast<double>(cycle_sum) : 0;
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.1f", share);
+    rows.push_back({l.name, factors(l.parallelism), res(l.luts), res(l.ffs), res(l.dsps), res(l.brams),
+                    std::to_string(l.cycles), pct});
+  }
+  rows.push_back({"total", factors(r.engine), std::to_string(r.luts), std::to_string(r.ffs), std::to_string(r.dsps),
+                  std::to_string(r.brams), std::to_string(r.cycles), ""});
+  std::vector<std::size_t> width(rows.front().size(), 0);
+  for (const auto& row : rows)
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  std::string out = r.model + " on " + r.device + " at " + detail::format_number(r.clock_mhz) + " MHz\n";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (i == 1 || i + 1 == rows.size()) {
+      std::size_t total = 0;
+      for (auto w : width) total += w + 2;
+      out += std::string(total, '-') + "\n";
+    }
+    for (std::size_t c = 0; c < rows[i].size(); ++c) {
+      const auto& cell = rows[i][c];
+      const std::string pad(width[c] - cell.size(), ' ');
+      out += c <= 1 ? cell + pad + "  " : pad + cell + "  ";
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    out += "\n";
+  }
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "throughput %.6g fps (%lld cycles/frame), latency %.6g ms\n", r.fps,
+                static_cast<long long>(r.cycles), r.latency_ms);
+  out += buf;
+  std::snprintf(buf, sizeof buf, "utilization: LUTs %.1f%%, FFs %.1f%%, DSPs %.1f%%, BRAMs %.1f%%\n",
+                100 * r.lut_utilization, 100 * r.ff_utilization, 100 * r.dsp_utilization, 100 * r.bram_utilization);
+  out += buf;
+  out += r.feasible ? "feasible: meets the spec\n" : "INFEASIBLE:\n";
+  for (const auto& v : r.violations) out += "  " + v.message + "\n";
+  if (!r.note.empty()) out += "note: " + r.note + "\n";
+  return out;
+}
+
+/// Prints to_table(r).
+inline std::ostream& operator<<(std::ostream& os, const hw_report& r) { return os << to_table(r); }
+
+}  // namespace hwnas::fpga

@@ -1,0 +1,87 @@
+#include <doctest/doctest.h>
+
+#include "hwnas/fpga/concepts.hpp"
+#include "hwnas/fpga/dataflow.hpp"
+#include "hwnas/fpga/pipelined_pe.hpp"
+#include "hwnas/fpga/tiled_engine.hpp"
+
+using namespace hwnas;
+using namespace hwnas::fpga;
+
+namespace {
+// A user's own device: a small LUT6 part with 18 Kbit block RAMs and 18x25 DSPs.
+struct my_board {
+  static constexpr std::string_view name = "my-board";
+  static constexpr std::string_view description = "a made-up LUT6 part";
+  static constexpr lut_family family = lut_family::lut6;
+  static constexpr std::int64_t luts = 20000, flip_flops = 40000, dsps = 40, brams = 50, bram_bits = 18432;
+  static constexpr std::array<bram_shape, 3> bram_shapes{{{9, 2048}, {18, 1024}, {36, 512}}};
+  static constexpr int dsps_per_multiplier(int a, int w) noexcept { return a + 1 <= 25 && w <= 18 ? 1 : 2; }
+};
+struct no_dsp_rule {  // misses dsps_per_multiplier
+  static constexpr std::string_view name = "x", description = "x";
+  static constexpr lut_family family = lut_family::lut4;
+  static constexpr std::int64_t luts = 1, flip_flops = 1, dsps = 1, brams = 1, bram_bits = 1;
+  static constexpr std::array<bram_shape, 1> bram_shapes{{{1, 1}}};
+};
+struct wrong_family : my_board {
+  static constexpr const char* family = "lut6";
+};
+struct not_a_model {
+  using device_type = cyclone_iv_ep4ce115;
+  using mapping_type = int;
+  static constexpr std::string_view name = "x";
+};
+}  // namespace
+
+static_assert(Device<cyclone_iv_ep4ce115>);
+static_assert(Device<xc7z020>);
+static_assert(Device<my_board>);
+static_assert(!Device<no_dsp_rule>);
+static_assert(!Device<wrong_family>);
+static_assert(!Device<int>);
+static_assert(ClockRate<clock_mhz<250>>);
+static_assert(!ClockRate<int>);
+static_assert(CostModel<pipelined_pe<cyclone_iv_ep4ce115, clock_mhz<100>>>);
+static_assert(CostModel<pipelined_pe<xc7z020, clock_mhz<200>>>);
+static_assert(CostModel<tiled_engine<my_board>>);
+static_assert(CostModel<dataflow<xc7z020>>);
+static_assert(CostModel<cost_model_archetype>);
+static_assert(!CostModel<not_a_model>);
+static_assert(!CostModel<int>);
+
+TEST_CASE("devices: the figures of the issue") {
+  constexpr auto c = info_of<cyclone_iv_ep4ce115>();
+  CHECK(c.luts == 114480);
+  CHECK(c.dsps == 532);
+  CHECK(c.brams == 432);
+  CHECK(c.bram_bits == 9216);
+  CHECK(c.family == lut_family::lut4);
+  constexpr auto x = info_of<xc7z020>();
+  CHECK(x.luts == 53200);
+  CHECK(x.flip_flops == 106400);
+  CHECK(x.dsps == 220);
+  CHECK(x.brams == 140);
+  CHECK(x.family == lut_family::lut6);
+  // DSP units per product: Cyclone IV 9x9 units (an 18x18 takes two), one DSP48E1 for anything up to 16 bits
+  CHECK(cyclone_iv_ep4ce115::dsps_per_multiplier(8, 9) == 1);
+  CHECK(cyclone_iv_ep4ce115::dsps_per_multiplier(9, 8) == 2);
+  CHECK(cyclone_iv_ep4ce115::dsps_per_multiplier(16, 16) == 2);
+  CHECK(xc7z020::dsps_per_multiplier(16, 16) == 1);
+  CHECK(clock_mhz<100>::mhz == 100.0);
+  CHECK(default_clock::mhz == 100.0);
+}
+
+TEST_CASE("devices: a user device works with every model") {
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const spec s{.min_fps = 1000};
+  const auto p = pipelined_pe<my_board>().map(a, s);
+  const auto t = tiled_engine<my_board>().map(a, s);
+  const auto d = dataflow<my_board>().map(a, s);
+  CHECK(p.device == "my-board");
+  CHECK(p.feasible);
+  CHECK(t.feasible);
+  CHECK(d.feasible);
+  CHECK(t.dsps <= 40);
+  CHECK(d.brams <= 50);
+}

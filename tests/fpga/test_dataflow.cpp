@@ -1,0 +1,149 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "fpga_test_util.hpp"
+#include "hwnas/fpga/dataflow.hpp"
+
+using namespace hwnas;
+using namespace hwnas::fpga;
+
+namespace {
+
+dataflow_mapping random_folding(rng& r, const std::vector<layer_geometry>& g) {
+  dataflow_mapping m;
+  for (const auto& l : g) {
+    const auto pe = fpga::detail::divisors(l.out_channels), simd = fpga::detail::divisors(l.in_channels);
+    m.layers.push_back({pe[r.below(pe.size())], simd[r.below(simd.size())], r.below(2) == 1});
+  }
+  return m;
+}
+
+bool has_violation(const hw_report& r, const std::string& name) {
+  for (const auto& v : r.violations)
+    if (v.constraint == name) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("dataflow: divisors") {
+  CHECK(fpga::detail::divisors(1) == std::vector<int>{1});
+  CHECK(fpga::detail::divisors(12) == std::vector<int>{1, 2, 3, 4, 6, 12});
+  CHECK(fpga::detail::divisors(49) == std::vector<int>{1, 7, 49});
+}
+
+TEST_CASE("dataflow: cycles = (M/PE)(K^2 N/SIMD) R C; fps from the slowest layer, latency the sum") {
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto g = geometry(a);
+  const dataflow<> model;
+  const dataflow_mapping m{{{4, 1, false}, {8, 4, true}, {2, 8, false}}};
+  const auto r = model.evaluate(a, m);
+  const std::int64_t c0 = (16 / 4) * 9 * 1 * 28 * 28, c1 = (32 / 8) * 9 * (16 / 4) * 14 * 14,
+                     c2 = (10 / 2) * (1568 / 8);
+  REQUIRE(r.layers.size() == 3);
+  CHECK(r.layers[0].cycles == c0);
+  CHECK(r.layers[1].cycles == c1);
+  CHECK(r.layers[2].cycles == c2);
+  CHECK(r.cycles == std::max({c0, c1, c2}));
+  CHECK(r.latency_cycles == c0 + c1 + c2);
+  CHECK(r.luts == r.layers[0].luts + r.layers[1].luts + r.layers[2].luts);
+  CHECK(r.dsps == 8 * 4 * cyclone_iv_ep4ce115::dsps_per_multiplier(4, 4));
+  CHECK(r.layers[0].dsps == 0);
+  CHECK(r.brams == r.layers[0].brams + r.layers[1].brams + r.layers[2].brams);
+  CHECK_THROWS_WITH_AS(model.evaluate(a, dataflow_mapping{{{3, 1, false}, {8, 4, true}, {2, 8, false}}}),
+                       doctest::Contains("PE = 3 must divide M = 16"), hwnas::invalid_argument);
+}
+
+TEST_CASE("dataflow: the exact folding search equals brute force on random small architectures and specs") {
+  rng r(99);
+  const dataflow<> lut4;
+  const dataflow<xc7z020> lut6;
+  int feasible = 0, infeasible = 0;
+  for (int trial = 0; trial < 100; ++trial) {
+    const auto a = test::random_small_architecture(r, trial % 4 == 0 ? 3 : 2, 9);
+    const auto g = geometry(a);
+    const bool six = trial % 2 == 1;
+    auto eval = [&](const dataflow_mapping& m, const spec& s) {
+      return six ? lut6.evaluate(a, m, s) : lut4.evaluate(a, m, s);
+    };
+    const spec s = test::random_spec_around(r, eval(random_folding(r, g), {}));
+    const auto x = six ? lut6.best_mapping(a, s) : lut4.best_mapping(a, s);
+    const auto y = six ? lut6.best_mapping_ref(a, s) : lut4.best_mapping_ref(a, s);
+    CAPTURE(trial);
+    REQUIRE(x.has_value() == y.has_value());
+    if (x) {
+      const auto rx = eval(*x, s);
+      CHECK(rx.feasible);
+      CHECK(rx.luts == eval(*y, s).luts);
+      ++feasible;
+    } else {
+      ++infeasible;
+      CHECK_FALSE((six ? lut6.map(a, s) : lut4.map(a, s)).feasible);
+    }
+    const auto fx = six ? lut6.fastest_mapping(a, s) : lut4.fastest_mapping(a, s);
+    const auto fy = six ? lut6.fastest_mapping_ref(a, s) : lut4.fastest_mapping_ref(a, s);
+    REQUIRE(fx.has_value() == fy.has_value());
+    if (fx) {
+      CHECK(eval(*fx, s).cycles == eval(*fy, s).cycles);
+      CHECK(eval(*fx, s).luts == eval(*fy, s).luts);
+    }
+  }
+  MESSAGE("feasible " << feasible << ", infeasible " << infeasible);
+  CHECK(feasible > 20);
+  CHECK(infeasible > 5);
+}
+
+TEST_CASE("dataflow: properties") {
+  const dataflow<> model;
+  SUBCASE("a larger LUT budget never lowers the best reachable fps") {
+    const auto a = with_uniform_bits(reference_cnn(), 5);
+    double last = 0;
+    for (std::int64_t budget = 100; budget <= 100000; budget = budget * 2) {
+      const auto m = model.fastest_mapping(a, spec{.max_luts = budget, .max_dsps = 40});
+      if (!m) continue;
+      const auto r = model.evaluate(a, *m);
+      CHECK(r.luts <= budget);
+      CHECK(r.dsps <= 40);
+      CHECK(r.fps >= last);
+      last = r.fps;
+    }
+    CHECK(last > 0);
+  }
+  SUBCASE("more bits never lower the LUTs") {
+    for (int bits = 2; bits < 12; ++bits) {
+      const auto lo = with_uniform_bits(reference_cnn(), bits), hi = with_uniform_bits(reference_cnn(), bits + 1);
+      for (const spec& s :
+           {spec{.min_fps = 500}, spec{.max_dsps = 0, .min_fps = 1500}, spec{.max_dsps = 30, .min_fps = 3000}}) {
+        const auto ml = model.best_mapping(lo, s), mh = model.best_mapping(hi, s);
+        REQUIRE(ml);
+        if (!mh) continue;
+        CHECK(model.evaluate(lo, *ml).luts <= model.evaluate(hi, *mh).luts);
+      }
+    }
+  }
+  SUBCASE("the search uses DSPs where LUTs are short, and honours a DSP ceiling") {
+    const auto a = with_uniform_bits(reference_cnn(), 8);
+    const auto free = model.map(a, spec{.min_fps = 3000});
+    const auto none = model.map(a, spec{.max_dsps = 0, .min_fps = 3000});
+    REQUIRE(free.feasible);
+    REQUIRE(none.feasible);
+    CHECK(none.dsps == 0);
+    CHECK(free.luts <= none.luts);
+  }
+}
+
+TEST_CASE("dataflow: infeasible reasons") {
+  const dataflow<> model;
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto r = model.map(a, spec{.max_luts = 3000, .max_dsps = 0, .min_fps = 1e6});
+  CHECK_FALSE(r.feasible);
+  CHECK(has_violation(r, "min_fps"));
+  CHECK(r.luts <= 3000);
+  const auto lat = model.map(a, spec{.max_latency_ms = 1e-4});
+  CHECK_FALSE(lat.feasible);
+  CHECK(has_violation(lat, "max_latency_ms"));
+  const auto dsp = model.map(a, spec{.max_luts = 50, .max_dsps = 0});
+  CHECK_FALSE(dsp.feasible);
+  CHECK(has_violation(dsp, "max_luts"));
+}

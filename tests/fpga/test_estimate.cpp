@@ -1,0 +1,82 @@
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "hwnas/fpga/estimate.hpp"
+
+using namespace hwnas;
+using namespace hwnas::fpga;
+
+TEST_CASE("estimate: run-time names pick the same model and device") {
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const spec s{.max_luts = 30000, .min_fps = 1000};
+  CHECK(estimate("pipelined_pe", "cyclone-iv-e115", 100, a, s).luts ==
+        pipelined_pe<cyclone_iv_ep4ce115>().map(a, s).luts);
+  CHECK(estimate("tiled_engine", "xc7z020", 150, a, s).cycles == tiled_engine<xc7z020>(150).map(a, s).cycles);
+  CHECK(estimate("dataflow", "xc7z020", 100, a, s).luts == dataflow<xc7z020>().map(a, s).luts);
+  CHECK_THROWS_WITH_AS(estimate("systolic", "xc7z020", 100, a, s), doctest::Contains("pipelined_pe, tiled_engine"),
+                       hwnas::invalid_argument);
+  CHECK_THROWS_WITH_AS(estimate("dataflow", "vu9p", 100, a, s), doctest::Contains("cyclone-iv-e115, xc7z020"),
+                       hwnas::invalid_argument);
+}
+
+namespace {
+struct run_result {
+  int code = -1;
+  std::string out;
+};
+run_result run(const std::string& args) {
+  namespace fs = std::filesystem;
+  const fs::path exe = fs::path(HWNAS_BINARY_DIR) / "examples" / "hwnas-estimate";
+  static int calls = 0;
+  const fs::path out = fs::temp_directory_path() /
+                       ("hwnas_estimate_test_" + std::to_string(getpid()) + "_" + std::to_string(calls++) + ".txt");
+  const std::string cmd = exe.string() + " " + args + " > " + out.string() + " 2>&1";
+  const int status = std::system(cmd.c_str());
+  run_result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(out);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.out = ss.str();
+  fs::remove(out);
+  return r;
+}
+}  // namespace
+
+TEST_CASE("hwnas-estimate: exit codes 0 feasible, 3 infeasible, 2 bad input") {
+  namespace fs = std::filesystem;
+  if (!fs::exists(fs::path(HWNAS_BINARY_DIR) / "examples" / "hwnas-estimate")) {
+    WARN_MESSAGE(false, "hwnas-estimate is not built; build the target to run this test");
+    return;
+  }
+  const std::string arch = std::string(HWNAS_SOURCE_DIR) + "/examples/architectures/reference_cnn_4bit.json";
+  const std::string float_arch = std::string(HWNAS_SOURCE_DIR) + "/examples/architectures/reference_cnn.json";
+  auto ok = run("--arch " + arch + " --max-luts 30000 --min-fps 1000");
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find("conv0") != std::string::npos);
+  CHECK(ok.out.find("feasible: meets the spec") != std::string::npos);
+  auto json = run("--arch " + arch + " --model dataflow --device xc7z020 --min-fps 5000 --json");
+  CHECK(json.code == 0);
+  const auto j = nlohmann::json::parse(json.out);
+  for (const char* key : {"feasible", "luts", "dsps", "brams", "fps", "latency_ms", "layers", "violations"})
+    CHECK(j.contains(key));
+  CHECK(j["fps"].get<double>() >= 5000);
+  auto slow = run("--arch " + arch + " --model tiled_engine --max-luts 2000 --max-dsps 0 --min-fps 1e6");
+  CHECK(slow.code == 3);
+  CHECK(slow.out.find("min_fps") != std::string::npos);
+  CHECK(run("--arch " + float_arch).code == 2);
+  CHECK(run("--arch /nonexistent/net.json").code == 2);
+  CHECK(run("--arch " + arch + " --max-luts -5").code == 2);
+  CHECK(run("--arch " + arch + " --clock-mhz 0").code == 2);
+  CHECK(run("--arch " + arch + " --model systolic").code == 2);
+  CHECK(run("--max-luts 5").code == 2);
+}

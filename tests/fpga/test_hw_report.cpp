@@ -1,0 +1,57 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "hwnas/fpga/hw_report.hpp"
+#include "hwnas/fpga/pipelined_pe.hpp"
+
+using namespace hwnas;
+using namespace hwnas::fpga;
+
+TEST_CASE("hw_report: JSON carries the totals, the layers and the violations") {
+  const pipelined_pe<> model;
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto ok = model.map(a, spec{.max_luts = 30000, .min_fps = 1000});
+  const auto j = to_json(ok);
+  for (const char* key : {"feasible", "luts", "dsps", "brams", "fps", "latency_ms", "layers", "violations", "model",
+                          "device", "clock_mhz", "cycles", "utilization"})
+    CHECK(j.contains(key));
+  CHECK(j["feasible"] == true);
+  CHECK(j["luts"] == ok.luts);
+  CHECK(j["brams"] == ok.brams);
+  CHECK(j["fps"].get<double>() == doctest::Approx(ok.fps));
+  CHECK(j["layers"].size() == 3);
+  CHECK(j["layers"][0]["parallelism"]["Tn"] == ok.layers[0].parallelism[0].second);
+  CHECK(j["layers"][2]["name"] == "fc");
+  CHECK(j["violations"].empty());
+  CHECK(j["utilization"]["luts"].get<double>() == doctest::Approx(static_cast<double>(ok.luts) / 114480));
+
+  const auto bad = model.map(a, spec{.max_luts = 2000, .min_fps = 1e6});
+  const auto jb = to_json(bad);
+  CHECK(jb["feasible"] == false);
+  REQUIRE(jb["violations"].size() == 1);
+  CHECK(jb["violations"][0]["constraint"] == "min_fps");
+  CHECK(jb["violations"][0]["limit"].get<double>() == 1e6);
+  CHECK(jb["violations"][0]["excess"].get<double>() > 0.9);
+}
+
+TEST_CASE("hw_report: the table shows every layer, the totals and the reasons") {
+  const pipelined_pe<> model;
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto ok = to_table(model.map(a, spec{.max_luts = 30000, .min_fps = 1000}));
+  for (const char* s : {"conv0", "conv1", "fc", "total", "Tn=", "Tm=", "group=", "throughput", "utilization",
+                        "feasible: meets the spec"})
+    CHECK(ok.find(s) != std::string::npos);
+  const auto bad = to_table(model.map(a, spec{.max_luts = 10}));
+  CHECK(bad.find("INFEASIBLE") != std::string::npos);
+  CHECK(bad.find("max_luts: LUTs") != std::string::npos);
+}
+
+TEST_CASE("hw_report: violation excess") {
+  violation over{"max_luts", 100, 150, ""};
+  CHECK(over.excess() == doctest::Approx(0.5));
+  violation slow{"min_fps", 1000, 800, ""};
+  CHECK(slow.excess() == doctest::Approx(0.2));
+  violation none{"max_brams", 0, 3, ""};
+  CHECK(std::isinf(none.excess()));
+}

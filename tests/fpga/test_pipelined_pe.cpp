@@ -1,0 +1,345 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "fpga_test_util.hpp"
+#include "hwnas/fpga/pipelined_pe.hpp"
+
+using namespace hwnas;
+using namespace hwnas::fpga;
+
+namespace {
+
+pe_mapping random_pe_mapping(rng& r, const std::vector<layer_geometry>& g) {
+  pe_mapping m;
+  int group = 0;
+  for (std::size_t l = 0; l < g.size(); ++l) {
+    if (l > 0 && r.below(2)) ++group;
+    m.layers.push_back({test::pick(r, 1, g[l].in_channels), test::pick(r, 1, g[l].out_channels), group});
+  }
+  return m;
+}
+
+bool has_violation(const hw_report& r, const std::string& name) {
+  for (const auto& v : r.violations)
+    if (v.constraint == name) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("pipelined_pe: one layer's cost follows the formulas") {
+  architecture a;
+  a.input = {3, 8, 8};
+  a.classes = 4;
+  a.input_format = qformat::activation(0, 6);
+  conv_layer c;
+  c.filters = 10;
+  c.kernel = 3;
+  c.pool = 2;
+  c.weight_format = qformat::weight(0, 4);          // 5 bits
+  c.activation_format = qformat::activation(1, 3);  // 4 bits
+  a.layers = {c};
+  a.classifier.weight_format = qformat::weight(0, 3);
+  const auto g = geometry(a);
+  const auto d = info_of<cyclone_iv_ep4ce115>();
+  const int tn = 2, tm = 4;
+  const auto cost = fpga::detail::pe_layer(d, g[0], tn, tm);
+  // cycles = ceil(M/Tm) ceil(N/Tn) R C K^2
+  CHECK(cost.cycles == 3 * 2 * 8 * 8 * 9);
+  // LUTs: Tm columns of (Tn multipliers + the accumulating sum of Tn products + requantizer) + Tm pool lanes
+  const int acc = 6 + 5 + ceil_log2(3 * 9 + 1);
+  CHECK(fpga::detail::accumulator_bits(g[0]) == acc);
+  const auto column = tn * multiplier_luts(lut_family::lut4, 6, 5) +
+                      accumulating_sum_luts(lut_family::lut4, tn, 11, acc) +
+                      requantizer_luts(lut_family::lut4, acc, 4, requantizer_default_shift(5));
+  CHECK(cost.luts == tm * column + tm * max_pool_luts(lut_family::lut4, 4));
+  // BRAM: weights (depth ceil(M/Tm) ceil(N/Tn) K^2, width Tn Tm w) + line buffer + pool row buffer
+  const auto shapes = d.bram_shapes;
+  CHECK(cost.brams == bram_blocks(shapes, 3 * 2 * 9, 2 * 4 * 5) + bram_blocks(shapes, (2 * 8 + 3) * 2, 2 * 6) +
+                          bram_blocks(shapes, 4 * 3, 4 * 4));
+}
+
+TEST_CASE("pipelined_pe: groups add LUTs and max cycles inside, max LUTs and add cycles across") {
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto g = geometry(a);
+  const pipelined_pe<> model;
+  const auto d = model.device();
+  pe_mapping one_group{{{1, 4, 0}, {4, 2, 0}, {2, 1, 0}}};
+  pe_mapping three_groups{{{1, 4, 0}, {4, 2, 1}, {2, 1, 2}}};
+  std::int64_t sum_l = 0, max_l = 0, sum_c = 0, max_c = 0, brams = 0;
+  for (std::size_t l = 0; l < 3; ++l) {
+    const auto c = fpga::detail::pe_layer(d, g[l], one_group.layers[l].tn, one_group.layers[l].tm);
+    sum_l += c.luts;
+    max_l = std::max(max_l, c.luts);
+    sum_c += c.cycles;
+    max_c = std::max(max_c, c.cycles);
+    brams += c.brams;
+  }
+  const auto r1 = model.evaluate(a, one_group);
+  const auto r3 = model.evaluate(a, three_groups);
+  CHECK(r1.luts == sum_l);
+  CHECK(r1.cycles == max_c);
+  CHECK(r3.luts == max_l);
+  CHECK(r3.cycles == sum_c);
+  CHECK(r1.brams == brams);
+  CHECK(r3.brams == brams + fpga::detail::pe_boundary_brams(d, g[0]) + fpga::detail::pe_boundary_brams(d, g[1]));
+  CHECK(r1.dsps == 0);
+  CHECK(r1.fps == doctest::Approx(100e6 / static_cast<double>(max_c)));
+  CHECK(r1.latency_ms == doctest::Approx(1e3 * static_cast<double>(max_c) / 100e6));
+  REQUIRE(r1.layers.size() == 3);
+  CHECK(r1.layers[1].parallelism[0] == factor{"Tn", 4});
+  CHECK(r1.layers[2].name == "fc");
+}
+
+TEST_CASE("pipelined_pe: the group DP equals brute force on random small architectures and specs") {
+  rng r(20240601);
+  const pipelined_pe<> lut4;
+  const pipelined_pe<xc7z020, clock_mhz<150>> lut6;
+  int feasible = 0, infeasible = 0, bram_bound = 0;
+  for (int trial = 0; trial < 120; ++trial) {
+    const auto a = test::random_small_architecture(r, trial % 3 == 0 ? 3 : 2, 8);
+    const auto g = geometry(a);
+    const bool six = trial % 2 == 1;
+    auto eval = [&](const pe_mapping& m, const spec& s) {
+      return six ? lut6.evaluate(a, m, s) : lut4.evaluate(a, m, s);
+    };
+    const auto anchor = eval(random_pe_mapping(r, g), {});
+    const spec s = test::random_spec_around(r, anchor);
+    const auto dp = six ? lut6.best_mapping(a, s) : lut4.best_mapping(a, s);
+    const auto bf = six ? lut6.best_mapping_ref(a, s) : lut4.best_mapping_ref(a, s);
+    CAPTURE(trial);
+    REQUIRE(dp.has_value() == bf.has_value());
+    if (dp) {
+      const auto x = eval(*dp, s), y = eval(*bf, s);
+      CHECK(x.feasible);
+      CHECK(x.luts == y.luts);
+      CHECK(x.cycles == y.cycles);
+      ++feasible;
+      if (s.max_brams && x.brams * 10 > *s.max_brams * 8) ++bram_bound;
+    } else {
+      ++infeasible;
+      CHECK_FALSE((six ? lut6.map(a, s) : lut4.map(a, s)).feasible);
+    }
+    const auto fdp = six ? lut6.fastest_mapping(a, s) : lut4.fastest_mapping(a, s);
+    const auto fbf = six ? lut6.fastest_mapping_ref(a, s) : lut4.fastest_mapping_ref(a, s);
+    REQUIRE(fdp.has_value() == fbf.has_value());
+    if (fdp) {
+      const auto x = eval(*fdp, s), y = eval(*fbf, s);
+      CHECK(x.cycles == y.cycles);
+      CHECK(x.luts == y.luts);
+    }
+  }
+  MESSAGE("feasible " << feasible << ", infeasible " << infeasible << ", BRAM-tight " << bram_bound);
+  CHECK(feasible > 20);
+  CHECK(infeasible > 10);
+}
+
+TEST_CASE("pipelined_pe: the DP is exact when block RAM binds (the 3-D frontier)") {
+  rng r(77);
+  const pipelined_pe<> model;
+  int binding = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    const auto a = test::random_small_architecture(r, 2, 8);
+    const auto g = geometry(a);
+    const auto anchor = model.evaluate(a, random_pe_mapping(r, g));
+    spec s;
+    s.max_brams = static_cast<std::int64_t>(static_cast<double>(anchor.brams) * r.uniform(0.8, 1.1));
+    if (r.below(2)) s.min_fps = anchor.fps * r.uniform(0.5, 1.2);
+    const auto dp = model.best_mapping(a, s);
+    const auto bf = model.best_mapping_ref(a, s);
+    CAPTURE(trial);
+    REQUIRE(dp.has_value() == bf.has_value());
+    if (dp) {
+      const auto x = model.evaluate(a, *dp, s), y = model.evaluate(a, *bf, s);
+      CHECK(x.feasible);
+      CHECK(x.luts == y.luts);
+      CHECK(x.cycles == y.cycles);
+      // would the least-LUT mapping without the BRAM ceiling break it? then BRAM really bound
+      const auto free = model.best_mapping(a, spec{.min_fps = s.min_fps});
+      if (free && model.evaluate(a, *free).brams > *s.max_brams) ++binding;
+    }
+  }
+  MESSAGE("instances where BRAM changed the answer: " << binding);
+  CHECK(binding > 3);
+}
+
+TEST_CASE("pipelined_pe: a larger LUT budget never lowers the best reachable fps") {
+  rng r(5);
+  const pipelined_pe<> model;
+  for (int trial = 0; trial < 8; ++trial) {
+    architecture a = with_uniform_bits(reference_cnn(), test::pick(r, 2, 8));
+    a.layers[0].filters = test::pick(r, 4, 16);
+    a.layers[1].filters = test::pick(r, 4, 24);
+    double last_fps = 0;
+    bool reached = false;
+    for (std::int64_t budget = 200; budget <= 40000; budget = budget * 3 / 2) {
+      const auto m = model.fastest_mapping(a, spec{.max_luts = budget});
+      if (!m) {
+        CHECK_FALSE(reached);  // once reachable, always reachable
+        continue;
+      }
+      reached = true;
+      const auto rep = model.evaluate(a, *m);
+      CHECK(rep.luts <= budget);
+      CHECK(rep.fps >= last_fps);
+      last_fps = rep.fps;
+    }
+    CHECK(reached);
+  }
+}
+
+TEST_CASE("pipelined_pe: more bits never lower the LUTs") {
+  rng r(11);
+  const pipelined_pe<> model;
+  for (int bits = 1; bits < 12; ++bits) {
+    const auto lo = with_uniform_bits(reference_cnn(), std::max(bits, 2));
+    const auto hi = with_uniform_bits(reference_cnn(), std::max(bits, 2) + 1);
+    for (double fps : {100.0, 1000.0, 5000.0}) {
+      const spec s{.min_fps = fps};
+      const auto ml = model.best_mapping(lo, s), mh = model.best_mapping(hi, s);
+      REQUIRE(ml.has_value());
+      REQUIRE(mh.has_value());
+      CHECK(model.evaluate(lo, *ml).luts <= model.evaluate(hi, *mh).luts);
+      // and the same mapping costs no fewer LUTs with more bits
+      CHECK(model.evaluate(lo, *mh).luts <= model.evaluate(hi, *mh).luts);
+    }
+  }
+  // one layer's bits at a time, on random architectures
+  for (int trial = 0; trial < 30; ++trial) {
+    auto a = test::random_small_architecture(r, 2, 7);
+    auto b = a;
+    const auto l = r.below(a.layers.size() + 1);
+    if (l == a.layers.size()) {
+      b.classifier.weight_format = test::weight_bits(a.classifier.weight_format->bits() + 1);
+    } else if (r.below(2)) {
+      b.layers[l].weight_format = test::weight_bits(a.layers[l].weight_format->bits() + 1);
+    } else {
+      b.layers[l].activation_format = test::act_bits(a.layers[l].activation_format->bits() + 1);
+    }
+    const auto ma = model.best_mapping(a), mb = model.best_mapping(b);
+    REQUIRE(ma);
+    REQUIRE(mb);
+    CHECK(model.evaluate(a, *ma).luts <= model.evaluate(b, *mb).luts);
+    CHECK(model.evaluate(a, *mb).luts <= model.evaluate(b, *mb).luts);
+  }
+}
+
+TEST_CASE("pipelined_pe: infeasible reports name the failing constraint and by how much") {
+  const pipelined_pe<> model;
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  SUBCASE("too few LUTs for even Tn = Tm = 1") {
+    const auto r = model.map(a, spec{.max_luts = 20});
+    CHECK_FALSE(r.feasible);
+    REQUIRE(has_violation(r, "max_luts"));
+    CHECK(r.violations.front().actual > 20);
+    CHECK(r.violations.front().excess() > 0);
+    CHECK(r.violations.front().message.find("max_luts") != std::string::npos);
+  }
+  SUBCASE("a rate no mapping within the LUTs reaches") {
+    const auto r = model.map(a, spec{.max_luts = 2000, .min_fps = 1e6});
+    CHECK_FALSE(r.feasible);
+    REQUIRE(r.violations.size() == 1);
+    CHECK(r.violations[0].constraint == "min_fps");
+    CHECK(r.violations[0].limit == 1e6);
+    CHECK(r.violations[0].actual == doctest::Approx(r.fps));
+    CHECK(r.violations[0].excess() == doctest::Approx((1e6 - r.fps) / 1e6));
+    CHECK(r.luts <= 2000);  // shown: the fastest mapping within the budget
+    const auto best = model.fastest_mapping(a, spec{.max_luts = 2000});
+    REQUIRE(best);
+    CHECK(model.evaluate(a, *best).cycles == r.cycles);
+  }
+  SUBCASE("a latency bound") {
+    const auto r = model.map(a, spec{.max_luts = 2000, .max_latency_ms = 0.001});
+    CHECK_FALSE(r.feasible);
+    CHECK(has_violation(r, "max_latency_ms"));
+  }
+  SUBCASE("no block RAM at all") {
+    const auto r = model.map(a, spec{.max_brams = 0});
+    CHECK_FALSE(r.feasible);
+    CHECK(has_violation(r, "max_brams"));
+  }
+  SUBCASE("the device itself is too small") {
+    architecture big = a;
+    big.input = {1, 64, 64};
+    big.layers[1].filters = 512;
+    big.classes = 1000;  // 512*16*16 x 1000 weights of 4 bits: far over 432 M9K
+    const auto r = model.map(big);
+    CHECK_FALSE(r.feasible);
+    CHECK(has_violation(r, "device_brams"));
+    CHECK(r.bram_utilization > 1.0);
+  }
+  SUBCASE("a feasible spec has no violations") {
+    const auto r = model.map(a, spec{.max_luts = 30000, .min_fps = 1000});
+    CHECK(r.feasible);
+    CHECK(r.violations.empty());
+    CHECK(r.fps >= 1000);
+    CHECK(r.luts <= 30000);
+  }
+}
+
+TEST_CASE("pipelined_pe: bad input is rejected with a clear message") {
+  const pipelined_pe<> model;
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  CHECK_THROWS_WITH_AS(model.map(a, spec{.max_luts = -1}), doctest::Contains("max_luts"), hwnas::invalid_argument);
+  CHECK_THROWS_WITH_AS(model.map(reference_cnn()), doctest::Contains("fully quantized"), hwnas::invalid_argument);
+  CHECK_THROWS_AS(pipelined_pe<>(0.0), hwnas::invalid_argument);
+  CHECK_THROWS_WITH_AS(model.evaluate(a, pe_mapping{{{1, 1, 0}}}), doctest::Contains("compute layers"),
+                       hwnas::invalid_argument);
+  CHECK_THROWS_WITH_AS(model.evaluate(a, pe_mapping{{{2, 1, 0}, {1, 1, 0}, {1, 1, 0}}}), doctest::Contains("Tn"),
+                       hwnas::invalid_argument);
+  CHECK_THROWS_WITH_AS(model.evaluate(a, pe_mapping{{{1, 1, 0}, {1, 1, 2}, {1, 1, 2}}}), doctest::Contains("group"),
+                       hwnas::invalid_argument);
+}
+
+TEST_CASE("pipelined_pe: the clock scales fps, not cycles") {
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const pe_mapping m{{{1, 4, 0}, {4, 2, 1}, {2, 1, 2}}};
+  const auto r100 = pipelined_pe<cyclone_iv_ep4ce115, clock_mhz<100>>().evaluate(a, m);
+  const auto r50 = pipelined_pe<cyclone_iv_ep4ce115>(50.0).evaluate(a, m);
+  CHECK(r100.cycles == r50.cycles);
+  CHECK(r50.fps == doctest::Approx(r100.fps / 2));
+  CHECK(r50.clock_mhz == 50.0);
+}
+
+TEST_CASE("pipelined_pe: relaxation + deepening equals one full 3-D DP on medium architectures") {
+  rng r(2024);
+  const auto d = info_of<cyclone_iv_ep4ce115>();
+  const pipelined_pe<> model;
+  int deepened = 0;
+  for (int trial = 0; trial < 12; ++trial) {
+    architecture a;
+    a.input = {test::pick(r, 1, 3), 8, 8};
+    a.classes = test::pick(r, 2, 6);
+    a.input_format = qformat::activation(0, 8);
+    for (int i = 0, n = test::pick(r, 2, 4); i < n; ++i) {
+      conv_layer l;
+      l.filters = test::pick(r, 4, 12);
+      l.pool = i < 2 && r.below(2) ? 2 : 1;
+      l.weight_format = test::weight_bits(test::pick(r, 2, 8));
+      l.activation_format = test::act_bits(test::pick(r, 2, 8));
+      a.layers.push_back(l);
+    }
+    a.classifier.weight_format = test::weight_bits(test::pick(r, 2, 8));
+    const auto g = geometry(a);
+    const spec loose{.min_fps = r.uniform(2e3, 2e4)};
+    const auto free = model.best_mapping(a, loose);
+    REQUIRE(free);
+    spec s = loose;
+    s.max_brams = model.evaluate(a, *free).brams * 9 / 10;
+    const auto lim = resolve(s, d, 100);
+    const auto all = fpga::detail::pe_candidates(d, g);
+    const fpga::detail::pe_caps full{lim.luts, std::min(lim.cycles, lim.latency_cycles), lim.brams, false};
+    const auto one = fpga::detail::pe_dp(d, g, all, full, false);
+    const auto driver = model.best_mapping(a, s);
+    CAPTURE(trial);
+    REQUIRE(one.has_value() == driver.has_value());
+    if (one) {
+      ++deepened;
+      CHECK(model.evaluate(a, *one).luts == model.evaluate(a, *driver).luts);
+      CHECK(model.evaluate(a, *one).cycles == model.evaluate(a, *driver).cycles);
+      CHECK(model.evaluate(a, *driver, s).feasible);
+    }
+  }
+  CHECK(deepened > 3);
+}

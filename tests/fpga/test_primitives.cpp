@@ -1,0 +1,172 @@
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "hwnas/core/rng.hpp"
+#include "hwnas/fpga/calibration_tables.hpp"
+#include "hwnas/fpga/detail/common.hpp"
+#include "hwnas/fpga/devices.hpp"
+#include "hwnas/fpga/primitives.hpp"
+
+using namespace hwnas;
+using namespace hwnas::fpga;
+
+TEST_CASE_TEMPLATE("primitives: multipliers follow the synthesized table, made monotone", Dev, cyclone_iv_ep4ce115,
+                   xc7z020) {
+  const auto f = Dev::family;
+  const auto& raw = f == lut_family::lut4 ? calibration::lut4_mult : calibration::lut6_mult;
+  for (int a = 1; a <= 16; ++a)
+    for (int w = 1; w <= 16; ++w) {
+      CAPTURE(a);
+      CAPTURE(w);
+      const auto c = multiplier_luts(f, a, w);
+      CHECK(c >= 1);
+      CHECK(c <= std::max<std::int64_t>(raw[a][w], 1));  // never above the measurement
+      if (a < 16) CHECK(c <= multiplier_luts(f, a + 1, w));
+      if (w < 16) CHECK(c <= multiplier_luts(f, a, w + 1));
+      // equal to the measurement wherever the measurement is itself the least over wider ones
+      bool least = true;
+      for (int a2 = a; a2 <= 16; ++a2)
+        for (int w2 = w; w2 <= 16; ++w2) least = least && raw[a][w] <= raw[a2][w2];
+      if (least && raw[a][w] >= 1) CHECK(c == raw[a][w]);
+    }
+}
+
+TEST_CASE_TEMPLATE("primitives: adders and accumulators, extrapolated past the table", Dev, cyclone_iv_ep4ce115,
+                   xc7z020) {
+  const auto f = Dev::family;
+  for (int n = 1; n < 80; ++n) {
+    CHECK(adder_luts(f, n) <= adder_luts(f, n + 1));
+    CHECK(accumulator_luts(f, n) <= accumulator_luts(f, n + 1));
+    CHECK(accumulator_ffs(n) <= accumulator_ffs(n + 1));
+  }
+  CHECK(adder_luts(f, 60) > adder_luts(f, 48));
+  CHECK(adder_luts(f, 0) == 0);
+}
+
+TEST_CASE("primitives: adder trees, each level one bit wider") {
+  const auto f = lut_family::lut4;
+  auto add = [&](int n) { return adder_luts(f, n); };
+  CHECK(adder_tree_luts(f, 1, 8) == 0);
+  CHECK(adder_tree_luts(f, 2, 8) == add(8));
+  CHECK(adder_tree_luts(f, 3, 8) == add(8) + add(9));
+  CHECK(adder_tree_luts(f, 4, 8) == 2 * add(8) + add(9));
+  CHECK(adder_tree_luts(f, 5, 8) == 2 * add(8) + add(9) + add(10));
+  CHECK(adder_tree_luts(f, 8, 3) == 4 * add(3) + 2 * add(4) + add(5));
+  CHECK(adder_tree_output_bits(1, 8) == 8);
+  CHECK(adder_tree_output_bits(5, 8) == 11);
+  CHECK(adder_tree_output_bits(8, 8) == 11);
+  CHECK(ceil_log2(1) == 0);
+  CHECK(ceil_log2(2) == 1);
+  CHECK(ceil_log2(1025) == 11);
+  CHECK(ceil_div(7, 2) == 4);
+}
+
+TEST_CASE("primitives: a PE column's sum is a carry-save tree plus one carry-propagate adder") {
+  for (auto f : {lut_family::lut4, lut_family::lut6}) {
+    const std::int64_t clear = f == lut_family::lut4 ? 16 : 3;
+    CHECK(accumulating_sum_luts(f, 1, 8, 16) == adder_luts(f, 16) + clear);  // a single product: just accumulate
+    CHECK(accumulating_sum_luts(f, 2, 8, 16) == 2 * 1 * (8 + 1) + adder_luts(f, 16) + clear);
+    CHECK(accumulating_sum_luts(f, 8, 8, 16) == 2 * 7 * (8 + 3) + adder_luts(f, 16) + clear);
+    // popcount: rows collapse, and above the 4-bit count the accumulator is an incrementer
+    CHECK(accumulating_sum_luts(f, 8, 1, 16) ==
+          std::min(2 * 7 + adder_luts(f, 16) + clear,
+                   2 * 7 + adder_luts(f, 4) + (f == lut_family::lut4 ? ceil_div(4 * 12, 3) : 12 + 3)));
+    for (std::int64_t n = 1; n < 40; ++n) {
+      CHECK(accumulating_sum_luts(f, n, 6, 20) <= accumulating_sum_luts(f, n + 1, 6, 20));
+      CHECK(accumulating_sum_luts(f, n, 6, 20) <= accumulating_sum_luts(f, n, 7, 20));
+      CHECK(accumulating_sum_luts(f, n, 6, 20) <= accumulating_sum_luts(f, n, 6, 21));
+      CHECK(accumulating_sum_luts(f, n, 1, 20) <= accumulating_sum_luts(f, n, 2, 20));
+    }
+  }
+}
+
+TEST_CASE("primitives: 1-bit layers use XNOR-popcount, never more than a 1x2 datapath") {
+  for (auto f : {lut_family::lut4, lut_family::lut6})
+    for (std::int64_t n : {1, 2, 3, 7, 16, 64}) {
+      CHECK(xnor_popcount_luts(f, n, 20) == n * multiplier_luts(f, 1, 1) + accumulating_sum_luts(f, n, 1, 20));
+      const auto a1 = pe_array(f, n, 1, 1, 1, 20, 0), a2 = pe_array(f, n, 1, 1, 2, 20, 0);
+      CHECK(a1.luts <= a2.luts);
+      CHECK(a1.luts == xnor_popcount_luts(f, n, 20));
+    }
+  CHECK(product_bits(1, 1) == 1);
+  CHECK(product_bits(4, 1) == 5);
+  CHECK(product_bits(4, 4) == 8);
+}
+
+TEST_CASE("primitives: requantizer and PE array") {
+  CHECK(requantizer_luts(lut_family::lut4, 20, 0, 3) == 0);
+  CHECK(requantizer_luts(lut_family::lut4, 16, 4, 3) == 2 * 4 + ceil_div(16 - 3 - 4 + 1, 3));
+  CHECK(requantizer_luts(lut_family::lut6, 16, 4, 3) == 4 + ceil_div(16 - 3 - 4 + 1, 5));
+  for (int acc = 8; acc < 40; ++acc) {
+    CHECK(requantizer_luts(lut_family::lut4, acc, 4, 3) <= requantizer_luts(lut_family::lut4, acc + 1, 4, 3));
+    CHECK(requantizer_luts(lut_family::lut6, acc, 4, 3) <= requantizer_luts(lut_family::lut6, acc, 5, 3));
+  }
+  CHECK(requantizer_default_shift(1) == 1);
+  CHECK(requantizer_default_shift(8) == 7);
+  const auto f = lut_family::lut6;
+  const auto c = pe_array(f, 4, 3, 4, 4, 16, 4);
+  CHECK(c.luts ==
+        3 * (4 * multiplier_luts(f, 4, 4) + accumulating_sum_luts(f, 4, 8, 16) + requantizer_luts(f, 16, 4, 3)));
+  CHECK(c.ffs == 3 * (4 * 8 + accumulator_ffs(16) + 4));
+  const auto d = pe_array(f, 4, 3, 4, 4, 16, 4, true);
+  CHECK(c.luts - d.luts == 12 * multiplier_luts(f, 4, 4));
+}
+
+TEST_CASE("primitives: block RAM count picks the best block shape") {
+  const auto m9k = info_of<cyclone_iv_ep4ce115>().bram_shapes;
+  const auto b36 = info_of<xc7z020>().bram_shapes;
+  CHECK(bram_blocks(m9k, 0, 8) == 0);
+  CHECK(bram_blocks(m9k, 100, 0) == 0);
+  CHECK(bram_blocks(m9k, 1024, 9) == 1);
+  CHECK(bram_blocks(m9k, 1025, 9) == 2);
+  CHECK(bram_blocks(m9k, 8192, 1) == 1);
+  CHECK(bram_blocks(m9k, 256, 36) == 1);
+  CHECK(bram_blocks(m9k, 256, 72) == 2);
+  CHECK(bram_blocks(m9k, 10, 360) == 10);  // wide and shallow: width decides
+  CHECK(bram_blocks(b36, 512, 72) == 1);
+  CHECK(bram_blocks(b36, 32768, 1) == 1);
+  CHECK(bram_blocks(b36, 4096, 10) == 2);  // 2 x (4096 x 9)... or (2048 x 18) x 2: both 2
+  CHECK(bram_blocks(b36, 100, 720) == 10);
+  for (const auto& s : m9k) CHECK(std::int64_t{s.width} * s.depth <= cyclone_iv_ep4ce115::bram_bits);
+  for (const auto& s : b36) CHECK(std::int64_t{s.width} * s.depth <= xc7z020::bram_bits);
+}
+
+TEST_CASE("detail: quotient candidates are exactly the distinct ceil(x / q)") {
+  for (int x = 1; x <= 400; ++x) {
+    std::set<int> expect;
+    for (int q = 1; q <= x; ++q) expect.insert(static_cast<int>(ceil_div(x, q)));
+    const auto got = fpga::detail::quotient_candidates(x);
+    CHECK(std::vector<int>(expect.begin(), expect.end()) == got);
+  }
+}
+
+TEST_CASE("detail: Pareto filter keeps exactly the non-dominated points") {
+  rng r(3);
+  for (int dims = 2; dims <= 4; ++dims)
+    for (int trial = 0; trial < 50; ++trial) {
+      std::vector<fpga::detail::frontier_point> v(40);
+      for (auto& p : v)
+        for (int i = 0; i < dims; ++i) p.k[i] = static_cast<std::int64_t>(r.below(12));
+      auto dominated = [&](const fpga::detail::frontier_point& p) {
+        for (const auto& q : v) {
+          bool le = true, lt = false;
+          for (int i = 0; i < 4; ++i) {
+            le = le && q.k[i] <= p.k[i];
+            lt = lt || q.k[i] < p.k[i];
+          }
+          if (le && lt) return true;
+        }
+        return false;
+      };
+      std::set<std::vector<std::int64_t>> expect;
+      for (const auto& p : v)
+        if (!dominated(p)) expect.insert({p.k[0], p.k[1], p.k[2], p.k[3]});
+      auto f = v;
+      fpga::detail::pareto_filter(f, dims);
+      std::set<std::vector<std::int64_t>> got;
+      for (const auto& p : f) got.insert({p.k[0], p.k[1], p.k[2], p.k[3]});
+      CHECK(got.size() == f.size());  // one point per distinct key
+      CHECK(got == expect);
+    }
+}
