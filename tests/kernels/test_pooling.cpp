@@ -103,7 +103,8 @@ TEST_CASE("maxpool2x2: the tie rule (top before bottom, then left before right)"
   std::vector<float> out(1);
   std::vector<std::int32_t> arg(1), arg_ref(1);
   // a00=1 a01=2 / a10=2 a11=0: the column winners are a10 (2) and a01 (2): equal, so the left one (index 2)
-  for (const auto& in : {std::vector<float>{1, 2, 2, 0}, std::vector<float>{0, 0, 0, 0}, std::vector<float>{3, 5, 5, 4}}) {
+  for (const auto& in :
+       {std::vector<float>{1, 2, 2, 0}, std::vector<float>{0, 0, 0, 0}, std::vector<float>{3, 5, 5, 4}}) {
     hk::maxpool2x2_forward(s, in, out, arg);
     hk::maxpool2x2_forward_ref(s, in, out, arg_ref);
     CHECK(arg == arg_ref);

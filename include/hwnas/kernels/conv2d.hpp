@@ -143,7 +143,8 @@ template <class Arch>
 inline void pad_plane(const float* src, std::size_t height, std::size_t width, std::size_t top, std::size_t left,
                       const flat_layout& f, float* dst) noexcept {
   std::fill(dst, dst + f.plane_stride, 0.0f);
-  for (std::size_t y = 0; y < height; ++y) copy_row<Arch>(src + y * width, width, dst + (top + y) * f.row_stride + left);
+  for (std::size_t y = 0; y < height; ++y)
+    copy_row<Arch>(src + y * width, width, dst + (top + y) * f.row_stride + left);
 }
 
 /// Copies rows x width valid outputs from a flat plane (row stride Wp) to a dense plane.
@@ -435,7 +436,8 @@ void conv2d_backward_weights_gemm(const conv2d_shape& s, const float* input, con
 // ---- reference twins -------------------------------------------------------------------------------------------
 
 /// Reference forward convolution (direct loops, double accumulation):
-/// output[b][m][y][x] = bias[m] + sum_{c,ky,kx} weights[m][c][ky][kx] * input[b][c][y*S - pad_top + ky][x*S - pad_left + kx].
+/// output[b][m][y][x] = bias[m] + sum_{c,ky,kx} weights[m][c][ky][kx] *
+///                                  input[b][c][y*S - pad_top + ky][x*S - pad_left + kx].
 /// `bias` may be empty (no bias). Throws hwnas::invalid_argument on a bad shape or buffer size.
 inline void conv2d_forward_ref(const conv2d_shape& s, std::span<const float> input, std::span<const float> weights,
                                std::span<const float> bias, std::span<float> output) {

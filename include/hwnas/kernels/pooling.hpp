@@ -178,7 +178,8 @@ void maxpool2x2_forward(const pool2x2_shape& s, std::span<const float> input, st
     }
     if (record) {
       // indices as floats: exact, since a plane holds at most 2^24 pixels
-      const batch i = batch(static_cast<float>(static_cast<std::int32_t>(2 * y * width + 2 * ox))) + iota + xsimd::select(down, below, zero);
+      const auto corner = static_cast<std::int32_t>(2 * y * width + 2 * ox);
+      const batch i = batch(static_cast<float>(corner)) + iota + xsimd::select(down, below, zero);
       const batch ie = xsimd::swizzle(i, evens), io = xsimd::swizzle(i, odds);
       const auto idx = xsimd::to_int(xsimd::select(right, io, ie));
       if (room) {
@@ -241,7 +242,8 @@ void maxpool2x2_backward(const pool2x2_shape& s, std::span<const float> grad_out
         float* out = gi + r * width;
         auto vector_at = [&](std::size_t j) {
           const batch g = xsimd::swizzle(batch::load_unaligned(go + j / 2), pairs);
-          const batch at = xsimd::swizzle(xsimd::to_float(ibatch::load_unaligned(arg + j / 2)), pairs);  // AVX1: float swizzle only
+          // converted before the swizzle: AVX (without AVX2) swizzles floats only
+          const batch at = xsimd::swizzle(xsimd::to_float(ibatch::load_unaligned(arg + j / 2)), pairs);
           const batch here = iota + batch(static_cast<float>(static_cast<std::int32_t>(r * width + j)));
           xsimd::select(at == here, g, zero).store_unaligned(out + j);
         };

@@ -70,6 +70,9 @@ struct gemm_plan {
   static constexpr std::size_t parallel_min_work = std::size_t{1} << 23;
 };
 
+/// "No ticket kept" in gemm_parallel_rows.
+inline constexpr std::size_t gemm_no_ticket = ~std::size_t{0};
+
 /// An op(A) block of mcb x kcb as the micro-kernel reads it: packed row panels (panel ir at data + ir * kcb, step
 /// mr between columns) or, when op(A) = A^T is read in place, data + ir with step lda.
 struct gemm_a_block {
@@ -202,11 +205,10 @@ void gemm_parallel_rows(hwnas::thread_pool& pool, bool a_trans, bool b_trans, st
   gemm_barrier sync(static_cast<std::uint32_t>(threads));
   pool.run([&](std::size_t t) {
     float* const a_pack = a_packs + t * a_stride;
-    constexpr std::size_t none = ~std::size_t{0};
-    std::size_t kept_grab = none, kept_chunk = none, grab_base = 0, chunk_base = 0, block = 0;
-    const auto draw = [none](std::atomic<std::size_t>& counter, std::size_t& kept) {
-      const std::size_t ticket = kept != none ? kept : counter.fetch_add(1, std::memory_order_relaxed);
-      kept = none;
+    std::size_t kept_grab = gemm_no_ticket, kept_chunk = gemm_no_ticket, grab_base = 0, chunk_base = 0, block = 0;
+    const auto draw = [](std::atomic<std::size_t>& counter, std::size_t& kept) {
+      const std::size_t ticket = kept != gemm_no_ticket ? kept : counter.fetch_add(1, std::memory_order_relaxed);
+      kept = gemm_no_ticket;
       return ticket;
     };
     for (std::size_t jc = 0; jc < n; jc += blocking::nc) {
