@@ -212,12 +212,25 @@ TEST_CASE_TEMPLATE("integer: the GEMM epilogue's vector requantization equals hw
           V::store_codes(got16.data() + i, r);
           if (bits <= 8) V::store_codes(got8.data() + i, r);
         }
+        // the block pass (which takes the shorter requant_right for a pure right shift) and requant_right itself
+        std::vector<std::uint16_t> block(a.size()), right(a.size());
+        k::detail::requantize_block<V>(a.data(), a.size(), c, block.data());
+        const bool pure_right = k::detail::is_right_shift(c);
+        CHECK(pure_right == (acc_frac > f));
+        if (pure_right)
+          for (std::size_t i = 0; i < a.size(); i += 2 * L) {
+            const reg r[2] = {V::requant_right(V::load(a.data() + i), c), V::requant_right(V::load(a.data() + i + L), c)};
+            V::store_codes(right.data() + i, r);
+          }
         for (std::size_t i = 0; i < a.size(); ++i) {
           const std::int32_t expect = hwnas::requantize(a[i], acc_frac, out);
-          if (got16[i] != expect || (bits <= 8 && got8[i] != expect)) {
+          if (got16[i] != expect || (bits <= 8 && got8[i] != expect) || block[i] != expect ||
+              (pure_right && right[i] != expect)) {
             CAPTURE(a[i]); CAPTURE(acc_frac); CAPTURE(hwnas::to_string(out));
             REQUIRE(got16[i] == expect);
-            REQUIRE(got8[i] == expect);
+            if (bits <= 8) REQUIRE(got8[i] == expect);
+            REQUIRE(block[i] == expect);
+            if (pure_right) REQUIRE(right[i] == expect);
           }
           ++checked;
         }

@@ -337,6 +337,14 @@ void conv_int32(const int_conv_shape& s, const A* in, const packed_weights& w, c
       build_padded_image(img, n, h, wd, s.pad_top(), s.pad_left(), hp, wp, padded);
       build_im2col_pairs(padded, n, hp, wp, k, s.stride, ho, wo, qpad, operand);
     }
+    if constexpr (!std::is_same_v<O, std::int32_t>) {
+      if (kp_count <= short_kp_max) {  // short reduction: requantization fused, no accumulator block
+        gemm_pairs_requant_short_dispatch<V>(kp_count, wdata, wstride, static_cast<std::size_t>(s.out_channels), operand,
+                                             off, biasp, qpad, *rq, values);
+        for (int m = 0; m < s.out_channels; ++m) plane(b, m, static_cast<const O*>(values + m * qpad), ldq);
+        continue;
+      }
+    }
     using reg = typename V::reg;
     std::int32_t* accp = [&] {
       if constexpr (std::is_same_v<O, std::int32_t>)
@@ -354,6 +362,29 @@ void conv_int32(const int_conv_shape& s, const A* in, const packed_weights& w, c
       requantize_block<V>(accp, mp * qpad, *rq, values);
     }
     for (int m = 0; m < s.out_channels; ++m) plane(b, m, static_cast<const O*>(values + m * qpad), ldq);
+  }
+}
+
+/// dst[0, n) = src[0, n) for the short rows of a conv output (a library memmove call per row costs more than the
+/// copy): 8-byte chunks, the last one overlapping (the regions do not overlap each other).
+template <class T>
+void copy_short_row(const T* src, int n, T* dst) noexcept {
+  const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(T);
+  if (bytes < 8) {
+    std::copy_n(src, n, dst);
+    return;
+  }
+  const auto* s = reinterpret_cast<const unsigned char*>(src);
+  auto* d = reinterpret_cast<unsigned char*>(dst);
+  std::uint64_t v;
+  std::size_t i = 0;
+  for (; i + 8 <= bytes; i += 8) {
+    std::memcpy(&v, s + i, 8);
+    std::memcpy(d + i, &v, 8);
+  }
+  if (i < bytes) {
+    std::memcpy(&v, s + bytes - 8, 8);
+    std::memcpy(d + bytes - 8, &v, 8);
   }
 }
 
@@ -403,7 +434,7 @@ void int_conv2d(const int_conv_shape& s, const A* in, qformat in_fmt, const pack
       [&](int b, int m, const O* codes, std::size_t ldq) {  // requantized in the GEMM's epilogue
         O* o = dst(b, m);
         if (ldq == static_cast<std::size_t>(wo)) return static_cast<void>(std::copy_n(codes, plane, o));
-        for (int y = 0; y < ho; ++y) std::copy_n(codes + y * ldq, wo, o + static_cast<std::size_t>(y) * wo);
+        for (int y = 0; y < ho; ++y) detail::copy_short_row(codes + y * ldq, wo, o + static_cast<std::size_t>(y) * wo);
       },
       [&](int b, int m, const std::int64_t* acc, std::size_t ldq) {
         O* o = dst(b, m);

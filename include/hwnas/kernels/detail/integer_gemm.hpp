@@ -77,6 +77,13 @@ struct xsimd_int_ops {
     r = xsimd::bitwise_cast<reg>(u << c.sl);
     return xsimd::min(r, set1(c.max_code));
   }
+  /// requant() when c.sl == 0 and c.lim == INT32_MAX (a right shift): the two no-op steps left out.
+  static reg requant_right(reg a, const requant_constants& c) noexcept {
+    using ureg = xsimd::batch<std::uint32_t, Arch>;
+    const reg r = xsimd::max(a, zero());
+    const ureg u = (xsimd::bitwise_cast<ureg>(r) + ureg(static_cast<std::uint32_t>(c.half))) >> c.sr;
+    return xsimd::min(xsimd::bitwise_cast<reg>(u), set1(c.max_code));
+  }
   /// Stores n vectors of codes (each in [0, 65535]) narrowed to O.
   template <class O, std::size_t N>
   static void store_codes(O* dst, const reg (&v)[N]) noexcept {
@@ -106,6 +113,10 @@ struct avx2_int_ops {
     reg r = _mm256_min_epi32(_mm256_max_epi32(a, zero()), set1(c.lim));
     r = _mm256_srl_epi32(_mm256_add_epi32(r, set1(c.half)), _mm_cvtsi32_si128(c.sr));
     r = _mm256_sll_epi32(r, _mm_cvtsi32_si128(c.sl));
+    return _mm256_min_epi32(r, set1(c.max_code));
+  }
+  static reg requant_right(reg a, const requant_constants& c) noexcept {
+    const reg r = _mm256_srl_epi32(_mm256_add_epi32(_mm256_max_epi32(a, zero()), set1(c.half)), _mm_cvtsi32_si128(c.sr));
     return _mm256_min_epi32(r, set1(c.max_code));
   }
   /// Stores N (even) vectors of codes in [0, 65535] narrowed to O, in order.
@@ -146,6 +157,10 @@ struct avx512_int_ops {
     reg r = _mm512_min_epi32(_mm512_max_epi32(a, zero()), set1(c.lim));
     r = _mm512_srl_epi32(_mm512_add_epi32(r, set1(c.half)), _mm_cvtsi32_si128(c.sr));
     r = _mm512_sll_epi32(r, _mm_cvtsi32_si128(c.sl));
+    return _mm512_min_epi32(r, set1(c.max_code));
+  }
+  static reg requant_right(reg a, const requant_constants& c) noexcept {
+    const reg r = _mm512_srl_epi32(_mm512_add_epi32(_mm512_max_epi32(a, zero()), set1(c.half)), _mm_cvtsi32_si128(c.sr));
     return _mm512_min_epi32(r, set1(c.max_code));
   }
   template <class O, std::size_t N>
@@ -263,6 +278,65 @@ void gemm_pairs(const std::int32_t* w, std::size_t wstride, std::size_t mp, std:
   }
 }
 
+/// True when requant_right gives the same codes as requant (a pure right shift: no left shift, no input limit).
+inline bool is_right_shift(const requant_constants& c) noexcept {
+  return c.sl == 0 && c.lim == std::numeric_limits<std::int32_t>::max();
+}
+template <class V, bool Right>
+typename V::reg requant_as(typename V::reg a, const requant_constants& c) noexcept {
+  if constexpr (Right)
+    return V::requant_right(a, c);
+  else
+    return V::requant(a, c);
+}
+
+/// Largest reduction (in pair words) handled by gemm_pairs_requant_short.
+inline constexpr std::size_t short_kp_max = 6;
+
+/// The GEMM of a short reduction (KP <= short_kp_max pair words, e.g. a 3x3 conv on one input channel) with the
+/// requantization fused: the operand tile (KP x gemm_nr vectors) stays in registers while every output channel
+/// m < m_count sweeps over it, and the codes go straight to out[m * qpad + q]. With so few products per output, the
+/// (Mp, Qpad) int32 accumulator block of gemm_pairs would cost more memory traffic than the arithmetic.
+template <class V, std::size_t KP, bool Right, class O>
+void gemm_pairs_requant_short(const std::int32_t* w, std::size_t wstride, std::size_t m_count, const std::int32_t* base,
+                              const std::ptrdiff_t* offsets, const std::int32_t* bias, std::size_t qpad,
+                              const requant_constants& rq, O* out) {
+  using reg = typename V::reg;
+  constexpr std::size_t L = V::width, NR = gemm_nr;
+  for (std::size_t q0 = 0; q0 < qpad; q0 += NR * L) {
+    reg b[KP][NR];
+    for (std::size_t kp = 0; kp < KP; ++kp)
+      for (std::size_t j = 0; j < NR; ++j) b[kp][j] = V::load(base + offsets[kp] + q0 + j * L);
+    for (std::size_t m = 0; m < m_count; ++m) {
+      const std::int32_t* wm = w + m * wstride;
+      reg acc[NR];
+      for (std::size_t j = 0; j < NR; ++j) acc[j] = V::set1(bias[m]);
+      for (std::size_t kp = 0; kp < KP; ++kp) {
+        const reg wv = V::set1(wm[kp]);
+        for (std::size_t j = 0; j < NR; ++j) acc[j] = V::madd(acc[j], b[kp][j], wv);
+      }
+      for (std::size_t j = 0; j < NR; ++j) acc[j] = requant_as<V, Right>(acc[j], rq);
+      V::store_codes(out + m * qpad + q0, acc);
+    }
+  }
+}
+
+/// Runs gemm_pairs_requant_short with KP = kp_count (1..short_kp_max).
+template <class V, class O, std::size_t KP = 1>
+void gemm_pairs_requant_short_dispatch(std::size_t kp_count, const std::int32_t* w, std::size_t wstride,
+                                       std::size_t m_count, const std::int32_t* base, const std::ptrdiff_t* offsets,
+                                       const std::int32_t* bias, std::size_t qpad, const requant_constants& rq, O* out) {
+  if constexpr (KP < short_kp_max) {
+    if (kp_count != KP)
+      return gemm_pairs_requant_short_dispatch<V, O, KP + 1>(kp_count, w, wstride, m_count, base, offsets, bias, qpad,
+                                                             rq, out);
+  }
+  if (is_right_shift(rq))
+    gemm_pairs_requant_short<V, KP, true>(w, wstride, m_count, base, offsets, bias, qpad, rq, out);
+  else
+    gemm_pairs_requant_short<V, KP, false>(w, wstride, m_count, base, offsets, bias, qpad, rq, out);
+}
+
 /// Dense: out[m] = bias[m] + sum over the words of madd(W[m], a), for m < mp (multiple of gemm_mr); `words` is a
 /// multiple of the vector width and both operands are zero past the last real code.
 template <class V>
@@ -287,10 +361,16 @@ template <class V, class O>
 void requantize_block(const std::int32_t* acc, std::size_t n, const requant_constants& c, O* out) {
   using reg = typename V::reg;
   constexpr std::size_t L = V::width;
-  for (std::size_t i = 0; i < n; i += 2 * L) {
-    const reg r[2] = {V::requant(V::load(acc + i), c), V::requant(V::load(acc + i + L), c)};
-    V::store_codes(out + i, r);
-  }
+  auto run = [&]<bool Right>(std::bool_constant<Right>) {
+    for (std::size_t i = 0; i < n; i += 2 * L) {
+      const reg r[2] = {requant_as<V, Right>(V::load(acc + i), c), requant_as<V, Right>(V::load(acc + i + L), c)};
+      V::store_codes(out + i, r);
+    }
+  };
+  if (is_right_shift(c))
+    run(std::true_type{});
+  else
+    run(std::false_type{});
 }
 
 // ---- operand builders -------------------------------------------------------------------------------------------
