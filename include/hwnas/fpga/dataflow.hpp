@@ -301,7 +301,7 @@ inline std::optional<dataflow_mapping> dataflow_search_ref(const device_info& d,
 /// @tparam D     must model: Device
 /// @tparam Clock must model: ClockRate (clock_mhz<N>); a runtime clock can be given to the constructor instead
 template <class D = cyclone_iv_ep4ce115, class Clock = default_clock>
-class dataflow {
+class dataflow : public detail::model_base<D, Clock> {
   static_assert(Device<D>,
                 "hwnas::fpga::dataflow<D, Clock>: D must model hwnas::fpga::Device (static constexpr "
                 "name, family, luts, flip_flops, dsps, brams, bram_bits, bram_shapes, dsps_per_multiplier; "
@@ -316,23 +316,19 @@ class dataflow {
   using mapping_type = dataflow_mapping;
   static constexpr std::string_view name = "dataflow";
 
-  dataflow() : mhz_(Clock::mhz) { check_clock_mhz(mhz_); }
-  /// At a runtime clock (MHz, 1..2000), overriding Clock.
-  explicit dataflow(double clock_mhz) : mhz_(clock_mhz) { check_clock_mhz(mhz_); }
-
-  double clock_mhz() const noexcept { return mhz_; }
-  static constexpr device_info device() noexcept { return info_of<D>(); }
+  using detail::model_base<D, Clock>::model_base;  // () at Clock::mhz, or (double mhz) at run time
+  using detail::model_base<D, Clock>::device;
 
   /// The report of one given folding, judged against `s`.
   hw_report evaluate(const architecture& a, const mapping_type& m, const spec& s = {}) const {
     const auto g = detail::quantized_geometry(a, name);
-    const auto lim = resolve(s, device(), mhz_);
+    const auto lim = this->limits(s);
     detail::check_mapping(g, m);
     std::vector<detail::dataflow_layer_cost> costs;
     hw_report r;
     r.model = std::string(name);
     r.device = std::string(D::name);
-    r.clock_mhz = mhz_;
+    r.clock_mhz = this->clock_mhz();
     for (std::size_t l = 0; l < g.size(); ++l) {
       const auto& x = m.layers[l];
       costs.push_back(detail::dataflow_layer(device(), g[l], x.pe, x.simd, x.dsp));
@@ -359,19 +355,19 @@ class dataflow {
 
   /// The least-LUT folding meeting `s`, or nullopt when none exists.
   std::optional<mapping_type> best_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::dataflow_search(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_), false);
+    return detail::dataflow_search(device(), detail::quantized_geometry(a, name), this->limits(s), false);
   }
   /// The folding with the highest fps within the resource limits of `s` (ties: fewer LUTs), or nullopt.
   std::optional<mapping_type> fastest_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::dataflow_search(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_), true);
+    return detail::dataflow_search(device(), detail::quantized_geometry(a, name), this->limits(s), true);
   }
   /// Brute-force twins (small architectures only).
   std::optional<mapping_type> best_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::dataflow_search_ref(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_),
+    return detail::dataflow_search_ref(device(), detail::quantized_geometry(a, name), this->limits(s),
                                        false);
   }
   std::optional<mapping_type> fastest_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::dataflow_search_ref(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_), true);
+    return detail::dataflow_search_ref(device(), detail::quantized_geometry(a, name), this->limits(s), true);
   }
 
   /// The least-LUT folding meeting `s`; when none exists, the fastest within the resource limits (or the least-LUT
@@ -395,8 +391,6 @@ class dataflow {
     return r;
   }
 
- private:
-  double mhz_;
 };
 
 static_assert(CostModel<dataflow<>>);

@@ -446,7 +446,7 @@ inline std::optional<pe_mapping> pe_search_ref(const device_info& d, const std::
 /// @tparam D     must model: Device (cyclone_iv_ep4ce115, xc7z020, or your own)
 /// @tparam Clock must model: ClockRate (clock_mhz<N>); a runtime clock can be given to the constructor instead
 template <class D = cyclone_iv_ep4ce115, class Clock = default_clock>
-class pipelined_pe {
+class pipelined_pe : public detail::model_base<D, Clock> {
   static_assert(Device<D>,
                 "hwnas::fpga::pipelined_pe<D, Clock>: D must model hwnas::fpga::Device (static constexpr "
                 "name, family, luts, flip_flops, dsps, brams, bram_bits, bram_shapes, dsps_per_multiplier; "
@@ -461,25 +461,20 @@ class pipelined_pe {
   using mapping_type = pe_mapping;
   static constexpr std::string_view name = "pipelined_pe";
 
-  /// At Clock::mhz.
-  pipelined_pe() : mhz_(Clock::mhz) { check_clock_mhz(mhz_); }
-  /// At a runtime clock (MHz, 1..2000), overriding Clock. Throws hwnas::invalid_argument otherwise.
-  explicit pipelined_pe(double clock_mhz) : mhz_(clock_mhz) { check_clock_mhz(mhz_); }
-
-  double clock_mhz() const noexcept { return mhz_; }
-  static constexpr device_info device() noexcept { return info_of<D>(); }
+  using detail::model_base<D, Clock>::model_base;  // () at Clock::mhz, or (double mhz) at run time
+  using detail::model_base<D, Clock>::device;
 
   /// The report of one given mapping, judged against `s`.
   hw_report evaluate(const architecture& a, const mapping_type& m, const spec& s = {}) const {
     const auto g = detail::quantized_geometry(a, name);
-    const auto lim = resolve(s, device(), mhz_);
+    const auto lim = this->limits(s);
     detail::check_mapping(g, m);
     std::vector<detail::pe_layer_cost> costs;
     std::vector<int> group;
     hw_report r;
     r.model = std::string(name);
     r.device = std::string(D::name);
-    r.clock_mhz = mhz_;
+    r.clock_mhz = this->clock_mhz();
     for (std::size_t l = 0; l < g.size(); ++l) {
       const auto& x = m.layers[l];
       costs.push_back(detail::pe_layer(device(), g[l], x.tn, x.tm));
@@ -506,18 +501,18 @@ class pipelined_pe {
 
   /// The least-LUT mapping meeting `s` (ties: fewer cycles, then fewer BRAMs), or nullopt when none exists.
   std::optional<mapping_type> best_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::pe_search(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_), false);
+    return detail::pe_search(device(), detail::quantized_geometry(a, name), this->limits(s), false);
   }
   /// The fastest mapping within the resource limits of `s` (its rate/latency goals ignored), or nullopt.
   std::optional<mapping_type> fastest_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::pe_search(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_), true);
+    return detail::pe_search(device(), detail::quantized_geometry(a, name), this->limits(s), true);
   }
   /// Brute-force twins of best_mapping / fastest_mapping (small architectures only).
   std::optional<mapping_type> best_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::pe_search_ref(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_), false);
+    return detail::pe_search_ref(device(), detail::quantized_geometry(a, name), this->limits(s), false);
   }
   std::optional<mapping_type> fastest_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::pe_search_ref(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_), true);
+    return detail::pe_search_ref(device(), detail::quantized_geometry(a, name), this->limits(s), true);
   }
 
   /// Maps `a` onto the device: the least-LUT mapping meeting `s`; when none exists, the fastest mapping within the
@@ -544,8 +539,6 @@ class pipelined_pe {
     return r;
   }
 
- private:
-  double mhz_;
 };
 
 static_assert(CostModel<pipelined_pe<>>);

@@ -288,7 +288,7 @@ inline std::optional<tiled_mapping> tiled_search_ref(const device_info& d, const
 /// @tparam Clock  must model: ClockRate (clock_mhz<N>); a runtime clock can be given to the constructor instead
 /// @tparam Port   offchip_bits<N>: bits per cycle of each off-chip stream (default 64)
 template <class D = cyclone_iv_ep4ce115, class Clock = default_clock, class Port = offchip_bits<64>>
-class tiled_engine {
+class tiled_engine : public detail::model_base<D, Clock> {
   static_assert(Device<D>,
                 "hwnas::fpga::tiled_engine<D, Clock>: D must model hwnas::fpga::Device (static constexpr "
                 "name, family, luts, flip_flops, dsps, brams, bram_bits, bram_shapes, dsps_per_multiplier; "
@@ -304,24 +304,20 @@ class tiled_engine {
   static constexpr std::string_view name = "tiled_engine";
   static constexpr std::int64_t port_bits = Port::value;
 
-  tiled_engine() : mhz_(Clock::mhz) { check_clock_mhz(mhz_); }
-  /// At a runtime clock (MHz, 1..2000), overriding Clock.
-  explicit tiled_engine(double clock_mhz) : mhz_(clock_mhz) { check_clock_mhz(mhz_); }
-
-  double clock_mhz() const noexcept { return mhz_; }
-  static constexpr device_info device() noexcept { return info_of<D>(); }
+  using detail::model_base<D, Clock>::model_base;  // () at Clock::mhz, or (double mhz) at run time
+  using detail::model_base<D, Clock>::device;
 
   /// The report of one given tiling, judged against `s`. Per-layer resources are the shared engine's (totals).
   hw_report evaluate(const architecture& a, const mapping_type& m, const spec& s = {}) const {
     const auto g = detail::quantized_geometry(a, name);
-    const auto lim = resolve(s, device(), mhz_);
+    const auto lim = this->limits(s);
     detail::check_mapping(g, m);
     const auto t = detail::tiled_widths_of(g);
     const auto x = detail::tiled_evaluate(device(), g, t, m, port_bits);
     hw_report r;
     r.model = std::string(name);
     r.device = std::string(D::name);
-    r.clock_mhz = mhz_;
+    r.clock_mhz = this->clock_mhz();
     r.shared_engine = true;
     r.engine = {{"Tm", m.tm}, {"Tn", m.tn}, {"Tr", m.tr}, {"Tc", m.tc}, {"dsp", m.dsp ? 1 : 0}};
     for (std::size_t l = 0; l < g.size(); ++l) {
@@ -346,21 +342,21 @@ class tiled_engine {
 
   /// The least-LUT tiling meeting `s` (ties: fewer cycles, then BRAMs), or nullopt when none exists.
   std::optional<mapping_type> best_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::tiled_search(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_), port_bits,
+    return detail::tiled_search(device(), detail::quantized_geometry(a, name), this->limits(s), port_bits,
                                 false);
   }
   /// The fastest tiling within the resource limits of `s`, or nullopt.
   std::optional<mapping_type> fastest_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::tiled_search(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_), port_bits,
+    return detail::tiled_search(device(), detail::quantized_geometry(a, name), this->limits(s), port_bits,
                                 true);
   }
   /// Brute-force twins (small architectures only).
   std::optional<mapping_type> best_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::tiled_search_ref(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_),
+    return detail::tiled_search_ref(device(), detail::quantized_geometry(a, name), this->limits(s),
                                     port_bits, false);
   }
   std::optional<mapping_type> fastest_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::tiled_search_ref(device(), detail::quantized_geometry(a, name), resolve(s, device(), mhz_),
+    return detail::tiled_search_ref(device(), detail::quantized_geometry(a, name), this->limits(s),
                                     port_bits, true);
   }
 
@@ -386,8 +382,6 @@ class tiled_engine {
     return r;
   }
 
- private:
-  double mhz_;
 };
 
 static_assert(CostModel<tiled_engine<>>);

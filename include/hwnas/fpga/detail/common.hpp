@@ -12,7 +12,9 @@
 
 #include "hwnas/core/architecture.hpp"
 #include "hwnas/core/error.hpp"
+#include "hwnas/fpga/devices.hpp"
 #include "hwnas/fpga/primitives.hpp"
+#include "hwnas/fpga/spec.hpp"
 
 namespace hwnas::fpga::detail {
 
@@ -107,4 +109,27 @@ inline void pareto_filter(std::vector<frontier_point>& v, int dims) {
   v.resize(kept);
 }
 
+/// What every cost-model policy shares: the device type, the clock (Clock::mhz, or a runtime frequency checked
+/// to be in 1..2000 MHz) and the spec resolved against both. The models derive from it and inherit its
+/// constructors.
+template <class D, class Clock>
+class model_base {
+ public:
+  /// At Clock::mhz.
+  model_base() : mhz_(Clock::mhz) { check_clock_mhz(mhz_); }
+  /// At a runtime clock (MHz, 1..2000), overriding Clock. Throws hwnas::invalid_argument otherwise.
+  explicit model_base(double clock_mhz) : mhz_(clock_mhz) { check_clock_mhz(mhz_); }
+
+  double clock_mhz() const noexcept { return mhz_; }
+  static constexpr device_info device() noexcept { return info_of<D>(); }
+
+ protected:
+  /// The spec's limits in the device's units at this clock.
+  auto limits(const spec& s) const { return resolve(s, device(), mhz_); }
+
+ private:
+  double mhz_;
+};
+
 }  // namespace hwnas::fpga::detail
+
