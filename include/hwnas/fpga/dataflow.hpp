@@ -322,7 +322,7 @@ class dataflow : public detail::model_base<D, Clock> {
   /// The report of one given folding, judged against `s`.
   hw_report evaluate(const architecture& a, const mapping_type& m, const spec& s = {}) const {
     const auto g = detail::quantized_geometry(a, name);
-    const auto lim = this->limits(s);
+    const auto lim = this->resolved(s);
     detail::check_mapping(g, m);
     std::vector<detail::dataflow_layer_cost> costs;
     hw_report r;
@@ -355,19 +355,19 @@ class dataflow : public detail::model_base<D, Clock> {
 
   /// The least-LUT folding meeting `s`, or nullopt when none exists.
   std::optional<mapping_type> best_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::dataflow_search(device(), detail::quantized_geometry(a, name), this->limits(s), false);
+    return detail::dataflow_search(device(), detail::quantized_geometry(a, name), this->resolved(s), false);
   }
   /// The folding with the highest fps within the resource limits of `s` (ties: fewer LUTs), or nullopt.
   std::optional<mapping_type> fastest_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::dataflow_search(device(), detail::quantized_geometry(a, name), this->limits(s), true);
+    return detail::dataflow_search(device(), detail::quantized_geometry(a, name), this->resolved(s), true);
   }
   /// Brute-force twins (small architectures only).
   std::optional<mapping_type> best_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::dataflow_search_ref(device(), detail::quantized_geometry(a, name), this->limits(s),
+    return detail::dataflow_search_ref(device(), detail::quantized_geometry(a, name), this->resolved(s),
                                        false);
   }
   std::optional<mapping_type> fastest_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::dataflow_search_ref(device(), detail::quantized_geometry(a, name), this->limits(s), true);
+    return detail::dataflow_search_ref(device(), detail::quantized_geometry(a, name), this->resolved(s), true);
   }
 
   /// The least-LUT folding meeting `s`; when none exists, the fastest within the resource limits (or the least-LUT

@@ -467,7 +467,7 @@ class pipelined_pe : public detail::model_base<D, Clock> {
   /// The report of one given mapping, judged against `s`.
   hw_report evaluate(const architecture& a, const mapping_type& m, const spec& s = {}) const {
     const auto g = detail::quantized_geometry(a, name);
-    const auto lim = this->limits(s);
+    const auto lim = this->resolved(s);
     detail::check_mapping(g, m);
     std::vector<detail::pe_layer_cost> costs;
     std::vector<int> group;
@@ -501,18 +501,18 @@ class pipelined_pe : public detail::model_base<D, Clock> {
 
   /// The least-LUT mapping meeting `s` (ties: fewer cycles, then fewer BRAMs), or nullopt when none exists.
   std::optional<mapping_type> best_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::pe_search(device(), detail::quantized_geometry(a, name), this->limits(s), false);
+    return detail::pe_search(device(), detail::quantized_geometry(a, name), this->resolved(s), false);
   }
   /// The fastest mapping within the resource limits of `s` (its rate/latency goals ignored), or nullopt.
   std::optional<mapping_type> fastest_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::pe_search(device(), detail::quantized_geometry(a, name), this->limits(s), true);
+    return detail::pe_search(device(), detail::quantized_geometry(a, name), this->resolved(s), true);
   }
   /// Brute-force twins of best_mapping / fastest_mapping (small architectures only).
   std::optional<mapping_type> best_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::pe_search_ref(device(), detail::quantized_geometry(a, name), this->limits(s), false);
+    return detail::pe_search_ref(device(), detail::quantized_geometry(a, name), this->resolved(s), false);
   }
   std::optional<mapping_type> fastest_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::pe_search_ref(device(), detail::quantized_geometry(a, name), this->limits(s), true);
+    return detail::pe_search_ref(device(), detail::quantized_geometry(a, name), this->resolved(s), true);
   }
 
   /// Maps `a` onto the device: the least-LUT mapping meeting `s`; when none exists, the fastest mapping within the

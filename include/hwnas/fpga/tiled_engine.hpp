@@ -310,7 +310,7 @@ class tiled_engine : public detail::model_base<D, Clock> {
   /// The report of one given tiling, judged against `s`. Per-layer resources are the shared engine's (totals).
   hw_report evaluate(const architecture& a, const mapping_type& m, const spec& s = {}) const {
     const auto g = detail::quantized_geometry(a, name);
-    const auto lim = this->limits(s);
+    const auto lim = this->resolved(s);
     detail::check_mapping(g, m);
     const auto t = detail::tiled_widths_of(g);
     const auto x = detail::tiled_evaluate(device(), g, t, m, port_bits);
@@ -342,21 +342,21 @@ class tiled_engine : public detail::model_base<D, Clock> {
 
   /// The least-LUT tiling meeting `s` (ties: fewer cycles, then BRAMs), or nullopt when none exists.
   std::optional<mapping_type> best_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::tiled_search(device(), detail::quantized_geometry(a, name), this->limits(s), port_bits,
+    return detail::tiled_search(device(), detail::quantized_geometry(a, name), this->resolved(s), port_bits,
                                 false);
   }
   /// The fastest tiling within the resource limits of `s`, or nullopt.
   std::optional<mapping_type> fastest_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::tiled_search(device(), detail::quantized_geometry(a, name), this->limits(s), port_bits,
+    return detail::tiled_search(device(), detail::quantized_geometry(a, name), this->resolved(s), port_bits,
                                 true);
   }
   /// Brute-force twins (small architectures only).
   std::optional<mapping_type> best_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::tiled_search_ref(device(), detail::quantized_geometry(a, name), this->limits(s),
+    return detail::tiled_search_ref(device(), detail::quantized_geometry(a, name), this->resolved(s),
                                     port_bits, false);
   }
   std::optional<mapping_type> fastest_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::tiled_search_ref(device(), detail::quantized_geometry(a, name), this->limits(s),
+    return detail::tiled_search_ref(device(), detail::quantized_geometry(a, name), this->resolved(s),
                                     port_bits, true);
   }
 

@@ -125,7 +125,7 @@ class model_base {
 
  protected:
   /// The spec's limits in the device's units at this clock.
-  auto limits(const spec& s) const { return resolve(s, device(), mhz_); }
+  auto resolved(const spec& s) const { return resolve(s, device(), mhz_); }
 
  private:
   double mhz_;
