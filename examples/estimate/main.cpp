@@ -17,6 +17,7 @@
 #include <string>
 
 #include "hwnas/core/error.hpp"
+#include "../common/cli_main.hpp"
 #include "hwnas/fpga/estimate.hpp"
 #include "hwnas/io/architecture_json.hpp"
 
@@ -81,24 +82,5 @@ int main(int argc, char** argv) {
   app.add_option("--min-fps", o.min_fps, "at least this many frames per second");
   app.add_option("--max-latency-ms", o.max_latency_ms, "at most this latency per frame, in milliseconds");
   app.add_flag("--json", o.json, "print the report as JSON instead of a table");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return 2;
-  }
-  try {
-    return run(o);
-  } catch (const hwnas::invalid_argument& e) {
-    std::cerr << "hwnas-estimate: " << e.what() << "\n";
-    return 2;
-  } catch (const hwnas::io_error& e) {
-    std::cerr << "hwnas-estimate: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "hwnas-estimate: unexpected error: " << e.what() << "\n";
-    return 1;
-  }
+  return hwnas::examples::cli_main("hwnas-estimate", app, argc, argv, [&] { return run(o); });
 }

@@ -21,6 +21,7 @@
 
 #include "hwnas/core/architecture.hpp"
 #include "hwnas/core/error.hpp"
+#include "../common/cli_main.hpp"
 #include "hwnas/core/parallel.hpp"
 #include "hwnas/core/rng.hpp"
 #include "hwnas/io/architecture_json.hpp"
@@ -183,27 +184,5 @@ int main(int argc, char** argv) {
   app.add_option("--validation", o.validation, "training images held out for validation")->capture_default_str();
   app.add_option("--json", o.json_file, "write the result (accuracies, throughput, history, config) to FILE");
   app.add_flag("--quiet", o.quiet, "no per-epoch lines");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return 2;
-  }
-  try {
-    return run(o);
-  } catch (const hwnas::training_error& e) {
-    std::cerr << "hwnas-train: " << e.what() << '\n';
-    return 3;
-  } catch (const hwnas::invalid_argument& e) {
-    std::cerr << "hwnas-train: " << e.what() << '\n';
-    return 2;
-  } catch (const hwnas::io_error& e) {
-    std::cerr << "hwnas-train: " << e.what() << '\n';
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "hwnas-train: error: " << e.what() << '\n';
-    return 1;
-  }
+  return hwnas::examples::cli_main("hwnas-train", app, argc, argv, [&] { return run(o); });
 }
