@@ -129,17 +129,8 @@ inline split_data cifar10(const std::string& dir = "", std::size_t validation = 
     throw io_error("CIFAR-10: " + missing + " not found in " + where.string() +
                    "; pass (or set HWNAS_DATA to) the directory extracted from cifar-10-binary.tar.gz");
   }
-  auto train = load_cifar10_batches(std::span<const std::string>(paths.data(), 5));
-  if (validation >= train.size()) {
-    throw invalid_argument("hwnas::io::cifar10: validation = " + std::to_string(validation) +
-                           " leaves no training images out of " + std::to_string(train.size()));
-  }
-  split_data out;
-  auto parts = split(train, validation, seed);
-  out.train = std::move(parts.first);
-  out.validation = std::move(parts.second);
-  out.test = load_cifar10_batch(paths[5]);
-  return out;
+  return split_train_test(load_cifar10_batches(std::span<const std::string>(paths.data(), 5)),
+                          load_cifar10_batch(paths[5]), validation, seed, "hwnas::io::cifar10");
 }
 
 }  // namespace hwnas::io

@@ -159,6 +159,18 @@ inline std::pair<dataset, dataset> split(const dataset& data, std::size_t valida
 
 /// Mean and population standard deviation of each channel over all samples and pixels (accumulated in double).
 /// @throws hwnas::invalid_argument for an empty dataset
+/// Splits a loaded training set into train and validation (see split) and pairs them with the test set: what every
+/// dataset loader returns. `what` names the loader in the error when no training image would be left.
+inline split_data split_train_test(const dataset& train, dataset test, std::size_t validation, std::uint64_t seed,
+                                   const std::string& what) {
+  if (validation >= train.size()) {
+    throw invalid_argument(what + ": validation = " + std::to_string(validation) +
+                           " leaves no training images out of " + std::to_string(train.size()));
+  }
+  auto parts = split(train, validation, seed);
+  return split_data{std::move(parts.first), std::move(parts.second), std::move(test)};
+}
+
 inline channel_stats channel_mean_std(const dataset& data) {
   const auto n = data.size(), c = data.channels(), plane = data.height() * data.width();
   if (n == 0 || plane == 0) throw invalid_argument("hwnas::io::channel_mean_std: the dataset is empty");

@@ -117,16 +117,8 @@ inline split_data fashion_mnist(const std::string& dir = "", std::size_t validat
                    std::string(fashion_mnist_system_dir) +
                    ") or set HWNAS_DATA (or pass a directory) to where the files are");
   }
-  auto train = load_idx_dataset(paths[0], paths[1], 10);
-  if (validation >= train.size()) {
-    throw invalid_argument("hwnas::io::fashion_mnist: validation = " + std::to_string(validation) +
-                           " leaves no training images out of " + std::to_string(train.size()));
-  }
-  split_data out;
-  auto parts = split(train, validation, seed);
-  out.train = std::move(parts.first);
-  out.validation = std::move(parts.second);
-  out.test = load_idx_dataset(paths[2], paths[3], 10);
+  auto out = split_train_test(load_idx_dataset(paths[0], paths[1], 10), load_idx_dataset(paths[2], paths[3], 10),
+                              validation, seed, "hwnas::io::fashion_mnist");
   if (out.test.height() != out.train.height() || out.test.width() != out.train.width()) {
     throw io_error("Fashion-MNIST: test images " + paths[2] + " are " + std::to_string(out.test.height()) + "x" +
                    std::to_string(out.test.width()) + ", training images " + paths[0] + " are " +
