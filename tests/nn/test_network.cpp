@@ -159,6 +159,39 @@ TEST_CASE("network: gradients are the same whatever the slicing, to float roundi
   for (std::size_t i = 0; i < g1.size(); ++i) CHECK(net.gradients()[i] == doctest::Approx(g1[i]).epsilon(1e-4).scale(1e-5));
 }
 
+TEST_CASE("network: evaluation and prediction are the same bit for bit on 1, 2 or 3 threads (dynamic chunks)") {
+  for (const int bits : {0, 5}) {
+    CAPTURE(bits);
+    const auto a = bits ? hwnas::with_uniform_bits(small_float_arch(), bits) : small_float_arch();
+    hwnas::nn::network net(a, 11);
+    hwnas::rng g(6);
+    const std::size_t n = 64 * 5 + 13;  // several chunks of 64 and a short one
+    const auto x = random_images(n, a, g);
+    std::vector<std::int32_t> y(n);
+    for (auto& v : y) v = static_cast<std::int32_t>(g.below(3));
+    const auto one = net.evaluate(x.data(), y.data(), n);
+    std::vector<std::int32_t> p1(n);
+    net.predict(x.data(), n, p1.data());
+    for (const std::size_t threads : {2u, 3u}) {
+      hwnas::thread_pool pool(threads);
+      const auto many = net.evaluate(x.data(), y.data(), n, &pool);
+      CHECK(many.loss_sum == one.loss_sum);  // per-chunk sums added in chunk order, whoever ran them
+      CHECK(many.correct == one.correct);
+      std::vector<std::int32_t> p(n);
+      net.predict(x.data(), n, p.data(), &pool);
+      CHECK(p == p1);
+      if (bits) {
+        const auto inet = net.to_integer();
+        std::vector<std::int32_t> pi1(n);
+        inet.predict(x.data(), n, pi1.data());
+        inet.predict(x.data(), n, p.data(), &pool);
+        CHECK(p == pi1);
+        CHECK(p == p1);  // and equal to the QAT network's
+      }
+    }
+  }
+}
+
 TEST_CASE("network: QAT forward equals integer-only inference bit for bit on random networks (2..16 bits)") {
   hwnas::rng g(2024);
   int float_layers = 0, integer_layers = 0, lively = 0;

@@ -114,25 +114,25 @@ class integer_network {
   const std::vector<integer_layer>& layers() const noexcept { return layers_; }
 
   /// Predicted class (argmax of the integer logits, first maximum on ties) of `count` images (count, C, H, W)
-  /// with values in [0, 1], quantized to the input format first. Splits the images across `pool`.
+  /// with values in [0, 1], quantized to the input format first. The threads of `pool` take chunks of images as
+  /// they become free.
   void predict(const float* images, std::size_t count, std::int32_t* classes, thread_pool* pool = nullptr) const {
     const std::size_t in_size = static_cast<std::size_t>(arch_.input.size());
     const std::size_t k = static_cast<std::size_t>(arch_.classes);
-    auto body = [&](std::size_t lo, std::size_t hi, std::size_t) {
+    auto body = [&](std::size_t b, std::size_t end, std::size_t) {
       auto& s = detail::thread_integer_scratch();
-      for (std::size_t b = lo; b < hi; b += chunk) {
-        const std::size_t n = std::min(chunk, hi - b);
-        run(images + b * in_size, n, s, nullptr);
-        for (std::size_t i = 0; i < n; ++i) {
-          const std::int64_t* z = s.logits.data() + i * k;
-          classes[b + i] = static_cast<std::int32_t>(std::max_element(z, z + k) - z);
-        }
+      const std::size_t n = end - b;
+      run(images + b * in_size, n, s, nullptr);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::int64_t* z = s.logits.data() + i * k;
+        classes[b + i] = static_cast<std::int32_t>(std::max_element(z, z + k) - z);
       }
     };
-    if (pool && pool->size() > 1)
-      parallel_for(*pool, 0, count, body, chunk);
-    else
-      body(0, count, 0);
+    if (pool && pool->size() > 1) {
+      parallel_for_dynamic(*pool, 0, count, chunk, body);
+    } else {
+      for (std::size_t b = 0; b < count; b += chunk) body(b, std::min(count, b + chunk), 0);
+    }
   }
 
   /// Fraction of `data` classified correctly.

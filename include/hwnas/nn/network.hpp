@@ -651,24 +651,23 @@ class network {
     const std::size_t image = static_cast<std::size_t>(arch_.input.size());
     const std::size_t k = static_cast<std::size_t>(arch_.classes);
     constexpr std::size_t chunk = 64;
-    std::vector<double> loss(threads, 0.0);
-    auto body = [&](std::size_t lo, std::size_t hi, std::size_t w) {
+    std::vector<double> loss((count + chunk - 1) / chunk, 0.0);  // per chunk, summed in order: deterministic
+    auto body = [&](std::size_t b, std::size_t end, std::size_t w) {
       auto& st = *scratch_[w];
-      for (std::size_t b = lo; b < hi; b += chunk) {
-        const std::size_t n = std::min(chunk, hi - b);
-        forward(st, images + b * image, n);
-        for (std::size_t i = 0; i < n; ++i) pred[b + i] = predicted(st, i);
-        if (labels)
-          loss[w] += static_cast<double>(kernels::softmax_cross_entropy(
-                         n, k, std::span<const float>(st.logits.data(), n * k),
-                         std::span<const std::int32_t>(labels + b, n), {})) *
-                     static_cast<double>(n);
-      }
+      const std::size_t n = end - b;
+      forward(st, images + b * image, n);
+      for (std::size_t i = 0; i < n; ++i) pred[b + i] = predicted(st, i);
+      if (labels)
+        loss[b / chunk] = static_cast<double>(kernels::softmax_cross_entropy(
+                              n, k, std::span<const float>(st.logits.data(), n * k),
+                              std::span<const std::int32_t>(labels + b, n), {})) *
+                          static_cast<double>(n);
     };
-    if (pool && threads > 1)
-      parallel_for(*pool, 0, count, body, chunk);
-    else
-      body(0, count, 0);
+    if (pool && threads > 1) {
+      parallel_for_dynamic(*pool, 0, count, chunk, body);
+    } else {
+      for (std::size_t b = 0; b < count; b += chunk) body(b, std::min(count, b + chunk), 0);
+    }
     double total = 0.0;
     for (const double v : loss) total += v;
     return total;
