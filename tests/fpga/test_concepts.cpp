@@ -85,3 +85,33 @@ TEST_CASE("devices: a user device works with every model") {
   CHECK(t.dsps <= 40);
   CHECK(d.brams <= 50);
 }
+
+TEST_CASE_TEMPLATE("map: the least-LUT mapping meeting the spec, else the fastest within the limits, else the least-LUT",
+                   Model, pipelined_pe<>, tiled_engine<>, dataflow<>) {
+  const Model model;
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto contains = [](const std::string& s, const char* part) { return s.find(part) != std::string::npos; };
+
+  const spec easy{.min_fps = 100};
+  const auto met = model.map(a, easy);
+  CHECK(met.feasible);
+  CHECK(contains(met.note, "least-LUT"));
+  CHECK(contains(met.note, "meeting the spec"));
+  CHECK(met.luts == model.evaluate(a, *model.best_mapping(a, easy), easy).luts);
+
+  const auto device_luts = Model::device().luts;
+  const spec too_fast{.max_luts = device_luts, .min_fps = 1e9};
+  const auto fastest = model.map(a, too_fast);
+  CHECK_FALSE(fastest.feasible);
+  CHECK(contains(fastest.note, "shown: the fastest"));
+  CHECK(fastest.cycles == model.evaluate(a, *model.fastest_mapping(a, too_fast), too_fast).cycles);
+
+  const spec no_luts{.max_luts = 1};
+  const auto least = model.map(a, no_luts);
+  CHECK_FALSE(least.feasible);
+  CHECK(contains(least.note, "fits the resource limits"));
+  CHECK(contains(least.note, "shown: the least-LUT"));
+  CHECK_FALSE(model.fastest_mapping(a, no_luts));
+  // the least-LUT mapping with no limits at all: no feasible mapping of any spec has fewer LUTs
+  CHECK(least.luts <= met.luts);
+}

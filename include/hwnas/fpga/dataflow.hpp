@@ -373,23 +373,11 @@ class dataflow : public detail::model_base<D, Clock> {
   /// The least-LUT folding meeting `s`; when none exists, the fastest within the resource limits (or the least-LUT
   /// one) with feasible == false and the violations.
   hw_report map(const architecture& a, const spec& s = {}) const {
-    if (auto m = best_mapping(a, s)) {
-      auto r = evaluate(a, *m, s);
-      r.note = "least-LUT folding meeting the spec (exact resource-aware DP)";
-      return r;
-    }
-    if (auto m = fastest_mapping(a, s)) {
-      auto r = evaluate(a, *m, s);
-      r.note =
-          "no folding meets the spec (proved by the exact search); shown: the fastest folding within the "
-          "resource limits";
-      return r;
-    }
-    auto m = detail::dataflow_search(device(), detail::quantized_geometry(a, name), limits{}, false);
-    auto r = evaluate(a, *m, s);
-    r.note = "no folding fits the resource limits (proved by the exact search); shown: the least-LUT folding";
-    return r;
+    return this->map_in_steps(*this, a, s, {"folding", "exact resource-aware DP", "exact search"}, [&] {
+      return detail::dataflow_search(device(), detail::quantized_geometry(a, name), limits{}, false);
+    });
   }
+
 
 };
 

@@ -519,25 +519,11 @@ class pipelined_pe : public detail::model_base<D, Clock> {
   /// resource limits (or, if even that does not exist, the least-LUT mapping) with feasible == false and the
   /// violated constraints.
   hw_report map(const architecture& a, const spec& s = {}) const {
-    if (auto m = best_mapping(a, s)) {
-      auto r = evaluate(a, *m, s);
-      r.note = "least-LUT mapping meeting the spec (exact group DP over Pareto frontiers)";
-      return r;
-    }
-    if (auto m = fastest_mapping(a, s)) {
-      auto r = evaluate(a, *m, s);
-      r.note =
-          "no mapping meets the spec (proved by the exact search); shown: the fastest mapping within the "
-          "resource limits";
-      return r;
-    }
-    auto m = detail::pe_search(device(), detail::quantized_geometry(a, name), limits{}, false);
-    auto r = evaluate(a, *m, s);
-    r.note =
-        "no mapping fits the resource limits, even with Tn = Tm = 1 (proved by the exact search); shown: the "
-        "least-LUT mapping";
-    return r;
+    return this->map_in_steps(*this, a, s,
+                              {"mapping", "exact group DP over Pareto frontiers", "exact search", ", even with Tn = Tm = 1"},
+                              [&] { return detail::pe_search(device(), detail::quantized_geometry(a, name), limits{}, false); });
   }
+
 
 };
 

@@ -363,24 +363,11 @@ class tiled_engine : public detail::model_base<D, Clock> {
   /// The least-LUT tiling meeting `s`; when none exists, the fastest within the resource limits (or the least-LUT
   /// one) with feasible == false and the violations.
   hw_report map(const architecture& a, const spec& s = {}) const {
-    if (auto m = best_mapping(a, s)) {
-      auto r = evaluate(a, *m, s);
-      r.note = "least-LUT tiling meeting the spec (exact pruned enumeration)";
-      return r;
-    }
-    if (auto m = fastest_mapping(a, s)) {
-      auto r = evaluate(a, *m, s);
-      r.note =
-          "no tiling meets the spec (proved by the exact enumeration); shown: the fastest tiling within the "
-          "resource limits";
-      return r;
-    }
-    const auto g = detail::quantized_geometry(a, name);
-    auto m = detail::tiled_search(device(), g, limits{}, port_bits, false);
-    auto r = evaluate(a, *m, s);
-    r.note = "no tiling fits the resource limits (proved by the exact enumeration); shown: the least-LUT tiling";
-    return r;
+    return this->map_in_steps(*this, a, s, {"tiling", "exact pruned enumeration", "exact enumeration"}, [&] {
+      return detail::tiled_search(device(), detail::quantized_geometry(a, name), limits{}, port_bits, false);
+    });
   }
+
 
 };
 

@@ -8,11 +8,13 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hwnas/core/architecture.hpp"
 #include "hwnas/core/error.hpp"
 #include "hwnas/fpga/devices.hpp"
+#include "hwnas/fpga/hw_report.hpp"
 #include "hwnas/fpga/primitives.hpp"
 #include "hwnas/fpga/spec.hpp"
 
@@ -126,6 +128,34 @@ class model_base {
  protected:
   /// The spec's limits in the device's units at this clock.
   auto resolved(const spec& s) const { return resolve(s, device(), mhz_); }
+
+  /// How a model's map() names what it found in hw_report::note.
+  struct map_words {
+    const char* mapping;        ///< "mapping", "folding", "tiling"
+    const char* method;         ///< the exact search, e.g. "exact group DP over Pareto frontiers"
+    const char* proof;          ///< what proved infeasibility, e.g. "exact search"
+    const char* smallest = "";  ///< appended to "fits the resource limits", e.g. ", even with Tn = Tm = 1"
+  };
+
+  /// The map() of every model, in three steps: the least-LUT mapping meeting `s`; when none exists, the fastest
+  /// one within the resource limits; when even none fits those, least_lut_unlimited() (the least-LUT mapping with
+  /// no limits at all). The last two are reported with feasible == false and the violations.
+  template <class Model, class Unlimited>
+  static hw_report map_in_steps(const Model& model, const architecture& a, const spec& s, const map_words& w,
+                                Unlimited&& least_lut_unlimited) {
+    auto report = [&](const auto& m, std::string note) {
+      auto r = model.evaluate(a, m, s);
+      r.note = std::move(note);
+      return r;
+    };
+    const std::string mapping = w.mapping;
+    if (auto m = model.best_mapping(a, s)) return report(*m, "least-LUT " + mapping + " meeting the spec (" + w.method + ")");
+    if (auto m = model.fastest_mapping(a, s))
+      return report(*m, "no " + mapping + " meets the spec (proved by the " + w.proof + "); shown: the fastest " +
+                            mapping + " within the resource limits");
+    return report(*least_lut_unlimited(), "no " + mapping + " fits the resource limits" + w.smallest +
+                                              " (proved by the " + w.proof + "); shown: the least-LUT " + mapping);
+  }
 
  private:
   double mhz_;
