@@ -92,6 +92,13 @@ void check_conv_case(const conv_case& c, hwnas::rng& g) {
     k::int_conv2d_acc<Arch>(s, in.data(), c.in_fmt, pw, bias.data(), acc32.data());
     CHECK(std::vector<std::int64_t>(acc32.begin(), acc32.end()) == ref64);
   }
+  // Fused with a 2x2 max-pool: the same codes as the reference conv, then the reference pool.
+  const std::size_t pooled = static_cast<std::size_t>(s.batch) * s.out_channels * (s.out_height() / 2) * (s.out_width() / 2);
+  std::vector<O> pool_out(pooled, O{5}), pool_ref(pooled, O{6});
+  k::int_conv2d_maxpool2<Arch>(s, in.data(), c.in_fmt, pw, bias.data(), pool_out.data(), c.out_fmt);
+  k::int_maxpool2_ref(s.batch, s.out_channels, s.out_height(), s.out_width(), ref.data(), pool_ref.data());
+  CHECK(pool_out == pool_ref);
+
   // Without bias too (nullptr means zero bias).
   k::int_conv2d<Arch>(s, in.data(), c.in_fmt, pw, nullptr, out.data(), c.out_fmt);
   k::int_conv2d_ref(s, in.data(), c.in_fmt, w.data(), c.w_fmt, static_cast<const std::int32_t*>(nullptr), ref.data(), c.out_fmt);
@@ -212,10 +219,16 @@ TEST_CASE_TEMPLATE("integer: the GEMM epilogue's vector requantization equals hw
           V::store_codes(got16.data() + i, r);
           if (bits <= 8) V::store_codes(got8.data() + i, r);
         }
-        // the block pass (which takes the shorter requant_right for a pure right shift) and requant_right itself
+        // the GEMM's epilogue (which takes the shorter requant_right for a pure right shift) and requant_right itself
         std::vector<std::uint16_t> block(a.size()), right(a.size());
-        k::detail::requantize_block<V>(a.data(), a.size(), c, block.data());
         const bool pure_right = k::detail::is_right_shift(c);
+        for (std::size_t i = 0; i < a.size(); i += 2 * L) {
+          const reg v[2] = {V::load(a.data() + i), V::load(a.data() + i + L)};
+          if (pure_right)
+            k::detail::requantize_tile<V, true>(v, c, block.data() + i);
+          else
+            k::detail::requantize_tile<V, false>(v, c, block.data() + i);
+        }
         CHECK(pure_right == (acc_frac > f));
         if (pure_right)
           for (std::size_t i = 0; i < a.size(); i += 2 * L) {

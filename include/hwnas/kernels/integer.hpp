@@ -345,21 +345,28 @@ void conv_int32(const int_conv_shape& s, const A* in, const packed_weights& w, c
         continue;
       }
     }
+    // The epilogues capture by value: gemm_pairs holds them in registers, not behind a reference that every
+    // store might alias.
     using reg = typename V::reg;
-    std::int32_t* accp = [&] {
-      if constexpr (std::is_same_v<O, std::int32_t>)
-        return values;
+    if constexpr (std::is_same_v<O, std::int32_t>) {
+      gemm_pairs<V>(wdata, wstride, mp, kp_count, operand, off, biasp, qpad,
+                    [values, qpad](std::size_t m, std::size_t q0, const reg(&acc)[gemm_nr]) {
+                      for (std::size_t j = 0; j < gemm_nr; ++j) V::store(values + m * qpad + q0 + j * V::width, acc[j]);
+                    });
+    } else {
+      // ReLU + requantization fused into the tile epilogue: the codes go out, the int32 block never does.
+      // The constants are read through an opaque pointer in the epilogue itself: hoisted out of the loops, their
+      // vectors would take registers from the inner loop, which then spills (2x slower).
+      auto fused = [&]<bool Right>(std::bool_constant<Right>) {
+        gemm_pairs<V>(wdata, wstride, mp, kp_count, operand, off, biasp, qpad,
+                      [values, qpad, rq](std::size_t m, std::size_t q0, const reg(&acc)[gemm_nr]) {
+                        requantize_tile<V, Right>(acc, *opaque(rq), values + m * qpad + q0);
+                      });
+      };
+      if (is_right_shift(*rq))
+        fused(std::true_type{});
       else
-        return int_grow(ws.acc, mp * qpad);
-    }();
-    gemm_pairs<V>(wdata, wstride, mp, kp_count, operand, off, biasp, qpad,
-                  [&](std::size_t m, std::size_t q0, const reg(&acc)[gemm_nr]) {
-                    for (std::size_t j = 0; j < gemm_nr; ++j) V::store(accp + m * qpad + q0 + j * V::width, acc[j]);
-                  });
-    if constexpr (!std::is_same_v<O, std::int32_t>) {
-      // ReLU + requantization as a separate vector pass over the whole (mp, qpad) block (a multiple of 2 vectors):
-      // fused into the tile epilogue, its constants would take registers from the GEMM's inner loop.
-      requantize_block<V>(accp, mp * qpad, *rq, values);
+        fused(std::false_type{});
     }
     for (int m = 0; m < s.out_channels; ++m) plane(b, m, static_cast<const O*>(values + m * qpad), ldq);
   }
@@ -410,6 +417,30 @@ void int_check_conv(const char* name, const int_conv_shape& s, const A* in, qfor
 
 }  // namespace detail
 
+namespace detail {
+
+/// The body of int_conv2d and int_conv2d_maxpool2 after their checks: conv + bias + ReLU + requantization, each
+/// output plane handed to emit(b, m, const O* codes, ldq) as (out_height, out_width) codes with row stride ldq.
+template <class Arch, class A, class O, class Emit>
+void int_conv2d_planes(const int_conv_shape& s, const A* in, qformat in_fmt, const packed_weights& w,
+                       const std::int32_t* bias, qformat out_fmt, thread_pool* pool, Emit&& emit) {
+  const bool wide = needs_int64_accumulator(s.reduction(), in_fmt, w.format(), int_max_abs(bias, s.out_channels));
+  const int acc_frac = in_fmt.frac_bits + w.format().frac_bits;
+  const auto rq = make_requant_constants(acc_frac, out_fmt);
+  const int ho = s.out_height(), wo = s.out_width();
+  conv_dispatch<Arch, O>(
+      s, in, w, bias, wide, &rq, pool, emit,  // the int32 path requantizes in the GEMM's epilogue
+      [&](int b, int m, const std::int64_t* acc, std::size_t ldq) {
+        O* codes = scratch_plane<O>(static_cast<std::size_t>(ho) * wo);
+        for (int y = 0; y < ho; ++y)
+          for (int x = 0; x < wo; ++x)
+            codes[y * wo + x] = static_cast<O>(requantize(acc[y * ldq + x], acc_frac, out_fmt));
+        emit(b, m, static_cast<const O*>(codes), static_cast<std::size_t>(wo));
+      });
+}
+
+}  // namespace detail
+
 /// Integer conv2d + bias + ReLU + requantization: out = requantize(bias + sum a*w, F_in + F_w, out_fmt), i.e. a shift
 /// with rounding half away from zero and saturation to [0, max_code] (the saturation at 0 is the ReLU).
 /// @param in    (B, N, H, W) codes in `in_fmt` (unsigned)
@@ -423,24 +454,16 @@ void int_conv2d(const int_conv_shape& s, const A* in, qformat in_fmt, const pack
   detail::int_check_conv(name, s, in, in_fmt, w);
   detail::int_check_activation<O>(out_fmt, name, "output");
   if (s.batch > 0) detail::int_check_pointer(out, name, "output");
-  const bool wide = needs_int64_accumulator(s.reduction(), in_fmt, w.format(), detail::int_max_abs(bias, s.out_channels));
-  const int acc_frac = in_fmt.frac_bits + w.format().frac_bits;
-  const auto rq = detail::make_requant_constants(acc_frac, out_fmt);
   const int ho = s.out_height(), wo = s.out_width();
   const std::size_t plane = static_cast<std::size_t>(ho) * wo;
-  auto dst = [&](int b, int m) { return out + (static_cast<std::size_t>(b) * s.out_channels + m) * plane; };
-  detail::conv_dispatch<Arch, O>(
-      s, in, w, bias, wide, &rq, pool,
-      [&](int b, int m, const O* codes, std::size_t ldq) {  // requantized in the GEMM's epilogue
-        O* o = dst(b, m);
-        if (ldq == static_cast<std::size_t>(wo)) return static_cast<void>(std::copy_n(codes, plane, o));
-        for (int y = 0; y < ho; ++y) detail::copy_short_row(codes + y * ldq, wo, o + static_cast<std::size_t>(y) * wo);
-      },
-      [&](int b, int m, const std::int64_t* acc, std::size_t ldq) {
-        O* o = dst(b, m);
-        for (int y = 0; y < ho; ++y)
-          for (int x = 0; x < wo; ++x) o[y * wo + x] = static_cast<O>(requantize(acc[y * ldq + x], acc_frac, out_fmt));
-      });
+  detail::int_conv2d_planes<Arch, A, O>(s, in, in_fmt, w, bias, out_fmt, pool,
+                                        [&](int b, int m, const O* codes, std::size_t ldq) {
+                                          O* o = out + (static_cast<std::size_t>(b) * s.out_channels + m) * plane;
+                                          if (ldq == static_cast<std::size_t>(wo))
+                                            return static_cast<void>(std::copy_n(codes, plane, o));
+                                          for (int y = 0; y < ho; ++y)
+                                            detail::copy_short_row(codes + y * ldq, wo, o + static_cast<std::size_t>(y) * wo);
+                                        });
 }
 
 /// Integer conv2d + bias, returning the raw accumulators (F_in + F_w fraction bits), no ReLU.
@@ -742,6 +765,28 @@ void int_maxpool2(int batch, int channels, int height, int width, const T* in, T
       const T* r0 = in + (p * height + 2 * y) * width;
       detail::pool_row<Arch>(r0, r0 + width, wo, out + (p * ho + y) * wo);
     }
+}
+
+/// int_conv2d followed by a 2x2 max-pool (stride 2, floor: a trailing odd row or column is dropped), fused: each
+/// output plane is pooled while it is in L1, and only the pooled map is written. The same codes as int_conv2d then
+/// int_maxpool2.
+/// @param out (B, M, Ho/2, Wo/2) codes in `out_fmt`
+template <class Arch = xsimd::default_arch, ActivationCode A, ActivationCode O>
+void int_conv2d_maxpool2(const int_conv_shape& s, const A* in, qformat in_fmt, const packed_weights& w,
+                         const std::int32_t* bias, O* out, qformat out_fmt, thread_pool* pool = nullptr) {
+  constexpr const char* name = "int_conv2d_maxpool2";
+  detail::int_check_conv(name, s, in, in_fmt, w);
+  detail::int_check_activation<O>(out_fmt, name, "output");
+  const int hq = s.out_height() / 2, wq = s.out_width() / 2;
+  if (s.batch > 0 && hq > 0 && wq > 0) detail::int_check_pointer(out, name, "output");
+  const std::size_t plane = static_cast<std::size_t>(hq) * wq;
+  detail::int_conv2d_planes<Arch, A, O>(s, in, in_fmt, w, bias, out_fmt, pool,
+                                        [&](int b, int m, const O* codes, std::size_t ldq) {
+                                          O* o = out + (static_cast<std::size_t>(b) * s.out_channels + m) * plane;
+                                          for (int y = 0; y < hq; ++y)
+                                            detail::pool_row<Arch>(codes + 2 * y * ldq, codes + (2 * y + 1) * ldq, wq,
+                                                                   o + static_cast<std::size_t>(y) * wq);
+                                        });
 }
 
 // ---- input quantization -----------------------------------------------------------------------------------------------

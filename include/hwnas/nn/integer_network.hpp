@@ -191,14 +191,14 @@ class integer_network {
       const kernels::int_conv_shape shape{batch, g.in_channels, g.in_height, g.in_width, g.out_channels, g.kernel,
                                           g.stride};
       detail::with_code_types(L.input_format, L.output_format, [&]<class A, class O>(A, O) {
-        kernels::int_conv2d(shape, reinterpret_cast<const A*>(cur), L.input_format, packed_[l], L.bias.data(),
-                            reinterpret_cast<O*>(next), L.output_format);
-        // the input is consumed: the pooled codes go back into its buffer
-        if (g.pool == 2)
-          kernels::int_maxpool2(batch, g.out_channels, g.out_height, g.out_width, reinterpret_cast<const O*>(next),
-                                reinterpret_cast<O*>(cur));
+        if (g.pool == 2)  // pooled while each plane is in L1: the full-size map is never written
+          kernels::int_conv2d_maxpool2(shape, reinterpret_cast<const A*>(cur), L.input_format, packed_[l],
+                                       L.bias.data(), reinterpret_cast<O*>(next), L.output_format);
+        else
+          kernels::int_conv2d(shape, reinterpret_cast<const A*>(cur), L.input_format, packed_[l], L.bias.data(),
+                              reinterpret_cast<O*>(next), L.output_format);
       });
-      if (g.pool != 2) std::swap(cur, next);
+      std::swap(cur, next);
       if (trace) {
         const std::size_t sz = n * static_cast<std::size_t>(g.out_channels) * g.pooled_height * g.pooled_width;
         std::vector<std::int32_t> codes(sz);

@@ -70,6 +70,8 @@ struct xsimd_int_ops {
     return acc + alo * blo + ahi * bhi;
   }
   static std::int32_t hsum(reg v) noexcept { return xsimd::hadd(v); }
+  /// p, once v is computed (an ordering hint for the register allocator; a no-op here).
+  static const std::int32_t* after(const std::int32_t* p, const reg&) noexcept { return p; }
   static reg requant(reg a, const requant_constants& c) noexcept {
     using ureg = xsimd::batch<std::uint32_t, Arch>;
     reg r = xsimd::min(xsimd::max(a, zero()), set1(c.lim));
@@ -103,6 +105,12 @@ struct avx2_int_ops {
   static reg load(const std::int32_t* p) noexcept { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
   static void store(std::int32_t* p, reg v) noexcept { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
   static reg madd(reg acc, reg a, reg b) noexcept { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b)); }
+  /// p, as a value that depends on v: a load through it cannot be scheduled before v is computed. Costs nothing at
+  /// run time; it only keeps the compiler from hoisting loads (and lengthening register lifetimes).
+  static const std::int32_t* after(const std::int32_t* p, reg v) noexcept {
+    asm("" : "+r"(p) : "x"(v));
+    return p;
+  }
   static std::int32_t hsum(reg v) noexcept {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
@@ -153,6 +161,10 @@ struct avx512_int_ops {
 #endif
   }
   static std::int32_t hsum(reg v) noexcept { return _mm512_reduce_add_epi32(v); }
+  static const std::int32_t* after(const std::int32_t* p, reg v) noexcept {
+    asm("" : "+r"(p) : "v"(v));
+    return p;
+  }
   static reg requant(reg a, const requant_constants& c) noexcept {
     reg r = _mm512_min_epi32(_mm512_max_epi32(a, zero()), set1(c.lim));
     r = _mm512_srl_epi32(_mm512_add_epi32(r, set1(c.half)), _mm_cvtsi32_si128(c.sr));
@@ -201,6 +213,15 @@ using int_ops = typename int_ops_for<Arch>::type;
 
 constexpr std::size_t int_round_up(std::size_t x, std::size_t m) noexcept { return (x + m - 1) / m * m; }
 
+/// p, as a value the compiler cannot see through: what is read through it cannot be hoisted out of a loop.
+template <class T>
+T* opaque(T* p) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  asm volatile("" : "+r"(p));
+#endif
+  return p;
+}
+
 /// Packs two 16-bit codes into one word, `lo` in the low half.
 constexpr std::int32_t pack_pair(std::int32_t lo, std::int32_t hi) noexcept {
   return static_cast<std::int32_t>((static_cast<std::uint32_t>(lo) & 0xffffu) |
@@ -222,6 +243,7 @@ struct int_workspace {
   std::vector<std::int64_t> wide;      // exact-path accumulators
   std::vector<std::uint16_t> codes;    // requantized padded planes
   std::vector<std::uint16_t> padded;   // zero-padded input image for im2col
+  std::vector<std::uint16_t> plane;    // one requantized plane of the exact path
 };
 inline int_workspace& int_thread_workspace() {
   thread_local int_workspace ws;
@@ -236,6 +258,11 @@ T* int_grow(std::vector<T>& v, std::size_t n) {
 template <class O>
 O* scratch_codes(std::size_t n) {
   return reinterpret_cast<O*>(int_grow(int_thread_workspace().codes, n));
+}
+/// Per-thread scratch for one plane of n codes of type O.
+template <class O>
+O* scratch_plane(std::size_t n) {
+  return reinterpret_cast<O*>(int_grow(int_thread_workspace().plane, n));
 }
 template <class A>
 A* scratch_padded(std::size_t n) {
@@ -254,7 +281,7 @@ inline constexpr std::size_t gemm_nr = 2;
 template <class V, class Store>
 void gemm_pairs(const std::int32_t* w, std::size_t wstride, std::size_t mp, std::size_t kp_count,
                 const std::int32_t* base, const std::ptrdiff_t* offsets, const std::int32_t* bias, std::size_t qpad,
-                Store&& store) {
+                Store store) {
   using reg = typename V::reg;
   constexpr std::size_t L = V::width, MR = gemm_mr, NR = gemm_nr;
   for (std::size_t q0 = 0; q0 < qpad; q0 += NR * L) {
@@ -264,13 +291,18 @@ void gemm_pairs(const std::int32_t* w, std::size_t wstride, std::size_t mp, std:
       for (std::size_t i = 0; i < MR; ++i)
         for (std::size_t j = 0; j < NR; ++j) acc[i][j] = V::set1(bias[m0 + i]);
       const std::int32_t* w0 = w + m0 * wstride;
+#pragma GCC unroll 4
       for (std::size_t kp = 0; kp < kp_count; ++kp) {
         const std::int32_t* b = bq + offsets[kp];
         reg bv[NR];
         for (std::size_t j = 0; j < NR; ++j) bv[j] = V::load(b + j * L);
+        const std::int32_t* wk = w0 + kp;
         for (std::size_t i = 0; i < MR; ++i) {
-          const reg wv = V::set1(w0[i * wstride + kp]);
+          const reg wv = V::set1(wk[i * wstride]);
           for (std::size_t j = 0; j < NR; ++j) acc[i][j] = V::madd(acc[i][j], bv[j], wv);
+          // Row i+1's weight is loaded after row i's products: with all MR broadcasts hoisted to the top (as GCC
+          // otherwise does), 8 accumulators + NR operands + MR weights exceed the 16 registers and spill.
+          wk = V::after(wk, acc[i][NR - 1]);
         }
       }
       for (std::size_t i = 0; i < MR; ++i) store(m0 + i, q0, acc[i]);
@@ -356,21 +388,13 @@ void dense_pairs(const std::int32_t* w, std::size_t wstride, std::size_t mp, std
   }
 }
 
-/// out[i] = requantize(acc[i]) for i < n (a multiple of 2 vectors), through V::requant and V::store_codes.
-template <class V, class O>
-void requantize_block(const std::int32_t* acc, std::size_t n, const requant_constants& c, O* out) {
-  using reg = typename V::reg;
-  constexpr std::size_t L = V::width;
-  auto run = [&]<bool Right>(std::bool_constant<Right>) {
-    for (std::size_t i = 0; i < n; i += 2 * L) {
-      const reg r[2] = {requant_as<V, Right>(V::load(acc + i), c), requant_as<V, Right>(V::load(acc + i + L), c)};
-      V::store_codes(out + i, r);
-    }
-  };
-  if (is_right_shift(c))
-    run(std::true_type{});
-  else
-    run(std::false_type{});
+/// The GEMM epilogue: N vectors of accumulators requantized (requant_right when Right, for a pure right shift, else
+/// requant) and stored as N * width codes of type O.
+template <class V, bool Right, class O, std::size_t N>
+void requantize_tile(const typename V::reg (&acc)[N], const requant_constants& c, O* out) noexcept {
+  typename V::reg r[N];
+  for (std::size_t j = 0; j < N; ++j) r[j] = requant_as<V, Right>(acc[j], c);
+  V::store_codes(out, r);
 }
 
 // ---- operand builders -------------------------------------------------------------------------------------------
