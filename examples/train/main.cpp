@@ -121,6 +121,7 @@ int run(const options& o) {
                    {"schedule", std::string(nn::to_string(cfg.schedule))},
                    {"warmup", cfg.warmup},
                    {"max_shift", cfg.max_shift},
+                   {"random_flip", cfg.random_flip},
                    {"seed", cfg.seed},
                    {"init_seed", o.init_seed},
                    {"threads", pool.size()},
@@ -171,6 +172,7 @@ int main(int argc, char** argv) {
   app.add_option("--weight-decay", o.train.weight_decay, "L2 weight decay (weights only)")->capture_default_str();
   app.add_option("--schedule", o.schedule, "constant, step, cosine or one_cycle")->capture_default_str();
   app.add_option("--warmup", o.train.warmup, "fraction of the run spent warming up")->capture_default_str();
+  app.add_flag("--flip", o.train.random_flip, "augmentation: mirror half of the images left-right");
   app.add_option("--shift", o.train.max_shift, "augmentation: random shifts up to N pixels (0: off)")
       ->capture_default_str();
   app.add_option("--seed", o.train.seed, "seed of the data split, order and augmentation")->capture_default_str();

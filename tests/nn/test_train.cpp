@@ -224,3 +224,31 @@ TEST_CASE("train: random shifts move the image and fill with zeros") {
   hwnas::nn::detail::shifted_copy(src.data(), dst.data(), 2, 3, 4, 0, 5);  // all out
   for (const float v : dst) CHECK(v == 0.0f);
 }
+
+TEST_CASE("train: a flip mirrors each row; random flips hide left from right") {
+  std::vector<float> img(2 * 2 * 3);
+  for (std::size_t i = 0; i < img.size(); ++i) img[i] = static_cast<float>(i);
+  hwnas::nn::detail::mirror(img.data(), 2, 2, 3);
+  CHECK(img == std::vector<float>{2, 1, 0, 5, 4, 3, 8, 7, 6, 11, 10, 9});
+
+  // Classes 2 and 3 of `bars` differ only by the side of a vertical bar: trained on randomly mirrored images, the
+  // network cannot tell them apart, while top and bottom (classes 0 and 1) stay as easy as without flips.
+  const auto train_set = bars(1024, 1), test_set = bars(512, 2);
+  auto cfg = quick_config();
+  cfg.random_flip = true;
+  hwnas::nn::network net(tiny_arch(), 1);
+  hwnas::nn::train(net, train_set, nullptr, cfg);
+  std::vector<std::int32_t> pred(test_set.size());
+  net.predict(test_set.images.data(), test_set.size(), pred.data());
+  std::size_t hits[2] = {0, 0}, count[2] = {0, 0};
+  for (std::size_t i = 0; i < pred.size(); ++i) {
+    const int side = test_set.labels(i) >= 2;
+    ++count[side];
+    hits[side] += pred[i] == test_set.labels(i);
+  }
+  const double horizontal = static_cast<double>(hits[0]) / static_cast<double>(count[0]);
+  const double vertical = static_cast<double>(hits[1]) / static_cast<double>(count[1]);
+  MESSAGE("with flips: horizontal bars " << horizontal << ", vertical bars " << vertical);
+  CHECK(horizontal >= 0.95);
+  CHECK(vertical <= 0.75);
+}

@@ -1,8 +1,8 @@
 #pragma once
 /// @file
-/// The training loop: epochs of shuffled mini-batches over an io::dataset, optional random-shift augmentation, SGD
-/// with momentum on a learning-rate schedule, per-epoch reports (loss, validation accuracy, images per second) to
-/// a callback that may stop the run, and divergence detection (a NaN or infinite loss or weight throws
+/// The training loop: epochs of shuffled mini-batches over an io::dataset, optional augmentation (random shifts,
+/// left-right flips), SGD with momentum on a learning-rate schedule, per-epoch reports (loss, validation accuracy,
+/// images per second) to a callback that may stop the run, and divergence detection (a NaN or infinite loss or weight throws
 /// hwnas::training_error; training never silently continues). Options and defaults: docs/training.md.
 
 #include <algorithm>
@@ -41,6 +41,7 @@ struct train_config {
   int step_epochs = 3;                      ///< step schedule: epochs between decays
   double step_gamma = 0.1;                  ///< step schedule: decay factor
   int max_shift = 0;                        ///< augmentation: random shifts of up to this many pixels (0: none)
+  bool random_flip = false;                 ///< augmentation: mirror each image left-right with probability 1/2
   std::uint64_t seed = 0;                   ///< data order and augmentation (the network's init has its own seed)
   std::size_t threads = 0;                  ///< threads when train() makes its own pool (0: all cores)
   std::size_t slices = 0;                   ///< slices per batch (0: one per thread); fixes the reduction order
@@ -102,6 +103,11 @@ inline void check_data(const network& net, const io::dataset& d, const char* wha
   if (d.classes > net.arch().classes)
     throw invalid_argument(std::string(what) + ": " + std::to_string(d.classes) + " classes, the architecture has " +
                            std::to_string(net.arch().classes));
+}
+
+/// Mirrors image `img` (C, H, W) left-right in place.
+inline void mirror(float* img, std::size_t c, std::size_t h, std::size_t w) noexcept {
+  for (std::size_t row = 0; row < c * h; ++row) std::reverse(img + row * w, img + (row + 1) * w);
 }
 
 /// Copies image `src` (C, H, W) into `dst` shifted by (dy, dx) pixels, zero-filling what comes in.
@@ -178,6 +184,7 @@ inline train_result train(network& net, const io::dataset& train_set, const io::
         } else {
           std::memcpy(x.data() + i * image, src, image * sizeof(float));
         }
+        if (c.random_flip && gen.below(2) == 1) detail::mirror(x.data() + i * image, ch, h, w);
       }
       const auto stats = net.forward_backward(x.data(), y.data(), count, &pool, c.slices);
       if (!std::isfinite(stats.loss_sum))
