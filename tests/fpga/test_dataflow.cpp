@@ -7,6 +7,7 @@
 
 using namespace hwnas;
 using namespace hwnas::fpga;
+using hwnas::fpga::test::has_violation;
 
 namespace {
 
@@ -17,12 +18,6 @@ dataflow_mapping random_folding(rng& r, const std::vector<layer_geometry>& g) {
     m.layers.push_back({pe[r.below(pe.size())], simd[r.below(simd.size())], r.below(2) == 1});
   }
   return m;
-}
-
-bool has_violation(const hw_report& r, const std::string& name) {
-  for (const auto& v : r.violations)
-    if (v.constraint == name) return true;
-  return false;
 }
 
 }  // namespace
@@ -56,42 +51,11 @@ TEST_CASE("dataflow: cycles = (M/PE)(K^2 N/SIMD) R C; fps from the slowest layer
 }
 
 TEST_CASE("dataflow: the exact folding search equals brute force on random small architectures and specs") {
-  rng r(99);
-  const dataflow<> lut4;
-  const dataflow<xc7z020> lut6;
-  int feasible = 0, infeasible = 0;
-  for (int trial = 0; trial < 100; ++trial) {
-    const auto a = test::random_small_architecture(r, trial % 4 == 0 ? 3 : 2, 9);
-    const auto g = geometry(a);
-    const bool six = trial % 2 == 1;
-    auto eval = [&](const dataflow_mapping& m, const spec& s) {
-      return six ? lut6.evaluate(a, m, s) : lut4.evaluate(a, m, s);
-    };
-    const spec s = test::random_spec_around(r, eval(random_folding(r, g), {}));
-    const auto x = six ? lut6.best_mapping(a, s) : lut4.best_mapping(a, s);
-    const auto y = six ? lut6.best_mapping_ref(a, s) : lut4.best_mapping_ref(a, s);
-    CAPTURE(trial);
-    REQUIRE(x.has_value() == y.has_value());
-    if (x) {
-      const auto rx = eval(*x, s);
-      CHECK(rx.feasible);
-      CHECK(rx.luts == eval(*y, s).luts);
-      ++feasible;
-    } else {
-      ++infeasible;
-      CHECK_FALSE((six ? lut6.map(a, s) : lut4.map(a, s)).feasible);
-    }
-    const auto fx = six ? lut6.fastest_mapping(a, s) : lut4.fastest_mapping(a, s);
-    const auto fy = six ? lut6.fastest_mapping_ref(a, s) : lut4.fastest_mapping_ref(a, s);
-    REQUIRE(fx.has_value() == fy.has_value());
-    if (fx) {
-      CHECK(eval(*fx, s).cycles == eval(*fy, s).cycles);
-      CHECK(eval(*fx, s).luts == eval(*fy, s).luts);
-    }
-  }
-  MESSAGE("feasible " << feasible << ", infeasible " << infeasible);
-  CHECK(feasible > 20);
-  CHECK(infeasible > 5);
+  const auto t = test::check_searches_against_brute_force(
+      dataflow<>(), dataflow<xc7z020>(), 99, 100,
+      [](rng& r, int trial) { return test::random_small_architecture(r, trial % 4 == 0 ? 3 : 2, 9); }, random_folding);
+  CHECK(t.feasible > 20);
+  CHECK(t.infeasible > 5);
 }
 
 TEST_CASE("dataflow: properties") {

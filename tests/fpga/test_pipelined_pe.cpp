@@ -7,6 +7,7 @@
 
 using namespace hwnas;
 using namespace hwnas::fpga;
+using hwnas::fpga::test::has_violation;
 
 namespace {
 
@@ -18,12 +19,6 @@ pe_mapping random_pe_mapping(rng& r, const std::vector<layer_geometry>& g) {
     m.layers.push_back({test::pick(r, 1, g[l].in_channels), test::pick(r, 1, g[l].out_channels), group});
   }
   return m;
-}
-
-bool has_violation(const hw_report& r, const std::string& name) {
-  for (const auto& v : r.violations)
-    if (v.constraint == name) return true;
-  return false;
 }
 
 }  // namespace
@@ -93,46 +88,12 @@ TEST_CASE("pipelined_pe: groups add LUTs and max cycles inside, max LUTs and add
 }
 
 TEST_CASE("pipelined_pe: the group DP equals brute force on random small architectures and specs") {
-  rng r(20240601);
-  const pipelined_pe<> lut4;
-  const pipelined_pe<xc7z020, clock_mhz<150>> lut6;
-  int feasible = 0, infeasible = 0, bram_bound = 0;
-  for (int trial = 0; trial < 120; ++trial) {
-    const auto a = test::random_small_architecture(r, trial % 3 == 0 ? 3 : 2, 8);
-    const auto g = geometry(a);
-    const bool six = trial % 2 == 1;
-    auto eval = [&](const pe_mapping& m, const spec& s) {
-      return six ? lut6.evaluate(a, m, s) : lut4.evaluate(a, m, s);
-    };
-    const auto anchor = eval(random_pe_mapping(r, g), {});
-    const spec s = test::random_spec_around(r, anchor);
-    const auto dp = six ? lut6.best_mapping(a, s) : lut4.best_mapping(a, s);
-    const auto bf = six ? lut6.best_mapping_ref(a, s) : lut4.best_mapping_ref(a, s);
-    CAPTURE(trial);
-    REQUIRE(dp.has_value() == bf.has_value());
-    if (dp) {
-      const auto x = eval(*dp, s), y = eval(*bf, s);
-      CHECK(x.feasible);
-      CHECK(x.luts == y.luts);
-      CHECK(x.cycles == y.cycles);
-      ++feasible;
-      if (s.max_brams && x.brams * 10 > *s.max_brams * 8) ++bram_bound;
-    } else {
-      ++infeasible;
-      CHECK_FALSE((six ? lut6.map(a, s) : lut4.map(a, s)).feasible);
-    }
-    const auto fdp = six ? lut6.fastest_mapping(a, s) : lut4.fastest_mapping(a, s);
-    const auto fbf = six ? lut6.fastest_mapping_ref(a, s) : lut4.fastest_mapping_ref(a, s);
-    REQUIRE(fdp.has_value() == fbf.has_value());
-    if (fdp) {
-      const auto x = eval(*fdp, s), y = eval(*fbf, s);
-      CHECK(x.cycles == y.cycles);
-      CHECK(x.luts == y.luts);
-    }
-  }
-  MESSAGE("feasible " << feasible << ", infeasible " << infeasible << ", BRAM-tight " << bram_bound);
-  CHECK(feasible > 20);
-  CHECK(infeasible > 10);
+  const auto t = test::check_searches_against_brute_force(
+      pipelined_pe<>(), pipelined_pe<xc7z020, clock_mhz<150>>(), 20240601, 120,
+      [](rng& r, int trial) { return test::random_small_architecture(r, trial % 3 == 0 ? 3 : 2, 8); },
+      random_pe_mapping);
+  CHECK(t.feasible > 20);
+  CHECK(t.infeasible > 10);
 }
 
 TEST_CASE("pipelined_pe: the DP is exact when block RAM binds (the 3-D frontier)") {

@@ -7,6 +7,7 @@
 
 using namespace hwnas;
 using namespace hwnas::fpga;
+using hwnas::fpga::test::has_violation;
 
 namespace {
 
@@ -14,12 +15,6 @@ tiled_mapping random_tiling(rng& r, const std::vector<layer_geometry>& g) {
   const auto t = fpga::detail::tiled_widths_of(g);
   return {test::pick(r, 1, t.max_m), test::pick(r, 1, t.max_n), test::pick(r, 1, t.max_r), test::pick(r, 1, t.max_c),
           r.below(2) == 1};
-}
-
-bool has_violation(const hw_report& r, const std::string& name) {
-  for (const auto& v : r.violations)
-    if (v.constraint == name) return true;
-  return false;
 }
 
 }  // namespace
@@ -64,42 +59,11 @@ TEST_CASE("tiled_engine: a layer's cycles follow the tile formulas") {
 }
 
 TEST_CASE("tiled_engine: the pruned enumeration equals brute force on random small architectures and specs") {
-  rng r(424242);
-  const tiled_engine<> lut4;
-  const tiled_engine<xc7z020> lut6;
-  int feasible = 0, infeasible = 0;
-  for (int trial = 0; trial < 80; ++trial) {
-    const auto a = test::random_small_architecture(r, 2, 9);
-    const auto g = geometry(a);
-    const bool six = trial % 2 == 1;
-    auto eval = [&](const tiled_mapping& m, const spec& s) {
-      return six ? lut6.evaluate(a, m, s) : lut4.evaluate(a, m, s);
-    };
-    const spec s = test::random_spec_around(r, eval(random_tiling(r, g), {}));
-    const auto x = six ? lut6.best_mapping(a, s) : lut4.best_mapping(a, s);
-    const auto y = six ? lut6.best_mapping_ref(a, s) : lut4.best_mapping_ref(a, s);
-    CAPTURE(trial);
-    REQUIRE(x.has_value() == y.has_value());
-    if (x) {
-      const auto rx = eval(*x, s), ry = eval(*y, s);
-      CHECK(rx.feasible);
-      CHECK(rx.luts == ry.luts);
-      CHECK(rx.cycles == ry.cycles);
-      ++feasible;
-    } else {
-      ++infeasible;
-    }
-    const auto fx = six ? lut6.fastest_mapping(a, s) : lut4.fastest_mapping(a, s);
-    const auto fy = six ? lut6.fastest_mapping_ref(a, s) : lut4.fastest_mapping_ref(a, s);
-    REQUIRE(fx.has_value() == fy.has_value());
-    if (fx) {
-      CHECK(eval(*fx, s).cycles == eval(*fy, s).cycles);
-      CHECK(eval(*fx, s).luts == eval(*fy, s).luts);
-    }
-  }
-  MESSAGE("feasible " << feasible << ", infeasible " << infeasible);
-  CHECK(feasible > 15);
-  CHECK(infeasible > 5);
+  const auto t = test::check_searches_against_brute_force(
+      tiled_engine<>(), tiled_engine<xc7z020>(), 424242, 80,
+      [](rng& r, int) { return test::random_small_architecture(r, 2, 9); }, random_tiling);
+  CHECK(t.feasible > 15);
+  CHECK(t.infeasible > 5);
 }
 
 TEST_CASE("tiled_engine: properties") {
