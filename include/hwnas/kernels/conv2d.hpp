@@ -23,6 +23,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <hwnas/kernels/detail/unroll.hpp>
 #include <hwnas/kernels/conv2d_shape.hpp>
 #include <hwnas/kernels/detail/check.hpp>
 #include <hwnas/kernels/gemm.hpp>
@@ -183,7 +184,9 @@ inline void direct_conv_tile(const float* in, const std::size_t* offsets, std::s
   using batch = xsimd::batch<float, Arch>;
   constexpr std::size_t lanes = batch::size;
   batch acc[conv_tile_channels][vectors];
+  HWNAS_UNROLL
   for (std::size_t i = 0; i < conv_tile_channels; ++i)
+    HWNAS_UNROLL
     for (std::size_t j = 0; j < vectors; ++j) acc[i][j] = batch(bias ? bias[i] : 0.0f);
   in += q0;
   // one flat loop over the taps (not c, ky, kx nested), unrolled: the short inner loops of a nest cost ~40%
@@ -192,16 +195,21 @@ inline void direct_conv_tile(const float* in, const std::size_t* offsets, std::s
     const float* x_ptr = in + offsets[t];
     const float* w = wt + t * conv_tile_channels;
     batch x[vectors];
+    HWNAS_UNROLL
     for (std::size_t j = 0; j < vectors; ++j) {
       x[j] = batch::load_unaligned(x_ptr + j * lanes);
       keep_in_register(x[j]);
     }
+    HWNAS_UNROLL
     for (std::size_t i = 0; i < conv_tile_channels; ++i) {
       const batch wi(w[i]);
+      HWNAS_UNROLL
       for (std::size_t j = 0; j < vectors; ++j) acc[i][j] = xsimd::fma(wi, x[j], acc[i][j]);
     }
   }
+  HWNAS_UNROLL
   for (std::size_t i = 0; i < conv_tile_channels; ++i)
+    HWNAS_UNROLL
     for (std::size_t j = 0; j < vectors; ++j) acc[i][j].store_aligned(out + i * q_stride + q0 + j * lanes);
 }
 
@@ -251,7 +259,9 @@ void direct_conv_weights(const float* in, std::size_t in_image, const float* dou
     for (std::size_t t0 = 0; t0 < taps_padded; t0 += tt) {
       float* a = acc + ((m0 / tm) * (taps_padded / tt) + t0 / tt) * (tm * tt * lanes);
       batch r[tm][tt];
+      HWNAS_UNROLL
       for (std::size_t i = 0; i < tm; ++i)
+        HWNAS_UNROLL
         for (std::size_t j = 0; j < tt; ++j) r[i][j] = batch::load_aligned(a + (i * tt + j) * lanes);
       for (std::size_t img = 0; img < images; ++img) {
         const float* d = dout + img * dout_image + m0 * f.q_stride;
@@ -262,15 +272,20 @@ void direct_conv_weights(const float* in, std::size_t in_image, const float* dou
           const std::size_t q = v * lanes;
           batch x[tt] = {batch::load_unaligned(x0 + q), batch::load_unaligned(x1 + q),
                          batch::load_unaligned(x2 + q)};
+          HWNAS_UNROLL
           for (auto& xj : x) keep_in_register(xj);
+          HWNAS_UNROLL
           for (std::size_t i = 0; i < tm; ++i) {
             batch di = batch::load_aligned(d + i * f.q_stride + q);
             keep_in_register(di);
+            HWNAS_UNROLL
             for (std::size_t j = 0; j < tt; ++j) r[i][j] = xsimd::fma(di, x[j], r[i][j]);
           }
         }
       }
+      HWNAS_UNROLL
       for (std::size_t i = 0; i < tm; ++i)
+        HWNAS_UNROLL
         for (std::size_t j = 0; j < tt; ++j) r[i][j].store_aligned(a + (i * tt + j) * lanes);
     }
 }
@@ -324,6 +339,7 @@ void conv2d_backward_data_direct(const conv2d_shape& s, const float* grad_output
   for (std::size_t c0 = 0; c0 < np; c0 += conv_tile_channels)
     for (std::size_t o = 0; o < m; ++o)
       for (std::size_t t = 0; t < kk; ++t)
+        HWNAS_UNROLL
         for (std::size_t i = 0; i < conv_tile_channels; ++i) {
           const std::size_t c = c0 + i;
           wt[c0 * m * kk + (o * kk + t) * conv_tile_channels + i] =

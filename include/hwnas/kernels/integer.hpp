@@ -32,6 +32,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "hwnas/kernels/detail/unroll.hpp"
 #include "hwnas/core/error.hpp"
 #include "hwnas/core/parallel.hpp"
 #include "hwnas/core/qformat.hpp"
@@ -351,6 +352,7 @@ void conv_int32(const int_conv_shape& s, const A* in, const packed_weights& w, c
     if constexpr (std::is_same_v<O, std::int32_t>) {
       gemm_pairs<V>(wdata, wstride, mp, kp_count, operand, off, biasp, qpad,
                     [values, qpad](std::size_t m, std::size_t q0, const reg(&acc)[gemm_nr]) {
+                      HWNAS_UNROLL
                       for (std::size_t j = 0; j < gemm_nr; ++j) V::store(values + m * qpad + q0 + j * V::width, acc[j]);
                     });
     } else {
@@ -824,6 +826,7 @@ void quantize_input(const float* x, std::size_t n, qformat fmt, T* codes) {
     r = xsimd::select(s > zero, r, zero);  // also NaN -> 0
     const ib q = xsimd::batch_cast<std::int32_t>(r);
     q.store_aligned(tmp);
+    HWNAS_UNROLL
     for (std::size_t j = 0; j < L; ++j) codes[i + j] = static_cast<T>(tmp[j]);
   }
   for (; i < n; ++i) codes[i] = static_cast<T>(quantize(static_cast<double>(x[i]), fmt));

@@ -12,6 +12,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "hwnas/kernels/detail/unroll.hpp"
 #include "hwnas/kernels/detail/gemm_kernel.hpp"
 
 namespace hwnas::kernels::detail {
@@ -192,6 +193,7 @@ void gemm_pack_b(bool trans, const float* b, std::size_t ldb, std::size_t depth,
     if (nr == NR && !trans) {
       const float* src = b + j0;
       for (std::size_t p = 0; p < depth; ++p)
+        HWNAS_UNROLL
         for (std::size_t j = 0; j < NR; j += w)
           batch::load_unaligned(src + p * ldb + j).store_aligned(dst + p * NR + j);
       continue;

@@ -24,6 +24,7 @@
 #include <immintrin.h>
 #endif
 
+#include "hwnas/kernels/detail/unroll.hpp"
 #include "hwnas/core/qformat.hpp"
 
 namespace hwnas::kernels::detail {
@@ -90,7 +91,9 @@ struct xsimd_int_ops {
   template <class O, std::size_t N>
   static void store_codes(O* dst, const reg (&v)[N]) noexcept {
     alignas(64) std::int32_t tmp[N * width];
+    HWNAS_UNROLL
     for (std::size_t j = 0; j < N; ++j) v[j].store_aligned(tmp + j * width);
+    HWNAS_UNROLL
     for (std::size_t i = 0; i < N * width; ++i) dst[i] = static_cast<O>(tmp[i]);
   }
 };
@@ -131,6 +134,7 @@ struct avx2_int_ops {
   template <class O, std::size_t N>
   static void store_codes(O* dst, const reg (&v)[N]) noexcept {
     static_assert(N % 2 == 0);
+    HWNAS_UNROLL
     for (std::size_t j = 0; j < N; j += 2) {
       const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packus_epi32(v[j], v[j + 1]), 0xd8);  // 16 x u16
       if constexpr (sizeof(O) == 2) {
@@ -177,6 +181,7 @@ struct avx512_int_ops {
   }
   template <class O, std::size_t N>
   static void store_codes(O* dst, const reg (&v)[N]) noexcept {
+    HWNAS_UNROLL
     for (std::size_t j = 0; j < N; ++j) {
       if constexpr (sizeof(O) == 2)
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j * width), _mm512_cvtusepi32_epi16(v[j]));
@@ -288,23 +293,29 @@ void gemm_pairs(const std::int32_t* w, std::size_t wstride, std::size_t mp, std:
     const std::int32_t* bq = base + q0;
     for (std::size_t m0 = 0; m0 < mp; m0 += MR) {
       reg acc[MR][NR];
+      HWNAS_UNROLL
       for (std::size_t i = 0; i < MR; ++i)
+        HWNAS_UNROLL
         for (std::size_t j = 0; j < NR; ++j) acc[i][j] = V::set1(bias[m0 + i]);
       const std::int32_t* w0 = w + m0 * wstride;
 #pragma GCC unroll 4
       for (std::size_t kp = 0; kp < kp_count; ++kp) {
         const std::int32_t* b = bq + offsets[kp];
         reg bv[NR];
+        HWNAS_UNROLL
         for (std::size_t j = 0; j < NR; ++j) bv[j] = V::load(b + j * L);
         const std::int32_t* wk = w0 + kp;
+        HWNAS_UNROLL
         for (std::size_t i = 0; i < MR; ++i) {
           const reg wv = V::set1(wk[i * wstride]);
+          HWNAS_UNROLL
           for (std::size_t j = 0; j < NR; ++j) acc[i][j] = V::madd(acc[i][j], bv[j], wv);
           // Row i+1's weight is loaded after row i's products: with all MR broadcasts hoisted to the top (as GCC
           // otherwise does), 8 accumulators + NR operands + MR weights exceed the 16 registers and spill.
           wk = V::after(wk, acc[i][NR - 1]);
         }
       }
+      HWNAS_UNROLL
       for (std::size_t i = 0; i < MR; ++i) store(m0 + i, q0, acc[i]);
     }
   }
@@ -337,16 +348,22 @@ void gemm_pairs_requant_short(const std::int32_t* w, std::size_t wstride, std::s
   constexpr std::size_t L = V::width, NR = gemm_nr;
   for (std::size_t q0 = 0; q0 < qpad; q0 += NR * L) {
     reg b[KP][NR];
+    HWNAS_UNROLL
     for (std::size_t kp = 0; kp < KP; ++kp)
+      HWNAS_UNROLL
       for (std::size_t j = 0; j < NR; ++j) b[kp][j] = V::load(base + offsets[kp] + q0 + j * L);
     for (std::size_t m = 0; m < m_count; ++m) {
       const std::int32_t* wm = w + m * wstride;
       reg acc[NR];
+      HWNAS_UNROLL
       for (std::size_t j = 0; j < NR; ++j) acc[j] = V::set1(bias[m]);
+      HWNAS_UNROLL
       for (std::size_t kp = 0; kp < KP; ++kp) {
         const reg wv = V::set1(wm[kp]);
+        HWNAS_UNROLL
         for (std::size_t j = 0; j < NR; ++j) acc[j] = V::madd(acc[j], b[kp][j], wv);
       }
+      HWNAS_UNROLL
       for (std::size_t j = 0; j < NR; ++j) acc[j] = requant_as<V, Right>(acc[j], rq);
       V::store_codes(out + m * qpad + q0, acc);
     }
@@ -378,12 +395,15 @@ void dense_pairs(const std::int32_t* w, std::size_t wstride, std::size_t mp, std
   constexpr std::size_t L = V::width, MR = gemm_mr;
   for (std::size_t m0 = 0; m0 < mp; m0 += MR) {
     reg acc[MR];
+    HWNAS_UNROLL
     for (std::size_t i = 0; i < MR; ++i) acc[i] = V::zero();
     const std::int32_t* w0 = w + m0 * wstride;
     for (std::size_t k = 0; k < words; k += L) {
       const reg av = V::load(a + k);
+      HWNAS_UNROLL
       for (std::size_t i = 0; i < MR; ++i) acc[i] = V::madd(acc[i], av, V::load(w0 + i * wstride + k));
     }
+    HWNAS_UNROLL
     for (std::size_t i = 0; i < MR; ++i) out[m0 + i] = bias[m0 + i] + V::hsum(acc[i]);
   }
 }
@@ -393,6 +413,7 @@ void dense_pairs(const std::int32_t* w, std::size_t wstride, std::size_t mp, std
 template <class V, bool Right, class O, std::size_t N>
 void requantize_tile(const typename V::reg (&acc)[N], const requant_constants& c, O* out) noexcept {
   typename V::reg r[N];
+  HWNAS_UNROLL
   for (std::size_t j = 0; j < N; ++j) r[j] = requant_as<V, Right>(acc[j], c);
   V::store_codes(out, r);
 }
