@@ -183,13 +183,15 @@ void gemm_parallel_rows(hwnas::thread_pool& pool, bool a_trans, bool b_trans, st
   constexpr std::size_t mr = blocking::mr, nr = blocking::nr;
   constexpr std::size_t panels_per_grab = 4;
   const std::size_t threads = pool.size();
-  // Chunks of whole register tiles, at most mc rows, at least two per thread (for balance) when m allows.
+  // Chunks of whole register tiles, at most mc rows, a multiple of the thread count (at least two per thread) when
+  // m allows, and as equal as tiles allow: chunk q has tiles [q T / chunks, (q + 1) T / chunks). Equal chunks
+  // matter at every block's barrier: 512 rows in chunks of 132, 132, 132 and 116 left one thread 5% idle.
   const std::size_t tiles_m = (m + mr - 1) / mr;
   std::size_t chunks = threads * 2;
   while ((tiles_m + chunks - 1) / chunks * mr > blocking::mc) chunks += threads;
   chunks = std::min(chunks, tiles_m);
-  const std::size_t chunk_rows = (tiles_m + chunks - 1) / chunks * mr;
-  chunks = (m + chunk_rows - 1) / chunk_rows;
+  const std::size_t chunk_rows = (tiles_m + chunks - 1) / chunks * mr;  // the longest chunk
+  const auto chunk_begin = [&](std::size_t q) { return std::min(m, q * tiles_m / chunks * mr); };
 
   gemm_scratch& scratch = gemm_thread_scratch();
   const std::size_t kc_max = std::min(k, blocking::kc), nc_max = std::min(n, blocking::nc);
@@ -238,7 +240,7 @@ void gemm_parallel_rows(hwnas::thread_pool& pool, bool a_trans, bool b_trans, st
             kept_chunk = q;
             break;
           }
-          const std::size_t ic = (q - chunk_base) * chunk_rows, mcb = std::min(chunk_rows, m - ic);
+          const std::size_t ic = chunk_begin(q - chunk_base), mcb = chunk_begin(q - chunk_base + 1) - ic;
           const float* a_src = a_trans ? a + pc * lda + ic : a + ic * lda + pc;  // op(A)(ic, pc)
           gemm_pack_a<Arch, mr>(a_trans, a_src, lda, mcb, kcb, a_pack);
           gemm_macro_kernel<Arch>(mcb, ncb, kcb, gemm_a_block{a_pack, 0}, gemm_b_block{b_pack, 0}, alpha,
