@@ -257,18 +257,15 @@ class network {
     ensure_scratch(threads);
     std::vector<batch_stats> stats(s_count);
     const std::size_t image = static_cast<std::size_t>(arch_.input.size());
-    auto job = [&](std::size_t w) {
-      const std::size_t s0 = w * s_count / threads, s1 = (w + 1) * s_count / threads;
-      for (std::size_t s = s0; s < s1; ++s) {
-        const std::size_t lo = s * count / s_count, hi = (s + 1) * count / s_count;
-        stats[s] = slice_step(*scratch_[w], images + lo * image, labels + lo, hi - lo, count,
-                              slice_grads_[s].data());
-      }
+    // Slices go to whichever thread is free (a slower core takes fewer); each lands in its own gradient buffer.
+    auto job = [&](std::size_t s, std::size_t, std::size_t w) {
+      const std::size_t lo = s * count / s_count, hi = (s + 1) * count / s_count;
+      stats[s] = slice_step(*scratch_[w], images + lo * image, labels + lo, hi - lo, count, slice_grads_[s].data());
     };
     if (pool && threads > 1 && count > 0)
-      pool->run(job);
+      parallel_for_dynamic(*pool, 0, s_count, 1, job);
     else
-      for (std::size_t w = 0; w < threads; ++w) job(w);
+      for (std::size_t s = 0; s < s_count; ++s) job(s, s + 1, 0);
     // reduce in slice order: deterministic for a given slice count
     std::copy(slice_grads_[0].begin(), slice_grads_[0].end(), grads_.begin());
     for (std::size_t s = 1; s < s_count; ++s) {
