@@ -1,0 +1,110 @@
+#pragma once
+/// @file
+/// Search strategies over any genome layout (they model search::Strategy, search/concepts.hpp):
+/// - random_search: every gene uniform, independently (the baseline every paper reports against);
+/// - regularized_evolution (Real et al., AAAI 2019): a population of the last `population` genomes told; each new
+///   genome is the best of `sample` random members with one gene changed. Until the population is full it asks
+///   random genomes. The oldest member dies, not the worst: "aging" keeps the search from locking onto an early
+///   lucky genome, which matters when rewards are noisy (short proxy training).
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hwnas/core/error.hpp"
+#include "hwnas/core/rng.hpp"
+#include "hwnas/search/concepts.hpp"
+#include "hwnas/space/genome.hpp"
+
+namespace hwnas::search {
+
+namespace detail {
+inline std::vector<int> checked_layout(std::span<const int> layout, const char* who) {
+  if (layout.empty()) throw invalid_argument(std::string(who) + ": the layout has no genes");
+  for (std::size_t i = 0; i < layout.size(); ++i)
+    if (layout[i] < 1)
+      throw invalid_argument(std::string(who) + ": gene " + std::to_string(i) + " has " + std::to_string(layout[i]) +
+                             " choices; every gene needs at least one");
+  return {layout.begin(), layout.end()};
+}
+inline genome random_genome(std::span<const int> layout, rng& r) {
+  genome g(layout.size());
+  for (std::size_t i = 0; i < layout.size(); ++i) g[i] = static_cast<int>(r.below(static_cast<std::uint64_t>(layout[i])));
+  return g;
+}
+}  // namespace detail
+
+/// Uniform random genomes.
+class random_search {
+ public:
+  random_search(std::span<const int> layout, std::uint64_t seed)
+      : layout_(detail::checked_layout(layout, "hwnas::search::random_search")), rng_(seed) {}
+  genome ask() { return detail::random_genome(layout_, rng_); }
+  void tell(const genome&, double) {}
+
+ private:
+  std::vector<int> layout_;
+  rng rng_;
+};
+
+/// Regularized ("aging") evolution with tournament selection and one-gene mutation.
+class regularized_evolution {
+ public:
+  /// @param population genomes kept (the last ones told), >= 2
+  /// @param sample     tournament size, 1..population
+  regularized_evolution(std::span<const int> layout, std::uint64_t seed, std::size_t population = 64,
+                        std::size_t sample = 16)
+      : layout_(detail::checked_layout(layout, "hwnas::search::regularized_evolution")),
+        rng_(seed),
+        population_(population),
+        sample_(sample) {
+    if (population < 2 || sample < 1 || sample > population)
+      throw invalid_argument("hwnas::search::regularized_evolution: need population >= 2 and 1 <= sample <= population, got " +
+                             std::to_string(population) + " and " + std::to_string(sample));
+    for (std::size_t i = 0; i < layout_.size(); ++i)
+      if (layout_[i] > 1) mutable_genes_.push_back(i);
+  }
+
+  genome ask() {
+    if (members_.size() < population_ || mutable_genes_.empty()) return detail::random_genome(layout_, rng_);
+    const member* best = nullptr;
+    for (std::size_t k = 0; k < sample_; ++k) {
+      const member& m = members_[rng_.below(members_.size())];
+      if (!best || m.reward > best->reward) best = &m;
+    }
+    genome child = best->g;
+    const std::size_t i = mutable_genes_[rng_.below(mutable_genes_.size())];
+    const int shift = 1 + static_cast<int>(rng_.below(static_cast<std::uint64_t>(layout_[i] - 1)));
+    child[i] = (child[i] + shift) % layout_[i];  // another value of gene i, uniformly
+    return child;
+  }
+
+  void tell(const genome& g, double reward) {
+    space::check_genome(g, layout_, "hwnas::search::regularized_evolution::tell");
+    members_.push_back({g, reward});
+    if (members_.size() > population_) members_.pop_front();  // the oldest dies
+  }
+
+  /// The living population, oldest first.
+  std::size_t size() const noexcept { return members_.size(); }
+
+ private:
+  struct member {
+    genome g;
+    double reward;
+  };
+  std::vector<int> layout_;
+  std::vector<std::size_t> mutable_genes_;
+  rng rng_;
+  std::size_t population_, sample_;
+  std::deque<member> members_;
+};
+
+static_assert(Strategy<random_search>);
+static_assert(Strategy<regularized_evolution>);
+
+}  // namespace hwnas::search
