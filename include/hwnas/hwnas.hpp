@@ -22,6 +22,11 @@
 #include "hwnas/kernels/pooling.hpp"
 #include "hwnas/kernels/softmax_xent.hpp"
 
+#include "hwnas/nn/integer_network.hpp"
+#include "hwnas/nn/network.hpp"
+#include "hwnas/nn/optimizer.hpp"
+#include "hwnas/nn/train.hpp"
+
 #include "hwnas/fpga/concepts.hpp"
 #include "hwnas/fpga/dataflow.hpp"
 #include "hwnas/fpga/devices.hpp"
@@ -33,6 +38,7 @@
 #include "hwnas/quant/concepts.hpp"
 #include "hwnas/quant/fixed_point.hpp"
 #include "hwnas/search/concepts.hpp"
+#include "hwnas/search/evaluator.hpp"
 #include "hwnas/search/pareto.hpp"
 #include "hwnas/search/strategies.hpp"
 #include "hwnas/space/concepts.hpp"

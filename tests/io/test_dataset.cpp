@@ -12,6 +12,8 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+
 using hwnas::io::dataset;
 
 namespace {
@@ -75,6 +77,16 @@ TEST_CASE("validate: counts, classes and labels") {
   d.classes = 4;
   d.labels = xt::xtensor<std::uint8_t, 1>(std::array<std::size_t, 1>{9});
   CHECK_THROWS_WITH_AS(hwnas::io::validate(d), doctest::Contains("10 images but 9 labels"), hwnas::invalid_argument);
+}
+
+TEST_CASE("validate: a NaN or infinite pixel names its sample") {
+  auto d = balanced(10);
+  const std::size_t per = d.sample_size();
+  d.images.data()[3 * per + 5] = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_WITH_AS(hwnas::io::validate(d, "mine"), doctest::Contains("mine: sample 3 has a NaN pixel (value 5"),
+                       hwnas::invalid_argument);
+  d.images.data()[3 * per + 5] = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH_AS(hwnas::io::validate(d), doctest::Contains("sample 3 has an infinite pixel"), hwnas::invalid_argument);
 }
 
 TEST_CASE("subset: copies the chosen samples in order, repeats allowed") {

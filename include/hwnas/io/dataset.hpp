@@ -51,7 +51,8 @@ struct channel_stats {
   std::vector<float> stddev;  ///< one per channel, population standard deviation
 };
 
-/// Checks that a dataset is consistent: as many labels as images, `classes` in 1..256, every label < classes.
+/// Checks that a dataset is consistent: as many labels as images, `classes` in 1..256, every label < classes, every
+/// pixel finite (a NaN would train as 0 in fixed point, where quantize maps it to code 0, and as NaN in float).
 /// @throws hwnas::invalid_argument naming `what` and the first problem found
 inline void validate(const dataset& data, const std::string& what = "dataset") {
   if (data.classes < 1 || data.classes > 256) {
@@ -65,6 +66,15 @@ inline void validate(const dataset& data, const std::string& what = "dataset") {
     if (data.labels(i) >= data.classes) {
       throw invalid_argument(what + ": label " + std::to_string(data.labels(i)) + " of sample " + std::to_string(i) +
                              " is not below classes = " + std::to_string(data.classes));
+    }
+  }
+  const float* px = data.images.data();
+  for (std::size_t i = 0, n = data.images.size(); i < n; ++i) {
+    if (!std::isfinite(px[i])) {
+      const std::size_t per = data.sample_size();
+      throw invalid_argument(what + ": sample " + std::to_string(i / per) + " has " +
+                             (std::isnan(px[i]) ? "a NaN" : "an infinite") + " pixel (value " + std::to_string(i % per) +
+                             " of " + std::to_string(per) + "); clean or drop it before training");
     }
   }
 }

@@ -1,0 +1,167 @@
+#pragma once
+/// @file
+/// search::two_stage_evaluator: what a genome is worth, in two stages, as FNAS and Lu et al. 2019 do.
+///
+/// 1. Hardware, in milliseconds: decode the genome, check the network is well formed (hwnas::validate), map it onto
+///    the device with the cost model's exact search. A network that is ill formed or breaks the spec is never
+///    trained: its trial records why, and its reward is 0.
+/// 2. Accuracy, in seconds: quantization-aware proxy training (a few epochs on a stratified subset of the training
+///    set), then accuracy on the validation set. A run that diverges is a failed trial with the trainer's message,
+///    not a crash.
+///
+/// A genome seen before is not evaluated again: the evaluator returns the first trial, marked `repeated`.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "hwnas/core/architecture.hpp"
+#include "hwnas/core/error.hpp"
+#include "hwnas/core/parallel.hpp"
+#include "hwnas/fpga/concepts.hpp"
+#include "hwnas/fpga/hw_report.hpp"
+#include "hwnas/fpga/spec.hpp"
+#include "hwnas/io/dataset.hpp"
+#include "hwnas/nn/network.hpp"
+#include "hwnas/nn/train.hpp"
+#include "hwnas/space/concepts.hpp"
+#include "hwnas/space/genome.hpp"
+
+namespace hwnas::search {
+
+/// How a trial ended.
+enum class trial_status {
+  trained,     ///< both stages ran; reward = validation accuracy
+  ill_formed,  ///< the genome decodes to a network hwnas::validate rejects (reason: its message)
+  infeasible,  ///< the best mapping breaks the spec (reason: the violations); never trained
+  failed,      ///< proxy training failed (diverged); reason: the trainer's message
+};
+
+inline const char* to_string(trial_status s) noexcept {
+  switch (s) {
+    case trial_status::trained: return "trained";
+    case trial_status::ill_formed: return "ill-formed";
+    case trial_status::infeasible: return "infeasible";
+    case trial_status::failed: return "failed";
+  }
+  return "?";
+}
+
+/// One evaluated genome.
+struct trial {
+  genome g;
+  architecture arch;                        ///< decoded
+  trial_status status = trial_status::ill_formed;
+  std::string reason;                       ///< empty when trained
+  std::optional<fpga::hw_report> hardware;  ///< stage 1's report (absent when ill-formed)
+  std::optional<double> accuracy;           ///< stage 2's validation accuracy (trained only)
+  double reward = 0.0;                      ///< accuracy when trained, else 0
+  double mapping_seconds = 0.0, training_seconds = 0.0;
+  bool repeated = false;                    ///< seen before: these are the first evaluation's results
+};
+
+/// Stage 2's proxy training.
+struct proxy_config {
+  nn::train_config train = [] {
+    nn::train_config c;
+    c.epochs = 2;
+    return c;
+  }();
+  std::size_t train_images = 0;  ///< a stratified subset of this many training images (0: all of them)
+  std::uint64_t init_seed = 1;   ///< weight initialization of every candidate
+  std::uint64_t subset_seed = 0;
+};
+
+template <space::SearchSpace Space, fpga::CostModel Model>
+class two_stage_evaluator {
+ public:
+  /// The datasets are copied only as the training subset; `validation` and `pool` must outlive the evaluator.
+  two_stage_evaluator(Model model, spec s, const io::dataset& train, const io::dataset& validation, proxy_config p,
+                      thread_pool& pool)
+      : model_(std::move(model)), spec_(s), validation_(validation), proxy_(p), pool_(pool) {
+    io::validate(train, "two_stage_evaluator: training set");
+    io::validate(validation, "two_stage_evaluator: validation set");
+    if (train.empty() || validation.empty())
+      throw invalid_argument("two_stage_evaluator: the training and validation sets must not be empty");
+    nn::validate(proxy_.train);
+    if (proxy_.train_images > 0 && proxy_.train_images < train.size())
+      train_ = io::split(train, proxy_.train_images, proxy_.subset_seed).second;
+    else
+      train_ = train;
+    input_ = {static_cast<int>(train.channels()), static_cast<int>(train.height()), static_cast<int>(train.width())};
+    classes_ = train.classes;
+  }
+
+  /// Evaluates `g` (or returns its earlier trial, marked repeated).
+  /// @throws hwnas::invalid_argument when `g` does not fit the space's layout (a strategy's bug, not a trial)
+  trial evaluate(const genome& g) {
+    if (const auto it = seen_.find(g); it != seen_.end()) {
+      trial t = it->second;
+      t.repeated = true;
+      return t;
+    }
+    trial t;
+    t.g = g;
+    t.arch = Space::decode(g, input_, classes_);
+    run(t);
+    seen_.emplace(g, t);
+    return t;
+  }
+
+  /// How many networks stage 2 trained (repeats and stage-1 rejections excluded).
+  std::size_t trained() const noexcept { return trained_; }
+  /// How many distinct genomes were evaluated.
+  std::size_t distinct() const noexcept { return seen_.size(); }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  static double since(clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); }
+
+  void run(trial& t) {
+    try {
+      validate(t.arch);
+    } catch (const invalid_argument& e) {
+      t.status = trial_status::ill_formed;
+      t.reason = e.what();
+      return;
+    }
+    const auto t0 = clock::now();
+    t.hardware = model_.map(t.arch, spec_);
+    t.mapping_seconds = since(t0);
+    if (!t.hardware->feasible) {
+      t.status = trial_status::infeasible;
+      for (const auto& v : t.hardware->violations) t.reason += (t.reason.empty() ? "" : "; ") + v.message;
+      return;
+    }
+    const auto t1 = clock::now();
+    try {
+      nn::network net(t.arch, proxy_.init_seed);
+      nn::train(net, train_, nullptr, proxy_.train, pool_);
+      t.accuracy = nn::evaluate(net, validation_, &pool_).accuracy();
+      t.reward = *t.accuracy;
+      t.status = trial_status::trained;
+      ++trained_;
+    } catch (const training_error& e) {
+      t.status = trial_status::failed;
+      t.reason = e.what();
+    }
+    t.training_seconds = since(t1);
+  }
+
+  Model model_;
+  spec spec_;
+  io::dataset train_;
+  const io::dataset& validation_;
+  proxy_config proxy_;
+  thread_pool& pool_;
+  tensor_shape input_;
+  int classes_ = 10;
+  std::map<genome, trial> seen_;
+  std::size_t trained_ = 0;
+};
+
+}  // namespace hwnas::search
