@@ -40,6 +40,7 @@
 #include "hwnas/search/concepts.hpp"
 #include "hwnas/search/evaluator.hpp"
 #include "hwnas/search/pareto.hpp"
+#include "hwnas/search/run.hpp"
 #include "hwnas/search/strategies.hpp"
 #include "hwnas/space/concepts.hpp"
 #include "hwnas/space/genome.hpp"

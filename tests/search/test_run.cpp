@@ -1,0 +1,128 @@
+// search/run.hpp: the loop runs the budget, tells the strategy every reward, keeps the best and the Pareto front of
+// the trained trials (checked by brute force), stops when the callback says so, is reproducible, and writes CSV.
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+
+#include "hwnas/core/parallel.hpp"
+#include "hwnas/fpga/pipelined_pe.hpp"
+#include "hwnas/quant/fixed_point.hpp"
+#include "hwnas/search/run.hpp"
+#include "hwnas/search/strategies.hpp"
+#include "hwnas/space/layerwise.hpp"
+#include "hwnas/space/quantized.hpp"
+#include "../common/bars.hpp"
+
+namespace sp = hwnas::space;
+namespace qn = hwnas::quant;
+namespace hs = hwnas::search;
+
+namespace {
+using codesign = sp::quantized<sp::layerwise<sp::depth<1, 2>, sp::filters<2, 4, 8>, sp::pooling<1, 2>>,
+                               qn::fixed_point<qn::int_bits<1>, qn::frac_bits<1, 5>>>;
+using evaluator = hs::two_stage_evaluator<codesign, hwnas::fpga::pipelined_pe<>>;
+
+hs::proxy_config quick() {
+  hs::proxy_config p;
+  p.train.epochs = 1;
+  p.train.batch = 32;
+  p.train_images = 256;
+  return p;
+}
+
+/// A spec that some genomes of the space meet and some do not.
+const hwnas::spec tight{.max_luts = 400, .min_fps = 20000};
+
+struct telling_strategy : hs::random_search {  // records what it is told
+  using hs::random_search::random_search;
+  std::vector<double> told;
+  void tell(const hwnas::genome& g, double r) {
+    told.push_back(r);
+    hs::random_search::tell(g, r);
+  }
+};
+}  // namespace
+
+TEST_CASE("run: the budget's trials, every reward told, the best and the Pareto front of the trained ones") {
+  const auto train = hwnas::test::bars(512, 1), validation = hwnas::test::bars(128, 2);
+  hwnas::thread_pool pool(2);
+  evaluator e(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
+  telling_strategy s(codesign::layout, 4);
+  int calls = 0;
+  const auto r = hs::run(e, s, hs::budget{.trials = 40}, [&](const hs::trial&, std::size_t i, const hs::search_result& so_far) {
+    CHECK(i == static_cast<std::size_t>(calls));
+    CHECK(so_far.trials.size() == i + 1);
+    ++calls;
+    return true;
+  });
+  REQUIRE(r.trials.size() == 40);
+  CHECK(calls == 40);
+  CHECK_FALSE(r.stopped);
+  REQUIRE(s.told.size() == 40);
+  int trained = 0, infeasible = 0;
+  for (std::size_t i = 0; i < r.trials.size(); ++i) {
+    CHECK(s.told[i] == r.trials[i].reward);
+    trained += r.trials[i].status == hs::trial_status::trained;
+    infeasible += r.trials[i].status == hs::trial_status::infeasible;
+  }
+  MESSAGE("trained " << trained << ", infeasible " << infeasible << ", front " << r.front.size());
+  CHECK(trained > 5);
+  CHECK(infeasible > 0);
+  REQUIRE(r.best);
+  for (const auto& t : r.trials) CHECK(t.reward <= r.trials[*r.best].reward);
+  // the front: exactly the trained trials no trained trial dominates (first of equal values)
+  using obj = hs::pareto_archive<3, std::size_t>::objectives;
+  auto value = [&](const hs::trial& t) { return obj{t.reward, -static_cast<double>(t.hardware->luts), t.hardware->fps}; };
+  std::vector<std::size_t> expect;
+  for (std::size_t i = 0; i < r.trials.size(); ++i) {
+    const auto& t = r.trials[i];
+    if (t.status != hs::trial_status::trained) continue;
+    bool beaten = false, earlier_equal = false;
+    for (std::size_t j = 0; j < r.trials.size(); ++j) {
+      const auto& u = r.trials[j];
+      if (j == i || u.status != hs::trial_status::trained) continue;
+      beaten = beaten || hs::pareto_archive<3, std::size_t>::dominates(value(u), value(t));
+      earlier_equal = earlier_equal || (j < i && value(u) == value(t));
+    }
+    if (!beaten && !earlier_equal) expect.push_back(i);
+  }
+  std::vector<std::size_t> got;
+  for (const auto& en : r.front.entries()) got.push_back(en.payload);
+  std::sort(got.begin(), got.end());
+  CHECK(got == expect);
+  CHECK(e.trained() == static_cast<std::size_t>(trained) - static_cast<std::size_t>(std::count_if(
+                                                                r.trials.begin(), r.trials.end(), [](const hs::trial& t) {
+                                                                  return t.repeated && t.status == hs::trial_status::trained;
+                                                                })));
+
+  std::ostringstream csv;
+  hs::write_csv(csv, r);
+  const std::string text = csv.str();
+  CHECK(std::count(text.begin(), text.end(), '\n') == 41);
+  CHECK(text.rfind("trial,status,reward,accuracy,luts,dsps,brams,fps,latency_ms,pareto,repeated,genome,reason\n", 0) == 0);
+  CHECK(text.find(",infeasible,0,,") != std::string::npos);
+}
+
+TEST_CASE("run: the callback stops it, the same seed repeats it, and a bad budget is an error") {
+  const auto train = hwnas::test::bars(256, 1), validation = hwnas::test::bars(64, 2);
+  hwnas::thread_pool pool(2);
+  evaluator e1(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
+  evaluator e2(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
+  hs::regularized_evolution s1(codesign::layout, 9, 4, 2), s2(codesign::layout, 9, 4, 2);
+  const auto a = hs::run(e1, s1, hs::budget{.trials = 12});
+  const auto b = hs::run(e2, s2, hs::budget{.trials = 12});
+  REQUIRE(a.trials.size() == b.trials.size());
+  for (std::size_t i = 0; i < a.trials.size(); ++i) {
+    CHECK(a.trials[i].g == b.trials[i].g);
+    CHECK(a.trials[i].reward == b.trials[i].reward);
+  }
+  hs::random_search s3(codesign::layout, 1);
+  const auto c = hs::run(e1, s3, hs::budget{.trials = 100},
+                         [](const hs::trial&, std::size_t i, const hs::search_result&) { return i < 4; });
+  CHECK(c.stopped);
+  CHECK(c.trials.size() == 5);
+  CHECK_THROWS_AS(hs::run(e1, s3, hs::budget{.trials = 1, .seconds = -1}), hwnas::invalid_argument);
+}
