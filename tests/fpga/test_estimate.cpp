@@ -1,6 +1,4 @@
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +9,7 @@
 #include <string>
 
 #include "hwnas/fpga/estimate.hpp"
+#include "../common/run_program.hpp"
 
 using namespace hwnas;
 using namespace hwnas::fpga;
@@ -29,32 +28,12 @@ TEST_CASE("estimate: run-time names pick the same model and device") {
 }
 
 namespace {
-struct run_result {
-  int code = -1;
-  std::string out;
-};
-run_result run(const std::string& args) {
-  namespace fs = std::filesystem;
-  const fs::path exe = fs::path(HWNAS_BINARY_DIR) / "examples" / "hwnas-estimate";
-  static int calls = 0;
-  const fs::path out = fs::temp_directory_path() /
-                       ("hwnas_estimate_test_" + std::to_string(getpid()) + "_" + std::to_string(calls++) + ".txt");
-  const std::string cmd = exe.string() + " " + args + " > " + out.string() + " 2>&1";
-  const int status = std::system(cmd.c_str());
-  run_result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(out);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.out = ss.str();
-  fs::remove(out);
-  return r;
-}
+hwnas::test::program_result run(const std::string& args) { return hwnas::test::run_program("hwnas-estimate", args); }
 }  // namespace
 
 TEST_CASE("hwnas-estimate: exit codes 0 feasible, 3 infeasible, 2 bad input") {
   namespace fs = std::filesystem;
-  if (!fs::exists(fs::path(HWNAS_BINARY_DIR) / "examples" / "hwnas-estimate")) {
+  if (!fs::exists(hwnas::test::example_program("hwnas-estimate"))) {
     WARN_MESSAGE(false, "hwnas-estimate is not built; build the target to run this test");
     return;
   }
