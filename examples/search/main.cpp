@@ -119,12 +119,12 @@ int run(const options& o) {
   std::printf("\nPareto front (accuracy, LUTs, fps):\n  trial  accuracy    LUTs  DSPs  BRAMs       fps  layers\n");
   for (const auto& e : front) {
     const auto& t = r.trials[e.payload];
-    std::printf("  %5zu  %7.2f%%  %6lld  %4lld  %5lld  %8.0f  %s\n", e.payload, 100.0 * t.reward,
+    std::printf("  %5zu  %7.2f%%  %6lld  %4lld  %5lld  %8.0f  %s\n", e.payload + 1, 100.0 * t.reward,
                 static_cast<long long>(t.hardware->luts), static_cast<long long>(t.hardware->dsps),
                 static_cast<long long>(t.hardware->brams), t.hardware->fps, layers_summary(t.arch).c_str());
   }
   const auto& best = r.trials[*r.best];
-  std::printf("\nbest: trial %zu, validation accuracy %.2f%% after the proxy training\n%s", *r.best,
+  std::printf("\nbest: trial %zu, validation accuracy %.2f%% after the proxy training\n%s", *r.best + 1,
               100.0 * best.reward, hwnas::fpga::to_table(*best.hardware).c_str());
   if (!o.best_file.empty()) {
     hwnas::io::save_architecture(best.arch, o.best_file);

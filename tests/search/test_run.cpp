@@ -104,6 +104,8 @@ TEST_CASE("run: the budget's trials, every reward told, the best and the Pareto 
   CHECK(std::count(text.begin(), text.end(), '\n') == 41);
   CHECK(text.rfind("trial,status,reward,accuracy,luts,dsps,brams,fps,latency_ms,pareto,repeated,genome,reason\n", 0) == 0);
   CHECK(text.find(",infeasible,0,,") != std::string::npos);
+  CHECK(text.find("\n1,") != std::string::npos);   // trials are numbered from 1, as progress lines print them
+  CHECK(text.find("\n40,") != std::string::npos);
 }
 
 TEST_CASE("run: the callback stops it, the same seed repeats it, and a bad budget is an error") {

@@ -81,7 +81,7 @@ inline std::string csv_field(const std::string& s) {
 }
 }  // namespace detail
 
-/// One row per trial: index, status, reward, accuracy, LUTs, DSPs, BRAMs, fps, latency (ms), whether it is on the
+/// One row per trial: its number (1-based, as progress lines print it), status, reward, accuracy, LUTs, DSPs, BRAMs, fps, latency (ms), whether it is on the
 /// Pareto front, whether it repeats an earlier genome, the genome (genes separated by spaces), the reason.
 inline void write_csv(std::ostream& out, const search_result& r) {
   out << "trial,status,reward,accuracy,luts,dsps,brams,fps,latency_ms,pareto,repeated,genome,reason\n";
@@ -89,7 +89,7 @@ inline void write_csv(std::ostream& out, const search_result& r) {
   for (const auto& e : r.front.entries()) on_front[e.payload] = true;
   for (std::size_t i = 0; i < r.trials.size(); ++i) {
     const auto& t = r.trials[i];
-    out << i << ',' << to_string(t.status) << ',' << t.reward << ',';
+    out << i + 1 << ',' << to_string(t.status) << ',' << t.reward << ',';
     if (t.accuracy) out << *t.accuracy;
     out << ',';
     if (t.hardware)
