@@ -7,6 +7,7 @@
 //   hwnas-search --trials 30 --max-luts 30000 --min-fps 1000
 //   hwnas-search --strategy random --trials 100 --train-images 5000 --epochs 1 --csv trials.csv
 //   hwnas-search --best best.json && hwnas-train --arch best.json     # retrain the winner in full
+//   hwnas-search --trials 200 --journal run.jsonl      # interrupt it at any time; the same command resumes it
 //
 // The search space (fixed here; compose your own with the headers, docs/search-space.md):
 //   1..3 conv layers x filters {8, 16, 32} x kernels {3, 5} x pooling {none, 2x2},
@@ -17,6 +18,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <string>
 
@@ -31,6 +33,7 @@
 #include "hwnas/io/fashion_mnist.hpp"
 #include "hwnas/quant/fixed_point.hpp"
 #include "hwnas/search/evaluator.hpp"
+#include "hwnas/search/journal.hpp"
 #include "hwnas/search/run.hpp"
 #include "hwnas/search/strategies.hpp"
 #include "hwnas/space/layerwise.hpp"
@@ -48,7 +51,7 @@ using codesign = sp::quantized<layers, formats>;
 using hardware = hwnas::fpga::pipelined_pe<hwnas::fpga::cyclone_iv_ep4ce115, hwnas::fpga::clock_mhz<100>>;
 
 struct options {
-  std::string data_dir, csv_file, best_file, strategy = "evolution";
+  std::string data_dir, csv_file, best_file, journal_file, strategy = "evolution";
   std::size_t trials = 30, threads = 0, validation = 5000;
   double seconds = 0;
   std::uint64_t seed = 1;
@@ -73,7 +76,8 @@ std::string layers_summary(const hwnas::architecture& a) {
 }
 
 template <class Strategy>
-hs::search_result search(const options& o, const hwnas::io::split_data& data, hwnas::thread_pool& pool) {
+hs::search_result search(const options& o, const hwnas::io::split_data& data, hwnas::thread_pool& pool,
+                         hs::journal* log) {
   hs::two_stage_evaluator<codesign, hardware> evaluator(hardware(), o.spec, data.train, data.validation, o.proxy, pool);
   Strategy strategy(codesign::layout, o.seed);
   return hs::run(evaluator, strategy, hs::budget{o.trials, o.seconds},
@@ -86,10 +90,12 @@ hs::search_result search(const options& o, const hwnas::io::split_data& data, hw
                                  t.training_seconds, r.best && *r.best == i ? "  best so far" : "");
                    else
                      std::printf(" %s", t.reason.substr(0, 100).c_str());
-                   std::printf("%s\n", t.repeated ? "  (repeat)" : "");
+                   std::printf("%s%s\n", t.repeated ? "  (repeat)" : "",
+                               log && i < log->entries().size() ? "  (from the journal)" : "");
                    std::fflush(stdout);
                    return true;
-                 });
+                 },
+                 log);
 }
 
 int run(const options& o) {
@@ -99,8 +105,16 @@ int run(const options& o) {
               codesign::points(), codesign::layout.size(), o.trials, o.strategy.c_str(),
               std::string(hardware::device().name).c_str(), hardware().clock_mhz(), o.proxy.train.epochs,
               o.proxy.train_images ? std::min(o.proxy.train_images, data.train.size()) : data.train.size());
-  const auto r = o.strategy == "random" ? search<hs::random_search>(o, data, pool)
-                                        : search<hs::regularized_evolution>(o, data, pool);
+  std::optional<hs::journal> log;
+  if (!o.journal_file.empty()) {
+    log.emplace(o.journal_file);
+    if (!log->entries().empty())
+      std::printf("resuming: %zu trials from %s (same seed and options as the journaled run)\n",
+                  log->entries().size(), o.journal_file.c_str());
+  }
+  hs::journal* journal = log ? &*log : nullptr;
+  const auto r = o.strategy == "random" ? search<hs::random_search>(o, data, pool, journal)
+                                        : search<hs::regularized_evolution>(o, data, pool, journal);
   if (!o.csv_file.empty()) {
     std::ofstream out(o.csv_file);
     if (!out) throw hwnas::io_error("cannot write " + o.csv_file);
@@ -158,6 +172,8 @@ int main(int argc, char** argv) {
   app.add_option("--validation", o.validation, "validation images split off the training set")->capture_default_str();
   app.add_option("--csv", o.csv_file, "write one row per trial to this file");
   app.add_option("--best", o.best_file, "write the best architecture (JSON) to this file");
+  app.add_option("--journal", o.journal_file,
+                 "record every trial in this file (JSON lines) and resume from it when it exists");
   app.add_option("--threads", o.threads, "threads (0: all cores)");
   app.add_flag("--quiet", o.quiet, "no line per trial");
   return hwnas::examples::cli_main("hwnas-search", app, argc, argv, [&] {

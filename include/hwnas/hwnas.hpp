@@ -39,6 +39,7 @@
 #include "hwnas/quant/fixed_point.hpp"
 #include "hwnas/search/concepts.hpp"
 #include "hwnas/search/evaluator.hpp"
+#include "hwnas/search/journal.hpp"
 #include "hwnas/search/pareto.hpp"
 #include "hwnas/search/run.hpp"
 #include "hwnas/search/strategies.hpp"

@@ -3,13 +3,19 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 
 #include "hwnas/core/parallel.hpp"
 #include "hwnas/fpga/pipelined_pe.hpp"
 #include "hwnas/quant/fixed_point.hpp"
+#include "hwnas/search/journal.hpp"
 #include "hwnas/search/run.hpp"
 #include "hwnas/search/strategies.hpp"
 #include "hwnas/space/layerwise.hpp"
@@ -127,4 +133,77 @@ TEST_CASE("run: the callback stops it, the same seed repeats it, and a bad budge
   CHECK(c.stopped);
   CHECK(c.trials.size() == 5);
   CHECK_THROWS_AS(hs::run(e1, s3, hs::budget{.trials = 1, .seconds = -1}), hwnas::invalid_argument);
+}
+
+TEST_CASE("run: a journaled search stopped half way resumes to the same trials, training only the new ones") {
+  namespace fs = std::filesystem;
+  const auto train = hwnas::test::bars(256, 1), validation = hwnas::test::bars(64, 2);
+  hwnas::thread_pool pool(2);
+  const fs::path path = fs::temp_directory_path() / ("hwnas_journal_test_" + std::to_string(::getpid()) + ".jsonl");
+  fs::remove(path);
+
+  // The reference: 12 trials in one go.
+  evaluator whole(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
+  hs::regularized_evolution s0(codesign::layout, 3, 4, 2);
+  const auto reference = hs::run(whole, s0, hs::budget{.trials = 12});
+
+  // Interrupted after 7 (the callback stops it), then resumed by a new process: new evaluator, new strategy.
+  {
+    hs::journal log(path.string());
+    CHECK(log.entries().empty());
+    evaluator first(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
+    hs::regularized_evolution s1(codesign::layout, 3, 4, 2);
+    const auto part = hs::run(first, s1, hs::budget{.trials = 12},
+                              [](const hs::trial&, std::size_t i, const hs::search_result&) { return i < 6; }, &log);
+    CHECK(part.trials.size() == 7);
+  }
+  hs::journal log(path.string());
+  REQUIRE(log.entries().size() == 7);
+  evaluator second(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
+  hs::regularized_evolution s2(codesign::layout, 3, 4, 2);
+  const auto resumed = hs::run(second, s2, hs::budget{.trials = 12}, hs::no_callback{}, &log);
+  REQUIRE(resumed.trials.size() == 12);
+  for (std::size_t i = 0; i < 12; ++i) {
+    CAPTURE(i);
+    CHECK(resumed.trials[i].g == reference.trials[i].g);
+    CHECK(resumed.trials[i].status == reference.trials[i].status);
+    CHECK(resumed.trials[i].reward == reference.trials[i].reward);
+  }
+  CHECK(resumed.best == reference.best);
+  CHECK(resumed.front.size() == reference.front.size());
+  std::size_t new_networks = 0;
+  for (std::size_t i = 7; i < 12; ++i)
+    new_networks += resumed.trials[i].status == hs::trial_status::trained && !resumed.trials[i].repeated;
+  CHECK(second.trained() == new_networks);  // the 7 journaled trials were not trained again
+  CHECK(hs::journal(path.string()).entries().size() == 12);
+
+  // A crash in the middle of a write leaves a cut line: it is ignored, and the file stays usable.
+  {
+    std::ofstream cut(path, std::ios::app);
+    cut << R"({"genome": [1, 0, 0)";
+  }
+  hs::journal after_crash(path.string());
+  CHECK(after_crash.entries().size() == 12);
+  {
+    std::ifstream in(path);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text.find(R"([1, 0, 0)") == std::string::npos);  // truncated back to the last complete line
+    CHECK(text.back() == '\n');
+  }
+  after_crash.append(resumed.trials[0]);
+  CHECK(hs::journal(path.string()).entries().size() == 13);
+
+  // Resuming with another seed is a clear error, not a silently different search.
+  evaluator third(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
+  hs::regularized_evolution other_seed(codesign::layout, 4, 4, 2);
+  hs::journal again(path.string());
+  CHECK_THROWS_WITH_AS(hs::run(third, other_seed, hs::budget{.trials = 20}, hs::no_callback{}, &again),
+                       doctest::Contains("resume with the seed"), hwnas::invalid_argument);
+  // A line in the middle that is not an entry is an error naming it.
+  {
+    std::ofstream bad(path, std::ios::app);
+    bad << "not json\n{\"genome\": [0], \"status\": \"trained\", \"reward\": 0.5}\n";
+  }
+  CHECK_THROWS_WITH_AS(hs::journal(path.string()), doctest::Contains("line 14 is not a journal entry"), hwnas::io_error);
+  fs::remove(path);
 }

@@ -61,6 +61,18 @@ TEST_CASE("hwnas-search: exit codes 0 with a CSV and the best design, 3 when not
   CHECK(none.out.find("max_luts") != std::string::npos);
   CHECK(none.out.find("no design met the spec") != std::string::npos);
 
+  // Interrupted (a budget of 3), then resumed to 5 by the same command with a larger budget: 5 journal lines.
+  const auto journal = dir.path() / "run.jsonl";
+  CHECK(run(common + "--trials 3 --max-luts 30000 --journal " + journal.string()).code == 0);
+  const auto resumed = run(common + "--trials 5 --max-luts 30000 --journal " + journal.string());
+  CHECK(resumed.code == 0);
+  CHECK(resumed.out.find("resuming: 3 trials") != std::string::npos);
+  CHECK(resumed.out.find("(from the journal)") != std::string::npos);
+  std::ifstream jl(journal);
+  int lines = 0;
+  while (std::getline(jl, line)) ++lines;
+  CHECK(lines == 5);
+
   CHECK(run(common + "--max-luts -5").code == 2);
   CHECK(run(common + "--strategy annealing").code == 2);
   CHECK(run("--data " + (dir.path() / "nowhere").string()).code == 2);

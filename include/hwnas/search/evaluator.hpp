@@ -112,6 +112,41 @@ class two_stage_evaluator {
     return t;
   }
 
+  /// The trial of a recorded one (from a journal) without training it again: decode, validate and map again
+  /// (milliseconds), and take the status, reward, accuracy and reason from the record. Cached like evaluate().
+  /// @throws hwnas::invalid_argument when the record does not fit the layout, or stage 1 now disagrees with it (the
+  ///         journal was written with another spec, cost model or search space)
+  trial replay(const trial& recorded) {
+    if (const auto it = seen_.find(recorded.g); it != seen_.end()) {
+      trial t = it->second;
+      t.repeated = true;
+      return t;
+    }
+    trial t;
+    t.g = recorded.g;
+    t.arch = Space::decode(recorded.g, input_, classes_);
+    bool well_formed = true;
+    try {
+      validate(t.arch);
+    } catch (const invalid_argument&) {
+      well_formed = false;
+    }
+    if (well_formed) t.hardware = model_.map(t.arch, spec_);
+    const bool passes = well_formed && t.hardware->feasible;
+    const bool recorded_passes = recorded.status == trial_status::trained || recorded.status == trial_status::failed;
+    if (passes != recorded_passes || (!well_formed && recorded.status != trial_status::ill_formed))
+      throw invalid_argument("two_stage_evaluator::replay: the journal says " + std::string(to_string(recorded.status)) +
+                             " for this genome, the mapping now says " +
+                             (!well_formed ? "ill-formed" : passes ? "feasible" : "infeasible") +
+                             "; the journal was written with another spec, cost model or search space (use a new one)");
+    t.status = recorded.status;
+    t.reason = recorded.reason;
+    t.accuracy = recorded.accuracy;
+    t.reward = recorded.reward;
+    seen_.emplace(t.g, t);
+    return t;
+  }
+
   /// How many networks stage 2 trained (repeats and stage-1 rejections excluded).
   std::size_t trained() const noexcept { return trained_; }
   /// How many distinct genomes were evaluated.

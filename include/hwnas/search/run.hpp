@@ -1,9 +1,9 @@
 #pragma once
 /// @file
-/// search::run: the search loop. A strategy asks, the evaluator gives the trial (hardware first, then proxy
-/// training), the strategy is told the reward, and the Pareto archive keeps the trained designs that no other beats
-/// on accuracy, LUTs and fps together. A callback sees every trial and may stop the run; the budget bounds trials and
-/// seconds. write_csv() writes one row per trial.
+/// search::run: the search loop, resumable from a journal (search/journal.hpp). A strategy asks, the evaluator
+/// gives the trial (hardware first, then proxy training), the strategy is told the reward, and the Pareto archive
+/// keeps the trained designs that no other beats on accuracy, LUTs and fps together. A callback sees every trial
+/// and may stop the run; the budget bounds trials and seconds. write_csv() writes one row per trial.
 
 #include <chrono>
 #include <cstddef>
@@ -15,6 +15,7 @@
 #include "hwnas/core/error.hpp"
 #include "hwnas/search/concepts.hpp"
 #include "hwnas/search/evaluator.hpp"
+#include "hwnas/search/journal.hpp"
 #include "hwnas/search/pareto.hpp"
 
 namespace hwnas::search {
@@ -41,29 +42,49 @@ struct no_callback {
 };
 
 /// Runs `strategy` against `evaluator` within `b`. cb(trial, index, result so far) is called after every trial;
-/// returning false stops the search.
-/// @throws whatever the evaluator throws for a malformed genome (a strategy's bug)
+/// returning false stops the search. With a journal, the trials it holds are replayed first (the strategy, built
+/// with the seed of the journaled run, asks them again and is told their rewards; nothing is retrained) and count
+/// against the budget; every new trial is appended to it before the next one starts.
+/// @throws hwnas::invalid_argument when the strategy asks for a genome other than the journal's (another seed or
+///         space) or stage 1 disagrees with it; whatever the evaluator throws for a malformed genome
 template <class Evaluator, Strategy S, class Callback = no_callback>
-search_result run(Evaluator& evaluator, S& strategy, budget b, Callback&& cb = {}) {
+search_result run(Evaluator& evaluator, S& strategy, budget b, Callback&& cb = {}, journal* log = nullptr) {
   if (b.seconds < 0.0) throw invalid_argument("hwnas::search::run: budget.seconds must be >= 0 (0: no limit)");
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
   search_result r;
-  while (r.trials.size() < b.trials && (b.seconds == 0.0 || elapsed() < b.seconds)) {
-    const genome g = strategy.ask();
-    trial t = evaluator.evaluate(g);
-    strategy.tell(g, t.reward);
+  // Returns false to stop.
+  auto record = [&](trial t) {
     const std::size_t index = r.trials.size();
     if (t.status == trial_status::trained) {
       r.front.insert({t.reward, -static_cast<double>(t.hardware->luts), t.hardware->fps}, index);
       if (!r.best || t.reward > r.trials[*r.best].reward) r.best = index;
     }
     r.trials.push_back(std::move(t));
-    if (!cb(r.trials.back(), index, r)) {
-      r.stopped = true;
-      break;
+    if (cb(r.trials.back(), index, r)) return true;
+    r.stopped = true;
+    return false;
+  };
+  if (log) {
+    for (const trial& recorded : log->entries()) {
+      if (r.trials.size() >= b.trials) break;
+      const genome g = strategy.ask();
+      if (g != recorded.g)
+        throw invalid_argument("hwnas::search::run: trial " + std::to_string(r.trials.size() + 1) + " of journal " +
+                               log->path() + " is not the genome the strategy asks for now: resume with the seed, "
+                               "strategy and search space of the journaled run, or start a new journal");
+      trial t = evaluator.replay(recorded);
+      strategy.tell(g, t.reward);
+      if (!record(std::move(t))) break;
     }
+  }
+  while (!r.stopped && r.trials.size() < b.trials && (b.seconds == 0.0 || elapsed() < b.seconds)) {
+    const genome g = strategy.ask();
+    trial t = evaluator.evaluate(g);
+    strategy.tell(g, t.reward);
+    if (log) log->append(t);
+    if (!record(std::move(t))) break;
   }
   r.seconds = elapsed();
   return r;
