@@ -5,7 +5,7 @@
 // fps) and the best design's hardware report.
 //
 //   hwnas-search --trials 30 --max-luts 30000 --min-fps 1000
-//   hwnas-search --strategy random --trials 100 --train-images 5000 --epochs 1 --csv trials.csv
+//   hwnas-search --strategy random --trials 100 --train-images 5000 --epochs 1 --csv trials.csv --svg front.svg
 //   hwnas-search --best best.json && hwnas-train --arch best.json     # retrain the winner in full
 //   hwnas-search --trials 200 --journal run.jsonl      # interrupt it at any time; the same command resumes it
 //
@@ -34,6 +34,7 @@
 #include "hwnas/quant/fixed_point.hpp"
 #include "hwnas/search/evaluator.hpp"
 #include "hwnas/search/journal.hpp"
+#include "hwnas/search/report.hpp"
 #include "hwnas/search/run.hpp"
 #include "hwnas/search/strategies.hpp"
 #include "hwnas/space/layerwise.hpp"
@@ -51,7 +52,7 @@ using codesign = sp::quantized<layers, formats>;
 using hardware = hwnas::fpga::pipelined_pe<hwnas::fpga::cyclone_iv_ep4ce115, hwnas::fpga::clock_mhz<100>>;
 
 struct options {
-  std::string data_dir, csv_file, best_file, journal_file, strategy = "evolution";
+  std::string data_dir, csv_file, svg_file, best_file, journal_file, strategy = "evolution";
   std::size_t trials = 30, threads = 0, validation = 5000;
   double seconds = 0;
   std::uint64_t seed = 1;
@@ -120,6 +121,12 @@ int run(const options& o) {
     if (!out) throw hwnas::io_error("cannot write " + o.csv_file);
     hs::write_csv(out, r);
   }
+  if (!o.svg_file.empty()) {
+    std::ofstream out(o.svg_file);
+    if (!out) throw hwnas::io_error("cannot write " + o.svg_file);
+    hs::write_svg(out, r, "hwnas-search: " + std::to_string(r.trials.size()) + " trials on Fashion-MNIST, " +
+                              std::string(hardware::device().name));
+  }
   std::size_t trained = 0;
   for (const auto& t : r.trials) trained += t.status == hs::trial_status::trained;
   std::printf("\n%zu trials in %.1f s: %zu trained, %zu rejected before training%s\n", r.trials.size(), r.seconds,
@@ -171,6 +178,7 @@ int main(int argc, char** argv) {
   app.add_option("--data", o.data_dir, "Fashion-MNIST directory (default: $HWNAS_DATA, else the Debian package's)");
   app.add_option("--validation", o.validation, "validation images split off the training set")->capture_default_str();
   app.add_option("--csv", o.csv_file, "write one row per trial to this file");
+  app.add_option("--svg", o.svg_file, "plot accuracy against LUTs, with the Pareto front, to this SVG file");
   app.add_option("--best", o.best_file, "write the best architecture (JSON) to this file");
   app.add_option("--journal", o.journal_file,
                  "record every trial in this file (JSON lines) and resume from it when it exists");

@@ -41,6 +41,7 @@
 #include "hwnas/search/evaluator.hpp"
 #include "hwnas/search/journal.hpp"
 #include "hwnas/search/pareto.hpp"
+#include "hwnas/search/report.hpp"
 #include "hwnas/search/run.hpp"
 #include "hwnas/search/strategies.hpp"
 #include "hwnas/space/concepts.hpp"

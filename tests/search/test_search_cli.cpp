@@ -43,7 +43,9 @@ TEST_CASE("hwnas-search: exit codes 0 with a CSV and the best design, 3 when not
   write_data(dir.path());
   const std::string common = "--data " + dir.path().string() + " --validation 100 --train-images 200 --epochs 1 ";
   const auto csv = dir.path() / "trials.csv", best = dir.path() / "best.json";
-  const auto ok = run(common + "--trials 5 --max-luts 30000 --csv " + csv.string() + " --best " + best.string());
+  const auto svg = dir.path() / "front.svg";
+  const auto ok = run(common + "--trials 5 --max-luts 30000 --csv " + csv.string() + " --best " + best.string() +
+                      " --svg " + svg.string());
   CHECK(ok.code == 0);
   CHECK(ok.out.find("Pareto front") != std::string::npos);
   CHECK(ok.out.find("[  5/5]") != std::string::npos);
@@ -52,6 +54,7 @@ TEST_CASE("hwnas-search: exit codes 0 with a CSV and the best design, 3 when not
   int rows = 0;
   while (std::getline(in, line)) ++rows;
   CHECK(rows == 6);  // header + 5 trials
+  CHECK(fs::file_size(svg) > 500);
   const auto arch = hwnas::io::load_architecture(best.string());
   CHECK(arch.fully_quantized());
   CHECK(arch.input == hwnas::tensor_shape{1, 12, 12});
