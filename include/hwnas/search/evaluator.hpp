@@ -125,19 +125,12 @@ class two_stage_evaluator {
     trial t;
     t.g = recorded.g;
     t.arch = Space::decode(recorded.g, input_, classes_);
-    bool well_formed = true;
-    try {
-      validate(t.arch);
-    } catch (const invalid_argument&) {
-      well_formed = false;
-    }
-    if (well_formed) t.hardware = model_.map(t.arch, spec_);
-    const bool passes = well_formed && t.hardware->feasible;
+    const bool passes = hardware_stage(t);
     const bool recorded_passes = recorded.status == trial_status::trained || recorded.status == trial_status::failed;
-    if (passes != recorded_passes || (!well_formed && recorded.status != trial_status::ill_formed))
+    if (passes != recorded_passes || (!passes && t.status != recorded.status))
       throw invalid_argument("two_stage_evaluator::replay: the journal says " + std::string(to_string(recorded.status)) +
                              " for this genome, the mapping now says " +
-                             (!well_formed ? "ill-formed" : passes ? "feasible" : "infeasible") +
+                             (passes ? "feasible" : to_string(t.status)) +
                              "; the journal was written with another spec, cost model or search space (use a new one)");
     t.status = recorded.status;
     t.reason = recorded.reason;
@@ -156,22 +149,27 @@ class two_stage_evaluator {
   using clock = std::chrono::steady_clock;
   static double since(clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); }
 
-  void run(trial& t) {
+  /// Stage 1: validate and map. Returns whether the network may be trained; otherwise t's status (ill_formed or
+  /// infeasible) and reason say why.
+  bool hardware_stage(trial& t) const {
     try {
       validate(t.arch);
     } catch (const invalid_argument& e) {
       t.status = trial_status::ill_formed;
       t.reason = e.what();
-      return;
+      return false;
     }
     const auto t0 = clock::now();
     t.hardware = model_.map(t.arch, spec_);
     t.mapping_seconds = since(t0);
-    if (!t.hardware->feasible) {
-      t.status = trial_status::infeasible;
-      for (const auto& v : t.hardware->violations) t.reason += (t.reason.empty() ? "" : "; ") + v.message;
-      return;
-    }
+    if (t.hardware->feasible) return true;
+    t.status = trial_status::infeasible;
+    for (const auto& v : t.hardware->violations) t.reason += (t.reason.empty() ? "" : "; ") + v.message;
+    return false;
+  }
+
+  void run(trial& t) {
+    if (!hardware_stage(t)) return;
     const auto t1 = clock::now();
     try {
       nn::network net(t.arch, proxy_.init_seed);

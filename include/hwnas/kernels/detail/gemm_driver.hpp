@@ -35,7 +35,7 @@ class gemm_barrier {
     }
     for (int spin = 0; spin < spin_limit; ++spin) {
       if (generation_.load(std::memory_order_acquire) != generation) return;
-      pause();
+      hwnas::detail::spin_pause();
     }
     while (generation_.load(std::memory_order_acquire) == generation)
       generation_.wait(generation, std::memory_order_acquire);
@@ -43,13 +43,6 @@ class gemm_barrier {
 
  private:
   static constexpr int spin_limit = 1 << 14;  // ~100 us of pause instructions
-  static void pause() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-  }
   const std::uint32_t threads_;
   std::atomic<std::uint32_t> arrived_{0}, generation_{0};
 };
