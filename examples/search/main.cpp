@@ -80,9 +80,8 @@ template <class Strategy>
 hs::search_result search(const options& o, const hwnas::io::split_data& data, hwnas::thread_pool& pool,
                          hs::journal* log) {
   hs::two_stage_evaluator<codesign, hardware> evaluator(hardware(), o.spec, data.train, data.validation, o.proxy, pool);
-  Strategy strategy(codesign::layout, o.seed);
-  return hs::run(evaluator, strategy, hs::budget{o.trials, o.seconds},
-                 [&](const hs::trial& t, std::size_t i, const hs::search_result& r) {
+  auto strategy = Strategy{}.start(codesign::layout, o.seed);
+  auto cb = [&](const hs::trial& t, std::size_t i, const hs::search_result& r) {
                    if (o.quiet) return true;
                    std::printf("[%3zu/%zu] %-10s", i + 1, o.trials, hs::to_string(t.status));
                    if (t.accuracy)
@@ -95,8 +94,9 @@ hs::search_result search(const options& o, const hwnas::io::split_data& data, hw
                                log && i < log->entries().size() ? "  (from the journal)" : "");
                    std::fflush(stdout);
                    return true;
-                 },
-                 log);
+                 };
+  if (log) return hs::run(evaluator, strategy, hs::budget{o.trials, o.seconds}, cb, *log);
+  return hs::run(evaluator, strategy, hs::budget{o.trials, o.seconds}, cb);
 }
 
 int run(const options& o) {
@@ -108,7 +108,7 @@ int run(const options& o) {
               o.proxy.train_images ? std::min(o.proxy.train_images, data.train.size()) : data.train.size());
   std::optional<hs::journal> log;
   if (!o.journal_file.empty()) {
-    log.emplace(o.journal_file);
+    log.emplace(o.journal_file, nlohmann::json{{"seed", o.seed}, {"strategy", o.strategy}});
     if (!log->entries().empty())
       std::printf("resuming: %zu trials from %s (same seed and options as the journaled run)\n",
                   log->entries().size(), o.journal_file.c_str());

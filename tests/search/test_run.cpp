@@ -15,6 +15,7 @@
 #include "hwnas/core/parallel.hpp"
 #include "hwnas/fpga/pipelined_pe.hpp"
 #include "hwnas/quant/fixed_point.hpp"
+#include "hwnas/search/evaluator.hpp"
 #include "hwnas/search/journal.hpp"
 #include "hwnas/search/report.hpp"
 #include "hwnas/search/run.hpp"
@@ -43,14 +44,15 @@ hs::proxy_config quick() {
 /// A spec that some genomes of the space meet and some do not.
 const hwnas::spec tight{.max_luts = 400, .min_fps = 20000};
 
-struct telling_strategy : hs::random_search {  // records what it is told
-  using hs::random_search::random_search;
+struct telling_strategy : hs::random_search::state {  // records what it is told
+  using hs::random_search::state::state;
   std::vector<double> told;
   void tell(const hwnas::genome& g, double r) {
     told.push_back(r);
-    hs::random_search::tell(g, r);
+    hs::random_search::state::tell(g, r);
   }
 };
+const nlohmann::json settings{{"seed", 3}, {"spec", {{"max_luts", 400}}}};
 }  // namespace
 
 TEST_CASE("run: the budget's trials, every reward told, the best and the Pareto front of the trained ones") {
@@ -120,7 +122,8 @@ TEST_CASE("run: the callback stops it, the same seed repeats it, and a bad budge
   hwnas::thread_pool pool(2);
   evaluator e1(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
   evaluator e2(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
-  hs::regularized_evolution s1(codesign::layout, 9, 4, 2), s2(codesign::layout, 9, 4, 2);
+  auto s1 = hs::regularized_evolution{.population = 4, .sample = 2}.start(codesign::layout, 9);
+  auto s2 = hs::regularized_evolution{.population = 4, .sample = 2}.start(codesign::layout, 9);
   const auto a = hs::run(e1, s1, hs::budget{.trials = 12});
   const auto b = hs::run(e2, s2, hs::budget{.trials = 12});
   REQUIRE(a.trials.size() == b.trials.size());
@@ -128,7 +131,7 @@ TEST_CASE("run: the callback stops it, the same seed repeats it, and a bad budge
     CHECK(a.trials[i].g == b.trials[i].g);
     CHECK(a.trials[i].reward == b.trials[i].reward);
   }
-  hs::random_search s3(codesign::layout, 1);
+  auto s3 = hs::random_search{}.start(codesign::layout, 1);
   const auto c = hs::run(e1, s3, hs::budget{.trials = 100},
                          [](const hs::trial&, std::size_t i, const hs::search_result&) { return i < 4; });
   CHECK(c.stopped);
@@ -145,24 +148,24 @@ TEST_CASE("run: a journaled search stopped half way resumes to the same trials, 
 
   // The reference: 12 trials in one go.
   evaluator whole(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
-  hs::regularized_evolution s0(codesign::layout, 3, 4, 2);
+  auto s0 = hs::regularized_evolution{.population = 4, .sample = 2}.start(codesign::layout, 3);
   const auto reference = hs::run(whole, s0, hs::budget{.trials = 12});
 
   // Interrupted after 7 (the callback stops it), then resumed by a new process: new evaluator, new strategy.
   {
-    hs::journal log(path.string());
+    hs::journal log(path.string(), settings);
     CHECK(log.entries().empty());
     evaluator first(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
-    hs::regularized_evolution s1(codesign::layout, 3, 4, 2);
+    auto s1 = hs::regularized_evolution{.population = 4, .sample = 2}.start(codesign::layout, 3);
     const auto part = hs::run(first, s1, hs::budget{.trials = 12},
-                              [](const hs::trial&, std::size_t i, const hs::search_result&) { return i < 6; }, &log);
+                              [](const hs::trial&, std::size_t i, const hs::search_result&) { return i < 6; }, log);
     CHECK(part.trials.size() == 7);
   }
-  hs::journal log(path.string());
+  hs::journal log(path.string(), settings);
   REQUIRE(log.entries().size() == 7);
   evaluator second(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
-  hs::regularized_evolution s2(codesign::layout, 3, 4, 2);
-  const auto resumed = hs::run(second, s2, hs::budget{.trials = 12}, hs::no_callback{}, &log);
+  auto s2 = hs::regularized_evolution{.population = 4, .sample = 2}.start(codesign::layout, 3);
+  const auto resumed = hs::run(second, s2, hs::budget{.trials = 12}, hs::no_callback{}, log);
   REQUIRE(resumed.trials.size() == 12);
   for (std::size_t i = 0; i < 12; ++i) {
     CAPTURE(i);
@@ -176,14 +179,14 @@ TEST_CASE("run: a journaled search stopped half way resumes to the same trials, 
   for (std::size_t i = 7; i < 12; ++i)
     new_networks += resumed.trials[i].status == hs::trial_status::trained && !resumed.trials[i].repeated;
   CHECK(second.trained() == new_networks);  // the 7 journaled trials were not trained again
-  CHECK(hs::journal(path.string()).entries().size() == 12);
+  CHECK(hs::journal(path.string(), settings).entries().size() == 12);
 
   // A crash in the middle of a write leaves a cut line: it is ignored, and the file stays usable.
   {
     std::ofstream cut(path, std::ios::app);
     cut << R"({"genome": [1, 0, 0)";
   }
-  hs::journal after_crash(path.string());
+  hs::journal after_crash(path.string(), settings);
   CHECK(after_crash.entries().size() == 12);
   {
     std::ifstream in(path);
@@ -192,20 +195,20 @@ TEST_CASE("run: a journaled search stopped half way resumes to the same trials, 
     CHECK(text.back() == '\n');
   }
   after_crash.append(resumed.trials[0]);
-  CHECK(hs::journal(path.string()).entries().size() == 13);
+  CHECK(hs::journal(path.string(), settings).entries().size() == 13);
 
   // Resuming with another seed is a clear error, not a silently different search.
   evaluator third(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
-  hs::regularized_evolution other_seed(codesign::layout, 4, 4, 2);
-  hs::journal again(path.string());
-  CHECK_THROWS_WITH_AS(hs::run(third, other_seed, hs::budget{.trials = 20}, hs::no_callback{}, &again),
+  auto other_seed = hs::regularized_evolution{.population = 4, .sample = 2}.start(codesign::layout, 4);
+  hs::journal again(path.string(), settings);
+  CHECK_THROWS_WITH_AS(hs::run(third, other_seed, hs::budget{.trials = 20}, again),
                        doctest::Contains("resume with the seed"), hwnas::invalid_argument);
   // A line in the middle that is not an entry is an error naming it.
   {
     std::ofstream bad(path, std::ios::app);
     bad << "not json\n{\"genome\": [0], \"status\": \"trained\", \"reward\": 0.5}\n";
   }
-  CHECK_THROWS_WITH_AS(hs::journal(path.string()), doctest::Contains("line 14 is not a journal entry"), hwnas::io_error);
+  CHECK_THROWS_WITH_AS(hs::journal(path.string(), settings), doctest::Contains("line 15 is not a journal entry"), hwnas::io_error);
   fs::remove(path);
 }
 
@@ -213,7 +216,7 @@ TEST_CASE("write_svg: a point per trained trial inside the plot, the front and t
   const auto train = hwnas::test::bars(256, 1), validation = hwnas::test::bars(64, 2);
   hwnas::thread_pool pool(2);
   evaluator e(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
-  hs::random_search s(codesign::layout, 4);
+  auto s = hs::random_search{}.start(codesign::layout, 4);
   const auto r = hs::run(e, s, hs::budget{.trials = 20});
   std::ostringstream svg;
   hs::write_svg(svg, r, "a <test> search");

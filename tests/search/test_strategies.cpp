@@ -23,6 +23,11 @@ static_assert(hs::Strategy<hs::random_search>);
 static_assert(hs::Strategy<hs::regularized_evolution>);
 static_assert(hs::Strategy<hs::strategy_archetype>);
 static_assert(!hs::Strategy<int>);
+static_assert(!hs::Strategy<hs::random_search::state>);  // a state is not a policy: it has no start()
+static_assert(hs::StrategyState<hs::random_search::state>);
+static_assert(!hs::MultiObjectiveState<hs::random_search::state>);
+static_assert(hs::Evaluator<hs::evaluator_archetype>);
+static_assert(!hs::Evaluator<hs::random_search::state>);
 
 namespace {
 const std::vector<int> layout{3, 1, 4, 2, 7, 4, 4, 5};
@@ -56,7 +61,7 @@ double best_of(S s, const hwnas::genome& target, int trials) {
 
 TEST_CASE_TEMPLATE("strategies: genomes fit the layout, and the same seed gives the same run", S, hs::random_search,
                    hs::regularized_evolution) {
-  S a(layout, 7), b(layout, 7), c(layout, 8);
+  auto a = S{}.start(layout, 7), b = S{}.start(layout, 7), c = S{}.start(layout, 8);
   bool differs = false;
   for (int t = 0; t < 400; ++t) {
     const auto ga = a.ask(), gb = b.ask(), gc = c.ask();
@@ -69,12 +74,12 @@ TEST_CASE_TEMPLATE("strategies: genomes fit the layout, and the same seed gives 
     c.tell(gc, static_cast<double>(gc[0] + gc[4]));
   }
   CHECK(differs);
-  CHECK_THROWS_AS(S(std::vector<int>{2, 0, 3}, 1), hwnas::invalid_argument);
-  CHECK_THROWS_AS(S(std::vector<int>{}, 1), hwnas::invalid_argument);
+  CHECK_THROWS_AS(S{}.start(std::vector<int>{2, 0, 3}, 1), hwnas::invalid_argument);
+  CHECK_THROWS_AS(S{}.start(std::vector<int>{}, 1), hwnas::invalid_argument);
 }
 
 TEST_CASE("random_search: every value of a gene comes up about as often") {
-  hs::random_search s(layout, 3);
+  auto s = hs::random_search{}.start(layout, 3);
   std::vector<int> count(7, 0);
   const int n = 7000;
   for (int t = 0; t < n; ++t) ++count[static_cast<std::size_t>(s.ask()[4])];
@@ -83,7 +88,7 @@ TEST_CASE("random_search: every value of a gene comes up about as often") {
 
 TEST_CASE("regularized_evolution: a child is a tournament winner with one gene changed; the oldest dies") {
   const std::vector<int> l{4, 4, 4, 4, 4, 4};
-  hs::regularized_evolution s(l, 5, 8, 3);
+  auto s = hs::regularized_evolution{.population = 8, .sample = 3}.start(l, 5);
   std::vector<hwnas::genome> told;
   for (int t = 0; t < 8; ++t) {  // filling the population: random genomes
     const auto g = s.ask();
@@ -105,8 +110,8 @@ TEST_CASE("regularized_evolution: a child is a tournament winner with one gene c
     CHECK(s.size() == 8);
   }
   CHECK_THROWS_AS(s.tell(hwnas::genome{9, 0, 0, 0, 0, 0}, 1.0), hwnas::invalid_argument);
-  CHECK_THROWS_AS(hs::regularized_evolution(l, 1, 1, 1), hwnas::invalid_argument);
-  CHECK_THROWS_AS(hs::regularized_evolution(l, 1, 4, 5), hwnas::invalid_argument);
+  CHECK_THROWS_AS((hs::regularized_evolution{.population = 1, .sample = 1}.start(l, 1)), hwnas::invalid_argument);
+  CHECK_THROWS_AS((hs::regularized_evolution{.population = 4, .sample = 5}.start(l, 1)), hwnas::invalid_argument);
 }
 
 TEST_CASE("regularized_evolution: finds a hidden genome that random search does not, in the same trials") {
@@ -114,8 +119,8 @@ TEST_CASE("regularized_evolution: finds a hidden genome that random search does 
   hwnas::rng r(42);
   hwnas::genome target(l.size());
   for (auto& g : target) g = static_cast<int>(r.below(4));
-  const double evolved = best_of(hs::regularized_evolution(l, 1, 32, 8), target, 2000);
-  const double random = best_of(hs::random_search(l, 1), target, 2000);
+  const double evolved = best_of(hs::regularized_evolution{.population = 32, .sample = 8}.start(l, 1), target, 2000);
+  const double random = best_of(hs::random_search{}.start(l, 1), target, 2000);
   MESSAGE("best fraction of matching genes after 2000 trials: evolution " << evolved << ", random " << random);
   CHECK(evolved == 1.0);
   CHECK(random < 0.8);

@@ -30,39 +30,10 @@
 #include "hwnas/nn/train.hpp"
 #include "hwnas/space/concepts.hpp"
 #include "hwnas/space/genome.hpp"
+#include "hwnas/search/concepts.hpp"
+#include "hwnas/search/trial.hpp"
 
 namespace hwnas::search {
-
-/// How a trial ended.
-enum class trial_status {
-  trained,     ///< both stages ran; reward = validation accuracy
-  ill_formed,  ///< the genome decodes to a network hwnas::validate rejects (reason: its message)
-  infeasible,  ///< the best mapping breaks the spec (reason: the violations); never trained
-  failed,      ///< proxy training failed (diverged); reason: the trainer's message
-};
-
-inline const char* to_string(trial_status s) noexcept {
-  switch (s) {
-    case trial_status::trained: return "trained";
-    case trial_status::ill_formed: return "ill-formed";
-    case trial_status::infeasible: return "infeasible";
-    case trial_status::failed: return "failed";
-  }
-  return "?";
-}
-
-/// One evaluated genome.
-struct trial {
-  genome g;
-  architecture arch;                        ///< decoded
-  trial_status status = trial_status::ill_formed;
-  std::string reason;                       ///< empty when trained
-  std::optional<fpga::hw_report> hardware;  ///< stage 1's report (absent when ill-formed)
-  std::optional<double> accuracy;           ///< stage 2's validation accuracy (trained only)
-  double reward = 0.0;                      ///< accuracy when trained, else 0
-  double mapping_seconds = 0.0, training_seconds = 0.0;
-  bool repeated = false;                    ///< seen before: these are the first evaluation's results
-};
 
 /// Stage 2's proxy training.
 struct proxy_config {

@@ -1,10 +1,16 @@
 #pragma once
 /// @file
 /// search::journal: an append-only record of a search, one JSON object per line, flushed to disk (fsync) after every
-/// trial, so that a search stopped at any moment (Ctrl-C, a crash, the end of a time budget) resumes with nothing
-/// lost. search::run replays it first: the strategy is asked again with the same seed and told the recorded rewards,
-/// so it reaches the same state; the evaluator redoes only the mapping (milliseconds) and takes the accuracy from
-/// the journal instead of training again. A last line cut short by a crash is ignored.
+/// trial, so that a search stopped at any moment (Ctrl-C, SIGKILL, the end of a time budget) resumes with nothing
+/// lost. It is a hook of search::run: run replays the trials it holds first (the strategy is asked again with the
+/// same seed and told the recorded rewards, so it reaches the same state; the evaluator redoes only the mapping,
+/// milliseconds, and takes the accuracy from the record), then the journal appends every new trial.
+///
+/// The first line is a header: `{"hwnas_journal": 1, "settings": {...}}`, where settings pin everything that
+/// determines the trials (seed, strategy, space, cost model, spec, proxy training, data; the caller says what).
+/// Resuming with any difference is refused, naming the field and both values, and nothing is written. A file whose
+/// first line is not such a header is not a journal and is never modified. Only a last line cut short by a crash
+/// after a valid header is dropped (and reported by torn_line_dropped()).
 
 #include <cstdio>
 #include <filesystem>
@@ -22,7 +28,7 @@
 #endif
 
 #include "hwnas/core/error.hpp"
-#include "hwnas/search/evaluator.hpp"
+#include "hwnas/search/trial.hpp"
 #include "hwnas/space/genome.hpp"
 
 namespace hwnas::search {
@@ -33,27 +39,138 @@ inline std::optional<trial_status> parse_status(const std::string& s) {
     if (s == to_string(st)) return st;
   return std::nullopt;
 }
+
+/// The first field (a JSON pointer, "/spec/max_luts") where `a` and `b` differ, or nullopt.
+inline std::optional<std::string> first_difference(const nlohmann::json& a, const nlohmann::json& b,
+                                                   const std::string& where = "") {
+  if (a.is_object() && b.is_object()) {
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      if (!b.contains(it.key())) return where + "/" + it.key();
+      if (auto d = first_difference(it.value(), b.at(it.key()), where + "/" + it.key())) return d;
+    }
+    for (auto it = b.begin(); it != b.end(); ++it)
+      if (!a.contains(it.key())) return where + "/" + it.key();
+    return std::nullopt;
+  }
+  if (a != b) return where.empty() ? std::string("/") : where;
+  return std::nullopt;
+}
+
+inline void fsync_path(const std::string& path, bool directory = false) {
+#if defined(__unix__) || defined(__APPLE__)
+  if (const int fd = ::open(path.c_str(), directory ? O_RDONLY : (O_WRONLY | O_APPEND)); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+#else
+  (void)path;
+  (void)directory;
+#endif
+}
 }  // namespace detail
 
 class journal {
  public:
-  /// Opens (or creates) the journal at `path` and reads the trials it holds.
-  /// @throws hwnas::io_error when the file cannot be read or written, or a complete line is not a journal entry
-  explicit journal(std::string path) : path_(std::move(path)) {
+  /// The journal format's version (the header's "hwnas_journal").
+  static constexpr int format_version = 1;
+
+  /// Opens the journal at `path`, creating it with a header holding `settings` when it does not exist or is empty,
+  /// and reads the trials it holds.
+  /// @throws hwnas::invalid_argument when the file is a journal of a run with other settings (names the field and
+  ///         both values; the file is not touched)
+  /// @throws hwnas::io_error when the file cannot be read or written, is not an hwnas journal (not touched), or a
+  ///         complete line after the header is not a journal entry
+  journal(std::string path, nlohmann::json settings) : path_(std::move(path)), settings_(std::move(settings)) {
     std::string text;
     if (std::ifstream in{path_, std::ios::binary}) {
       text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     } else if (std::filesystem::exists(path_)) {
       throw io_error("journal " + path_ + ": cannot read it");
     }
-    // A last line without its newline was cut short by a crash: that trial was not recorded (it will run again),
-    // and the file is truncated back to its last complete line before anything is appended.
-    const std::size_t complete = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
-    if (complete < text.size()) {
-      text.resize(complete);
-      std::filesystem::resize_file(path_, complete);
+    if (text.empty()) {
+      write_header();
+    } else {
+      const std::size_t first_end = text.find('\n');
+      check_header(first_end == std::string::npos ? text : text.substr(0, first_end), first_end != std::string::npos);
+      // A last line without its newline was cut short by a crash: that trial was not recorded (it will run
+      // again), and the file is truncated back to its last complete line before anything is appended.
+      const std::size_t complete = text.rfind('\n') + 1;
+      if (complete < text.size()) {
+        torn_ = true;
+        text.resize(complete);
+        std::filesystem::resize_file(path_, complete);
+      }
+      read_entries(text.substr(first_end + 1));
     }
-    std::size_t number = 0;
+    out_.open(path_, std::ios::app | std::ios::binary);
+    if (!out_) throw io_error("journal " + path_ + ": cannot open it for appending");
+  }
+
+  /// The trials recorded before this run, in order: genome, status, reward, accuracy and reason (no architecture or
+  /// hardware report: replaying recomputes them). search::run replays them (the recording-hook member).
+  const std::vector<trial>& recorded() const noexcept { return entries_; }
+  const std::vector<trial>& entries() const noexcept { return entries_; }
+  const std::string& path() const noexcept { return path_; }
+  const nlohmann::json& settings() const noexcept { return settings_; }
+  /// Whether opening dropped a last line cut short by a crash.
+  bool torn_line_dropped() const noexcept { return torn_; }
+
+  /// search::run's hook: appends every trial that was not replayed.
+  void on_trial(const trial& t, std::size_t index, const search_result& r) {
+    if (index >= r.replayed) append(t);
+  }
+
+  /// Records `t`, and waits until it is on disk.
+  /// @throws hwnas::io_error when the write fails (disk full)
+  void append(const trial& t) {
+    nlohmann::json j{{"genome", t.g}, {"status", to_string(t.status)}, {"reward", t.reward}};
+    j["accuracy"] = t.accuracy ? nlohmann::json(*t.accuracy) : nlohmann::json(nullptr);
+    if (!t.reason.empty()) j["reason"] = t.reason;
+    if (t.hardware) {
+      j["luts"] = t.hardware->luts;
+      j["fps"] = t.hardware->fps;
+    }
+    j["training_seconds"] = t.training_seconds;
+    out_ << j.dump() << '\n';
+    sync();
+  }
+
+ private:
+  void write_header() {
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    if (!out) throw io_error("journal " + path_ + ": cannot create it (is the directory writable?)");
+    out << nlohmann::json{{"hwnas_journal", format_version}, {"settings", settings_}}.dump() << '\n';
+    out.flush();
+    if (!out) throw io_error("journal " + path_ + ": cannot write its header (disk full?)");
+    out.close();
+    detail::fsync_path(path_);
+  }
+
+  void check_header(const std::string& line, bool complete) {
+    nlohmann::json h;
+    try {
+      h = nlohmann::json::parse(line);
+    } catch (const std::exception&) {
+    }
+    if (!complete || !h.is_object() || !h.contains("hwnas_journal") || !h.contains("settings"))
+      throw io_error("journal " + path_ + ": this file is not an hwnas journal (its first line is not a journal "
+                     "header); it was not modified: pass a new file name to --resume/--journal");
+    if (h.at("hwnas_journal") != format_version)
+      throw io_error("journal " + path_ + ": format version " + h.at("hwnas_journal").dump() + ", this build reads " +
+                     std::to_string(format_version) + "; it was not modified");
+    if (const auto field = detail::first_difference(h.at("settings"), settings_)) {
+      const auto value = [&](const nlohmann::json& j) {
+        const nlohmann::json::json_pointer p(*field == "/" ? "" : *field);
+        return j.contains(p) ? j.at(p).dump() : std::string("(absent)");
+      };
+      throw invalid_argument("journal " + path_ + " was written with " + field->substr(1) + " = " +
+                             value(h.at("settings")) + ", this run has " + value(settings_) +
+                             ": resume with the same settings, or pass a new journal file (it was not modified)");
+    }
+  }
+
+  void read_entries(const std::string& text) {
+    std::size_t number = 1;  // the header is line 1
     for (std::size_t begin = 0; begin < text.size();) {
       const std::size_t end = text.find('\n', begin);
       const std::string line = text.substr(begin, end - begin);
@@ -70,49 +187,26 @@ class journal {
         e.reward = j.at("reward").get<double>();
         if (j.contains("accuracy") && !j.at("accuracy").is_null()) e.accuracy = j.at("accuracy").get<double>();
         e.reason = j.value("reason", std::string());
+        e.training_seconds = j.value("training_seconds", 0.0);
         entries_.push_back(std::move(e));
       } catch (const std::exception& ex) {
         throw io_error("journal " + path_ + ": line " + std::to_string(number) + " is not a journal entry (" +
                        ex.what() + "); pass a new journal file, or remove the line");
       }
     }
-    out_.open(path_, std::ios::app);
-    if (!out_) throw io_error("journal " + path_ + ": cannot open it for appending");
   }
 
-  /// The trials recorded before this run, in order: genome, status, reward, accuracy and reason (no architecture or
-  /// hardware report: replaying recomputes them).
-  const std::vector<trial>& entries() const noexcept { return entries_; }
-  const std::string& path() const noexcept { return path_; }
-
-  /// Records `t`, and waits until it is on disk.
-  void append(const trial& t) {
-    nlohmann::json j{{"genome", t.g}, {"status", to_string(t.status)}, {"reward", t.reward}};
-    j["accuracy"] = t.accuracy ? nlohmann::json(*t.accuracy) : nlohmann::json(nullptr);
-    if (!t.reason.empty()) j["reason"] = t.reason;
-    if (t.hardware) {
-      j["luts"] = t.hardware->luts;
-      j["fps"] = t.hardware->fps;
-    }
-    out_ << j.dump() << '\n';
-    sync();
-  }
-
- private:
   void sync() {
     out_.flush();
     if (!out_) throw io_error("journal " + path_ + ": write failed (disk full?)");
-#if defined(__unix__) || defined(__APPLE__)
-    if (const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND); fd >= 0) {
-      ::fsync(fd);
-      ::close(fd);
-    }
-#endif
+    detail::fsync_path(path_);
   }
 
   std::string path_;
+  nlohmann::json settings_;
   std::vector<trial> entries_;
   std::ofstream out_;
+  bool torn_ = false;
 };
 
 }  // namespace hwnas::search

@@ -1,22 +1,23 @@
 #pragma once
 /// @file
-/// search::run: the search loop, resumable from a journal (search/journal.hpp). A strategy asks, the evaluator
-/// gives the trial (hardware first, then proxy training), the strategy is told the reward, and the Pareto archive
-/// keeps the trained designs that no other beats on accuracy, LUTs and fps together. A callback sees every trial
-/// and may stop the run; the budget bounds trials and seconds. write_csv() writes one row per trial.
+/// search::run: the search loop, resumable from a journal (search/journal.hpp). A strategy asks, an Evaluator gives
+/// the trial (the two-stage one: hardware first, then proxy training), the strategy is told the reward (or the whole
+/// outcome), and the Pareto archive keeps the trained designs that no other beats on accuracy, LUTs and fps
+/// together. Hooks (a trailing pack, each member optional) see every trial and may stop the run; the budget bounds
+/// trials and seconds. write_csv() writes one row per trial. Includes nothing of nn/ or io/.
 
 #include <chrono>
 #include <cstddef>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "hwnas/core/error.hpp"
 #include "hwnas/search/concepts.hpp"
-#include "hwnas/search/evaluator.hpp"
-#include "hwnas/search/journal.hpp"
 #include "hwnas/search/pareto.hpp"
+#include "hwnas/search/trial.hpp"
 
 namespace hwnas::search {
 
@@ -26,67 +27,136 @@ struct budget {
   double seconds = 0.0;
 };
 
-/// Everything a search did.
-struct search_result {
-  std::vector<trial> trials;  ///< in the order they ran
-  /// The trained designs no other trained design beats on (accuracy, -LUTs, fps); payload: index into trials.
-  pareto_archive<3, std::size_t> front;
-  std::optional<std::size_t> best;  ///< the trained trial with the highest reward (the first one on a tie)
-  double seconds = 0.0;
-  bool stopped = false;  ///< the callback stopped it
+/// A hook that stops nothing and sees nothing (every hook member is optional).
+struct no_callback {};
+
+/// Hooks are a trailing pack of search::run (and of pipeline::run); each member of a hook is optional:
+/// - `void on_start(const budget&, const search_result&)`: before the first trial (after a journal's replay);
+/// - `void on_trial(const trial&, std::size_t index, const search_result&)`: after every trial, replayed ones too;
+/// - `bool should_stop(const search_result&)`: true stops the search after the current trial;
+/// - `void on_finish(const search_result&)`;
+/// - `double reward(const trial&)`: the reward the strategy is told (default: search::lu2019_reward; the first hook
+///   that has one decides);
+/// - `std::vector<double> objectives(const trial&)`: what a multi-objective strategy is told (default:
+///   accuracy, -LUTs, fps);
+/// - `const std::vector<trial>& recorded() const`: trials to replay before evaluating anything (the journal's);
+/// - or a plain callable `bool(const trial&, std::size_t index, const search_result&)`: false stops the search.
+namespace detail {
+template <class H>
+concept trial_callback = std::is_invocable_r_v<bool, H&, const trial&, std::size_t, const search_result&>;
+
+template <class H>
+void hook_on_start(H& h, const budget& b, const search_result& r) {
+  if constexpr (requires { h.on_start(b, r); }) h.on_start(b, r);
+}
+/// Returns false when the hook stops the search.
+template <class H>
+bool hook_on_trial(H& h, const trial& t, std::size_t i, const search_result& r) {
+  bool go = true;
+  if constexpr (trial_callback<H>) go = h(t, i, r);
+  if constexpr (requires { h.on_trial(t, i, r); }) h.on_trial(t, i, r);
+  if constexpr (requires { { h.should_stop(r) } -> std::convertible_to<bool>; }) go = go && !h.should_stop(r);
+  return go;
+}
+template <class H>
+void hook_on_finish(H& h, const search_result& r) {
+  if constexpr (requires { h.on_finish(r); }) h.on_finish(r);
+}
+template <class H>
+concept reward_hook = requires(H& h, const trial& t) {
+  { h.reward(t) } -> std::convertible_to<double>;
+};
+template <class H>
+concept objectives_hook = requires(H& h, const trial& t) {
+  { h.objectives(t) } -> std::convertible_to<std::vector<double>>;
+};
+template <class H>
+concept recording_hook = requires(H& h) {
+  { h.recorded() } -> std::convertible_to<const std::vector<trial>&>;
 };
 
-/// A callback that never stops the run.
-struct no_callback {
-  bool operator()(const trial&, std::size_t, const search_result&) const noexcept { return true; }
-};
+/// The reward of `t` from the first hook that gives one, else Lu'19's.
+template <class... H>
+double reward_of(const trial& t, H&... hooks) {
+  std::optional<double> r;
+  ((reward_hook<H> && !r ? void(r = [&]() -> double {
+    if constexpr (reward_hook<H>) return static_cast<double>(hooks.reward(t));
+    else return 0.0;
+  }()) : void()), ...);
+  return r ? *r : lu2019_reward(t);
+}
+template <class... H>
+std::vector<double> objectives_of(const trial& t, H&... hooks) {
+  std::optional<std::vector<double>> o;
+  ((objectives_hook<H> && !o ? void(o = [&]() -> std::vector<double> {
+    if constexpr (objectives_hook<H>) return hooks.objectives(t);
+    else return {};
+  }()) : void()), ...);
+  if (o) return *o;
+  const auto d = default_objectives(t);
+  return {d.begin(), d.end()};
+}
+template <class... H>
+const std::vector<trial>* recorded_of(H&... hooks) {
+  const std::vector<trial>* rec = nullptr;
+  ((recording_hook<H> && !rec ? void(rec = [&]() -> const std::vector<trial>* {
+    if constexpr (recording_hook<H>) return &hooks.recorded();
+    else return nullptr;
+  }()) : void()), ...);
+  return rec;
+}
+}  // namespace detail
 
-/// Runs `strategy` against `evaluator` within `b`. cb(trial, index, result so far) is called after every trial;
-/// returning false stops the search. With a journal, the trials it holds are replayed first (the strategy, built
-/// with the seed of the journaled run, asks them again and is told their rewards; nothing is retrained) and count
-/// against the budget; every new trial is appended to it before the next one starts.
-/// @throws hwnas::invalid_argument when the strategy asks for a genome other than the journal's (another seed or
-///         space) or stage 1 disagrees with it; whatever the evaluator throws for a malformed genome
-template <class Evaluator, Strategy S, class Callback = no_callback>
-search_result run(Evaluator& evaluator, S& strategy, budget b, Callback&& cb = {}, journal* log = nullptr) {
+/// Runs a strategy's state against `evaluator` within `b`, calling `hooks` (each optional, above). With a hook that
+/// records trials (search::journal), the trials it holds are replayed first: the strategy, started with the seed of
+/// the recorded run, asks them again and is told their rewards, and the evaluator replays them (nothing is
+/// retrained); they count against the budget. The run loop assumes nothing about where a trial is evaluated.
+/// @throws hwnas::invalid_argument when the strategy asks for a genome other than the recorded one (another seed or
+///         space), when budget.seconds < 0, and whatever the evaluator throws for a malformed genome
+template <Evaluator E, StrategyState S, class... Hooks>
+search_result run(E& evaluator, S& strategy, budget b, Hooks&&... hooks) {
   if (b.seconds < 0.0) throw invalid_argument("hwnas::search::run: budget.seconds must be >= 0 (0: no limit)");
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
   search_result r;
-  // Returns false to stop.
-  auto record = [&](trial t) {
+  // Tells the strategy, records the trial, calls the hooks. Returns false to stop.
+  auto record = [&](const genome& g, trial t) {
+    t.reward = detail::reward_of(t, hooks...);
+    outcome o;
+    o.reward = t.reward;
+    o.feasible = t.status == trial_status::trained;
+    if (o.feasible) o.objectives = detail::objectives_of(t, hooks...);
+    tell(strategy, g, o);
     const std::size_t index = r.trials.size();
     if (t.status == trial_status::trained) {
-      r.front.insert({t.reward, -static_cast<double>(t.hardware->luts), t.hardware->fps}, index);
+      r.front.insert(default_objectives(t), index);
       if (!r.best || t.reward > r.trials[*r.best].reward) r.best = index;
     }
     r.trials.push_back(std::move(t));
-    if (cb(r.trials.back(), index, r)) return true;
-    r.stopped = true;
-    return false;
+    const bool go = (detail::hook_on_trial(hooks, r.trials.back(), index, r) & ... & true);
+    if (!go) r.stopped = true;
+    return go;
   };
-  if (log) {
-    for (const trial& recorded : log->entries()) {
+  if (const std::vector<trial>* recorded = detail::recorded_of(hooks...)) {
+    for (const trial& rec : *recorded) {
       if (r.trials.size() >= b.trials) break;
       const genome g = strategy.ask();
-      if (g != recorded.g)
-        throw invalid_argument("hwnas::search::run: trial " + std::to_string(r.trials.size() + 1) + " of journal " +
-                               log->path() + " is not the genome the strategy asks for now: resume with the seed, "
-                               "strategy and search space of the journaled run, or start a new journal");
-      trial t = evaluator.replay(recorded);
-      strategy.tell(g, t.reward);
-      if (!record(std::move(t))) break;
+      if (g != rec.g)
+        throw invalid_argument("hwnas::search::run: recorded trial " + std::to_string(r.trials.size() + 1) +
+                               " is not the genome the strategy asks for now: resume with the seed, strategy and "
+                               "search space of the recorded run, or start a new journal");
+      ++r.replayed;
+      if (!record(g, evaluator.replay(rec))) break;
     }
   }
+  if (!r.stopped) (detail::hook_on_start(hooks, b, r), ...);
   while (!r.stopped && r.trials.size() < b.trials && (b.seconds == 0.0 || elapsed() < b.seconds)) {
     const genome g = strategy.ask();
-    trial t = evaluator.evaluate(g);
-    strategy.tell(g, t.reward);
-    if (log) log->append(t);
-    if (!record(std::move(t))) break;
+    if (!record(g, evaluator.evaluate(g))) break;
   }
   r.seconds = elapsed();
+  (detail::hook_on_finish(hooks, r), ...);
   return r;
 }
 
