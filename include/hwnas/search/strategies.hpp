@@ -8,6 +8,7 @@
 ///   random genomes. The oldest member dies, not the worst: "aging" keeps the search from locking onto an early
 ///   lucky genome, which matters when rewards are noisy (short proxy training).
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -16,6 +17,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "hwnas/core/error.hpp"
 #include "hwnas/core/rng.hpp"
@@ -56,6 +59,9 @@ struct random_search {
     std::vector<int> layout_;
     rng rng_;
   };
+
+  /// The hyper-parameters, for reports and the journal's header (none).
+  nlohmann::json hyper_parameters() const { return nlohmann::json::object(); }
 
   /// @throws hwnas::invalid_argument for an empty layout or a gene with no choice
   state start(std::span<const int> layout, std::uint64_t seed) const { return state(layout, seed); }
@@ -101,6 +107,9 @@ struct regularized_evolution {
 
     void tell(const genome& g, double reward) {
       space::check_genome(g, layout_, "hwnas::search::regularized_evolution::tell");
+      if (!std::isfinite(reward))
+        throw invalid_argument("hwnas::search::regularized_evolution::tell: the reward is " + std::to_string(reward) +
+                               "; record a failed trial (reward 0) instead");
       members_.push_back({g, reward});
       if (members_.size() > population_) members_.pop_front();  // the oldest dies
     }
@@ -121,6 +130,8 @@ struct regularized_evolution {
   };
 
   state start(std::span<const int> layout, std::uint64_t seed) const { return state(layout, seed, population, sample); }
+  /// The hyper-parameters, for reports and the journal's header.
+  nlohmann::json hyper_parameters() const { return {{"population", population}, {"sample", sample}}; }
 };
 
 static_assert(Strategy<random_search>);
