@@ -231,3 +231,46 @@ TEST_CASE("train: a flip mirrors each row; random flips hide left from right") {
   CHECK(horizontal >= 0.95);
   CHECK(vertical <= 0.75);
 }
+
+namespace {
+/// A hook of the search's shape: on_epoch sees every epoch, should_stop ends the run.
+struct epoch_counter {
+  int seen = 0, stop_after = 0;
+  void on_epoch(const hwnas::nn::epoch_report& e) {
+    ++seen;
+    CHECK(e.epoch == seen);
+  }
+  bool should_stop(const hwnas::nn::epoch_report& e) const { return stop_after > 0 && e.epoch >= stop_after; }
+};
+}  // namespace
+
+TEST_CASE("train: hooks are a trailing pack, each optional: callables and on_epoch / should_stop members") {
+  const auto train_set = bars(256, 1);
+  hwnas::thread_pool pool(2);
+  auto c = quick_config();
+  c.epochs = 3;
+  {
+    hwnas::nn::network net(tiny_arch(), 1);
+    epoch_counter all, watcher;
+    const auto r = hwnas::nn::train(net, train_set, nullptr, c, pool, all, watcher);
+    CHECK(all.seen == 3);
+    CHECK(watcher.seen == 3);
+    CHECK_FALSE(r.stopped);
+  }
+  {
+    hwnas::nn::network net(tiny_arch(), 1);
+    epoch_counter stopper{.seen = 0, .stop_after = 1};
+    int calls = 0;
+    const auto r = hwnas::nn::train(net, train_set, nullptr, c, pool, stopper,
+                                    [&](const hwnas::nn::epoch_report&) { return ++calls < 5; });
+    CHECK(r.stopped);
+    CHECK(r.history.size() == 1);
+    CHECK(stopper.seen == 1);
+    CHECK(calls == 1);  // every hook sees the epoch that stops the run
+  }
+  {
+    hwnas::nn::network net(tiny_arch(), 1);
+    const hwnas::nn::epoch_callback empty;  // an empty std::function is skipped, not called
+    CHECK(hwnas::nn::train(net, train_set, nullptr, c, empty).history.size() == 3);
+  }
+}

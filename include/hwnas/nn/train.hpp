@@ -16,6 +16,7 @@
 #include <span>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "hwnas/core/error.hpp"
@@ -70,6 +71,26 @@ struct train_result {
 
 /// Called after every epoch; return false to stop training.
 using epoch_callback = std::function<bool(const epoch_report&)>;
+
+namespace detail {
+/// One hook of train()'s trailing pack, the shape search::run's hooks have: a callable bool(const epoch_report&)
+/// (false stops; an empty std::function is skipped), and/or members on_epoch(const epoch_report&) and
+/// should_stop(const epoch_report&) (true stops). Returns false to stop.
+template <class H>
+bool epoch_hook(H& h, const epoch_report& r) {
+  bool go = true;
+  if constexpr (std::is_invocable_r_v<bool, H&, const epoch_report&>) {
+    if constexpr (std::is_constructible_v<bool, H&>) {
+      if (static_cast<bool>(h)) go = h(r);
+    } else {
+      go = h(r);
+    }
+  }
+  if constexpr (requires { h.on_epoch(r); }) h.on_epoch(r);
+  if constexpr (requires { { h.should_stop(r) } -> std::convertible_to<bool>; }) go = go && !h.should_stop(r);
+  return go;
+}
+}  // namespace detail
 
 /// Throws hwnas::invalid_argument naming the option unless `c` is usable.
 inline void validate(const train_config& c) {
@@ -143,11 +164,13 @@ inline batch_stats evaluate(network& net, const io::dataset& data, thread_pool* 
 }
 
 /// Trains `net` on `train_set` as `c` says, reporting each epoch (with validation loss and accuracy when
-/// `validation` is not null and not empty) to `on_epoch`, on the threads of `pool`.
+/// `validation` is not null and not empty) to the hooks (a trailing pack, each optional: a callable
+/// bool(const epoch_report&), or members on_epoch / should_stop), on the threads of `pool`.
 /// @throws hwnas::training_error when the loss or a weight becomes NaN or infinite (names the epoch and batch)
 /// @throws hwnas::invalid_argument on a bad option or data that do not fit the architecture
-inline train_result train(network& net, const io::dataset& train_set, const io::dataset* validation,
-                          const train_config& c, thread_pool& pool, const epoch_callback& on_epoch = {}) {
+template <class... Hooks>
+train_result train(network& net, const io::dataset& train_set, const io::dataset* validation, const train_config& c,
+                   thread_pool& pool, Hooks&&... hooks) {
   validate(c);
   detail::check_data(net, train_set, "training set");
   if (validation && !validation->empty()) detail::check_data(net, *validation, "validation set");
@@ -217,7 +240,7 @@ inline train_result train(network& net, const io::dataset& train_set, const io::
     }
     result.seconds += secs;
     result.history.push_back(r);
-    if (on_epoch && !on_epoch(r)) {
+    if (!(detail::epoch_hook(hooks, r) & ... & true)) {
       result.stopped = true;
       break;
     }
@@ -229,11 +252,13 @@ inline train_result train(network& net, const io::dataset& train_set, const io::
 }
 
 /// As above, on a pool of c.threads threads (0: all cores) made for the run.
-inline train_result train(network& net, const io::dataset& train_set, const io::dataset* validation,
-                          const train_config& c, const epoch_callback& on_epoch = {}) {
+template <class... Hooks>
+  requires((!std::is_same_v<std::remove_cvref_t<Hooks>, thread_pool>) && ...)
+train_result train(network& net, const io::dataset& train_set, const io::dataset* validation, const train_config& c,
+                   Hooks&&... hooks) {
   validate(c);
   thread_pool pool(c.threads ? c.threads : thread_pool::default_threads());
-  return train(net, train_set, validation, c, pool, on_epoch);
+  return train(net, train_set, validation, c, pool, hooks...);
 }
 
 }  // namespace hwnas::nn

@@ -29,8 +29,17 @@ concept Quantizer = requires(architecture& a, const architecture& c, std::span<c
   { Q::encode(c) } -> std::same_as<std::optional<std::vector<int>>>;
 };
 
+/// Whether a quantizer leaves layers float (declares `static constexpr bool leaves_float = true`, as quant::none):
+/// no FPGA cost model can map such a network, and hwnas::pipeline refuses the composition at compile time.
+template <class Q>
+inline constexpr bool leaves_float = [] {
+  if constexpr (requires { Q::leaves_float; }) return static_cast<bool>(Q::leaves_float);
+  else return false;
+}();
+
 /// The least a Quantizer must have (it leaves the network float).
 struct quantizer_archetype {
+  static constexpr bool leaves_float = true;
   static constexpr std::array<int, 0> layer_layout{};
   static constexpr std::array<int, 0> global_layout{};
   static void quantize(architecture&, std::span<const int>, std::span<const int>) {}

@@ -16,6 +16,7 @@
 #include <array>
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -60,6 +61,13 @@ struct fixed_point {
   using f_range = std::conditional_t<detail::is_frac_bits<A>::value, A, B>;
   static constexpr int ni = i_range::hi - i_range::lo + 1, nf = f_range::hi - f_range::lo + 1;
 
+  /// "fixed_point: I 0..3, F 0..6 (weights s1+I+F, activations uI.F)", for reports.
+  static std::string describe() {
+    return "fixed_point: integer bits " + std::to_string(i_range::lo) + ".." + std::to_string(i_range::hi) +
+           ", fraction bits " + std::to_string(f_range::lo) + ".." + std::to_string(f_range::hi) +
+           " per layer for weights (signed) and activations (unsigned)";
+  }
+
   /// Per conv layer: weight int bits, weight frac bits, activation int bits, activation frac bits.
   static constexpr std::array<int, 4> layer_layout{ni, nf, ni, nf};
   /// The classifier's weight int bits and frac bits.
@@ -101,6 +109,11 @@ struct uniform {
   static_assert(sizeof...(Bits) >= 1, "hwnas::quant::uniform<Bits...>: give at least one bit width");
   static_assert(((Bits >= 2 && Bits <= 16) && ...), "hwnas::quant::uniform<Bits...>: each bit width must be in 2..16");
   static constexpr std::array<int, sizeof...(Bits)> bits{Bits...};
+  static std::string describe() {
+    std::string s = "uniform bits {";
+    for (std::size_t i = 0; i < bits.size(); ++i) s += (i ? ", " : "") + std::to_string(bits[i]);
+    return s + "} for every weight and activation";
+  }
   static constexpr std::array<int, 0> layer_layout{};
   static constexpr std::array<int, 1> global_layout{static_cast<int>(sizeof...(Bits))};
 
@@ -115,8 +128,10 @@ struct uniform {
   }
 };
 
-/// Float: no formats, no genes.
+/// Float: no formats, no genes. No FPGA cost model takes float layers, so hwnas::pipeline refuses it.
 struct none {
+  static constexpr bool leaves_float = true;
+  static std::string describe() { return "none (float)"; }
   static constexpr std::array<int, 0> layer_layout{};
   static constexpr std::array<int, 0> global_layout{};
   static void quantize(architecture&, std::span<const int>, std::span<const int>) {}

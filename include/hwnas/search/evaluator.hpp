@@ -7,11 +7,13 @@
 ///    trained: its trial records why, and its reward is 0.
 /// 2. Accuracy, in seconds: quantization-aware proxy training (a few epochs on a stratified subset of the training
 ///    set), then accuracy on the validation set. A run that diverges is a failed trial with the trainer's message,
-///    not a crash.
+///    not a crash; so is a network that learned nothing (no better than always answering the most frequent class).
 ///
 /// A genome seen before is not evaluated again: the evaluator returns the first trial, marked `repeated`.
 
+#include <algorithm>
 #include <chrono>
+#include <vector>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -47,6 +49,7 @@ struct proxy_config {
   std::uint64_t subset_seed = 0;
 };
 
+/// The two-stage evaluator of a search space and a cost model; models search::Evaluator.
 template <space::SearchSpace Space, fpga::CostModel Model>
 class two_stage_evaluator {
  public:
@@ -65,6 +68,11 @@ class two_stage_evaluator {
       train_ = train;
     input_ = {static_cast<int>(train.channels()), static_cast<int>(train.height()), static_cast<int>(train.width())};
     classes_ = train.classes;
+    std::vector<std::size_t> per_class(static_cast<std::size_t>(std::max(1, classes_)), 0);
+    for (const auto l : validation.labels)
+      if (static_cast<std::size_t>(l) < per_class.size()) ++per_class[static_cast<std::size_t>(l)];
+    majority_ = static_cast<double>(*std::max_element(per_class.begin(), per_class.end())) /
+                static_cast<double>(validation.size());
   }
 
   /// Evaluates `g` (or returns its earlier trial, marked repeated).
@@ -145,10 +153,20 @@ class two_stage_evaluator {
     try {
       nn::network net(t.arch, proxy_.init_seed);
       nn::train(net, train_, nullptr, proxy_.train, pool_);
-      t.accuracy = nn::evaluate(net, validation_, &pool_).accuracy();
-      t.reward = *t.accuracy;
-      t.status = trial_status::trained;
-      ++trained_;
+      const double accuracy = nn::evaluate(net, validation_, &pool_).accuracy();
+      if (accuracy <= majority_ + 1e-12) {
+        // A network that predicts (about) one class for everything learned nothing: a dead ReLU stack, or formats
+        // too coarse to train. Ranked as a normal trial it would pollute the front and the strategy's statistics.
+        t.status = trial_status::failed;
+        t.reason = "learned nothing: validation accuracy " + std::to_string(100.0 * accuracy) +
+                   "% is no better than always answering the most frequent class (" +
+                   std::to_string(100.0 * majority_) + "%)";
+      } else {
+        t.accuracy = accuracy;
+        t.reward = accuracy;
+        t.status = trial_status::trained;
+        ++trained_;
+      }
     } catch (const training_error& e) {
       t.status = trial_status::failed;
       t.reason = e.what();
@@ -166,6 +184,9 @@ class two_stage_evaluator {
   int classes_ = 10;
   std::map<genome, trial> seen_;
   std::size_t trained_ = 0;
+  double majority_ = 0;  ///< the most frequent class's share of the validation set
 };
+
+static_assert(Evaluator<two_stage_evaluator<space::search_space_archetype, fpga::cost_model_archetype>>);
 
 }  // namespace hwnas::search

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <string>
 #include <type_traits>
 
 #include "hwnas/core/architecture.hpp"
@@ -126,6 +127,18 @@ class layerwise {
   using kernel_option = typename detail::find_option<detail::option_kind::kernels, kernels<3>, Options...>::type;
   using stride_option = typename detail::find_option<detail::option_kind::strides, strides<1>, Options...>::type;
   using pool_option = typename detail::find_option<detail::option_kind::pooling, pooling<1>, Options...>::type;
+
+  /// "layerwise: depth 2..4, filters {8, 16}, kernels {3}, strides {1}, pooling {1, 2}", for reports.
+  static std::string describe() {
+    auto list = [](const auto& values) {
+      std::string s = "{";
+      for (std::size_t i = 0; i < values.size(); ++i) s += (i ? ", " : "") + std::to_string(values[i]);
+      return s + "}";
+    };
+    return "layerwise: depth " + std::to_string(depth_option::min) + ".." + std::to_string(depth_option::max) +
+           ", filters " + list(filter_option::values) + ", kernels " + list(kernel_option::values) + ", strides " +
+           list(stride_option::values) + ", pooling " + list(pool_option::values);
+  }
 
   /// The most conv layers a genome can decode to.
   static constexpr int max_layers = depth_option::max;
