@@ -17,7 +17,6 @@
 #include "hwnas/quant/fixed_point.hpp"
 #include "hwnas/search/evaluator.hpp"
 #include "hwnas/search/journal.hpp"
-#include "hwnas/search/report.hpp"
 #include "hwnas/search/run.hpp"
 #include "hwnas/search/strategies.hpp"
 #include "hwnas/space/layerwise.hpp"
@@ -210,40 +209,4 @@ TEST_CASE("run: a journaled search stopped half way resumes to the same trials, 
   }
   CHECK_THROWS_WITH_AS(hs::journal(path.string(), settings), doctest::Contains("line 15 is not a journal entry"), hwnas::io_error);
   fs::remove(path);
-}
-
-TEST_CASE("write_svg: a point per trained trial inside the plot, the front and the best marked") {
-  const auto train = hwnas::test::bars(256, 1), validation = hwnas::test::bars(64, 2);
-  hwnas::thread_pool pool(2);
-  evaluator e(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
-  auto s = hs::random_search{}.start(codesign::layout, 4);
-  const auto r = hs::run(e, s, hs::budget{.trials = 20});
-  std::ostringstream svg;
-  hs::write_svg(svg, r, "a <test> search");
-  const std::string text = svg.str();
-  auto count = [&](const std::string& what) {
-    std::size_t n = 0;
-    for (std::size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
-    return n;
-  };
-  std::size_t trained = 0;
-  for (const auto& t : r.trials) trained += t.status == hs::trial_status::trained;
-  REQUIRE(trained > 0);
-  CHECK(text.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
-  CHECK(text.find("</svg>") == text.size() - 7);
-  CHECK(count("<circle class=\"trial\"") == trained);
-  CHECK(count("<circle class=\"front\"") == r.front.size());
-  CHECK(count("<polyline class=\"front\"") == 1);
-  CHECK(count("<circle class=\"best\"") == 1);
-  CHECK(text.find("a &lt;test&gt; search") != std::string::npos);
-  CHECK(text.find(std::to_string(trained) + " trained of 20 trials") != std::string::npos);
-  // every point inside the plot area (x 70..700, y 50..420)
-  for (std::size_t p = text.find(" cx=\""); p != std::string::npos; p = text.find(" cx=\"", p + 1)) {
-    const double x = std::stod(text.substr(p + 5));
-    const double y = std::stod(text.substr(text.find(" cy=\"", p) + 5));
-    CHECK(x >= 70.0);
-    CHECK(x <= 700.0);
-    CHECK(y >= 50.0);
-    CHECK(y <= 420.0);
-  }
 }

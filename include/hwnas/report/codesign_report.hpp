@@ -51,8 +51,9 @@ struct codesign_report {
   double hypervolume_lut_ceiling = 0, hypervolume_fps_scale = 0;
   std::vector<std::pair<std::string, double>> seconds;  ///< wall seconds per stage, in order ("search", "retrain")
 
-  /// Whether a design met the spec (and was retrained): the CLI's exit code 0.
-  bool met_spec() const noexcept { return best.has_value(); }
+  /// Whether a design met the spec: one was trained in the search (and, with top-k > 0, retrained). The CLI's exit
+  /// code 0.
+  bool met_spec() const noexcept { return best.has_value() || search.best.has_value(); }
 };
 
 }  // namespace hwnas::report

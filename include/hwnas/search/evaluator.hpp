@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <vector>
 #include <cstddef>
 #include <cstdint>
@@ -158,9 +159,12 @@ class two_stage_evaluator {
         // A network that predicts (about) one class for everything learned nothing: a dead ReLU stack, or formats
         // too coarse to train. Ranked as a normal trial it would pollute the front and the strategy's statistics.
         t.status = trial_status::failed;
-        t.reason = "learned nothing: validation accuracy " + std::to_string(100.0 * accuracy) +
-                   "% is no better than always answering the most frequent class (" +
-                   std::to_string(100.0 * majority_) + "%)";
+        char text[160];
+        std::snprintf(text, sizeof text,
+                      "learned nothing: validation accuracy %.2f%% is no better than always answering the most "
+                      "frequent class (%.2f%%)",
+                      100.0 * accuracy, 100.0 * majority_);
+        t.reason = text;
       } else {
         t.accuracy = accuracy;
         t.reward = accuracy;

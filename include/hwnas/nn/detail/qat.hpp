@@ -185,12 +185,15 @@ void qat_epilogue(const float* z, std::size_t images, std::size_t channels, std:
           } else if (p.shift == 0) {
             q = xsimd::min(xsimd::max(t, zero), maxc);
           } else {
-            const ib tp = xsimd::max(t, zero);
-            q = xsimd::select(tp > llim, maxc, tp << (-p.shift));
+            // t > left_limit saturates: clamp to left_limit + 1 first, so the shift cannot overflow, then to max.
+            // (No integer xsimd::select: xsimd 8.1's AVX512BW select fails to compile for int32 at -O0/-O1.)
+            q = xsimd::min(xsimd::min(xsimd::max(t, zero), llim + one_i) << (-p.shift), maxc);
           }
           (xsimd::batch_cast<float>(q) * step).store_unaligned(value + base + i);
-          const auto pass = (t > zero) && (t < mlim);
-          xsimd::batch_cast<float>(xsimd::select(pass, one_i, zero)).store_unaligned(mask + base + i);
+          // STE pass-through mask 0 < t < mask_limit, as 0/1 integers: min(t+, 1) & min(limit - min(t+, limit), 1)
+          const ib tp = xsimd::max(t, zero);
+          const ib pass = xsimd::min(tp, one_i) & xsimd::min(mlim - xsimd::min(tp, mlim), one_i);
+          xsimd::batch_cast<float>(pass).store_unaligned(mask + base + i);
         }
         for (; i < pixels; ++i) {
           const std::int32_t t = static_cast<std::int32_t>(z[base + i] * p.acc_scale) + bias[c];

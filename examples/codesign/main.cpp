@@ -1,0 +1,213 @@
+// hwnas-codesign: the main job. Searches a CNN's architecture, its per-layer fixed-point formats and its FPGA
+// mapping together on Fashion-MNIST, against a hardware spec; retrains the most accurate designs that fit in full,
+// tests them with integer-only inference, and writes a report a program (report.json) and a person (report.html,
+// pareto.svg, trials.csv) can read. Every trial is journaled: the same command with --resume continues a run that
+// was stopped (Ctrl-C, SIGKILL, a power cut) with nothing lost and nothing trained twice.
+//
+//   hwnas-codesign                                          # the default spec, space, device and budget
+//   hwnas-codesign --max-luts 30000 --min-fps 1000 --trials 200 --out runs/big
+//   hwnas-codesign --model dataflow --device xc7z020 --strategy nsga2
+//   hwnas-codesign --out runs/big --resume                  # continue a stopped run
+//
+// The search space is pipeline_defaults (Lu et al. 2019): 2-4 conv layers, filters {8, 16, 32, 64}, kernels
+// {1, 3, 5, 7}, strides {1, 2}, pooling {none, 2x2}; per layer, weights s(1+I+F) and activations uI.F with integer
+// bits I in 0..3 and fraction bits F in 0..6. Compose your own in C++: docs/tutorial.md.
+//
+// Exit codes: 0 a design met the spec, 3 none did, 2 bad input, 1 anything else.
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "../common/cli_main.hpp"
+#include "hwnas/fpga/registry.hpp"
+#include "hwnas/io/fashion_mnist.hpp"
+#include "hwnas/pipeline.hpp"
+#include "hwnas/report/write.hpp"
+#include "hwnas/search/progress.hpp"
+#include "hwnas/search/registry.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// The default spec: it binds (docs/codesign.md shows how many candidates it rejects before training, and that
+/// the most accurate design of an unconstrained run breaks it).
+constexpr std::int64_t default_max_luts = 10000;
+constexpr double default_min_fps = 3000;
+
+struct options {
+  std::string data_dir, out_dir = "runs/codesign", device = "cyclone-iv-e115", model = "pipelined_pe",
+                        strategy = "evolution";
+  double clock_mhz = 100;
+  std::size_t trials = 60, train_subset = 10000, top_k = 3, threads = 0, validation = 5000;
+  double seconds = 0;
+  int epochs = 2, retrain_epochs = 10;
+  std::uint64_t seed = 1;
+  bool resume = false, unconstrained = false, quiet = false;
+  std::optional<std::int64_t> max_luts, max_dsps, max_brams;
+  std::optional<double> min_fps, max_latency_ms;
+
+  hwnas::spec spec() const {
+    hwnas::spec s;
+    if (!unconstrained) {
+      s.max_luts = default_max_luts;
+      s.min_fps = default_min_fps;
+    }
+    if (max_luts) s.max_luts = max_luts;
+    if (max_dsps) s.max_dsps = max_dsps;
+    if (max_brams) s.max_brams = max_brams;
+    if (min_fps) s.min_fps = min_fps;
+    if (max_latency_ms) s.max_latency_ms = max_latency_ms;
+    return s;
+  }
+};
+
+std::string describe(const hwnas::spec& s) {
+  std::string d;
+  auto add = [&](const std::string& part) { d += (d.empty() ? "" : ", ") + part; };
+  if (s.max_luts) add("<= " + std::to_string(*s.max_luts) + " LUTs");
+  if (s.max_dsps) add("<= " + std::to_string(*s.max_dsps) + " DSPs");
+  if (s.max_brams) add("<= " + std::to_string(*s.max_brams) + " BRAMs");
+  if (s.min_fps) add(">= " + hwnas::fpga::detail::format_number(*s.min_fps) + " fps");
+  if (s.max_latency_ms) add("<= " + hwnas::fpga::detail::format_number(*s.max_latency_ms) + " ms latency");
+  return d.empty() ? "none (the device's capacity only)" : d;
+}
+
+std::string layers_summary(const hwnas::architecture& a) {
+  std::string s;
+  for (const auto& l : a.layers) {
+    if (!s.empty()) s += " ";
+    s += std::to_string(l.filters) + "x" + std::to_string(l.kernel) + (l.stride > 1 ? "s" + std::to_string(l.stride) : "") +
+         (l.pool == 2 ? "p" : "") + "(" + hwnas::to_string(*l.weight_format) + "/" +
+         hwnas::to_string(*l.activation_format) + ")";
+  }
+  return s;
+}
+
+template <class Pipeline>
+int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data) {
+  namespace hs = hwnas::search;
+  const hwnas::spec s = o.spec();
+  const fs::path out = o.out_dir;
+  p.settings.seed = o.seed;
+  p.settings.proxy.train.epochs = o.epochs;
+  p.settings.proxy.train_images = o.train_subset;
+  p.settings.top_k = o.top_k;
+  p.settings.retrain.epochs = o.retrain_epochs;
+  p.settings.threads = o.threads;
+  p.settings.dataset = "fashion-mnist";
+  p.settings.journal = (out / "journal.jsonl").string();
+
+  std::fprintf(stderr,
+               "hwnas-codesign: %.3g candidates (%zu genes), %zu trials with %s; %s on %s at %g MHz; spec: %s; proxy: "
+               "%d epochs on %zu images; then the top %zu retrained for %d epochs\n",
+               Pipeline::points(), Pipeline::layout.size(), o.trials, std::string(Pipeline::strategy_type::name).c_str(),
+               std::string(Pipeline::cost_model_type::name).c_str(), o.device.c_str(), o.clock_mhz,
+               describe(s).c_str(), o.epochs, std::min(o.train_subset ? o.train_subset : data.train.size(), data.train.size()),
+               o.top_k, o.retrain_epochs);
+  hs::progress_bar progress;
+  const auto rep = p.run(data, s, hs::budget{.trials = o.trials, .seconds = o.seconds}, progress);
+  hwnas::report::write_outputs(out, rep);
+
+  const auto c = hs::count(rep.search);
+  std::printf("\n%zu trials in %.0f s: %zu trained, %zu rejected before training (%zu infeasible, %zu ill-formed), "
+              "%zu failed, %zu repeats%s\n",
+              c.trials, rep.search.seconds, c.trained, c.pruned(), c.infeasible, c.ill_formed, c.failed, c.repeated,
+              rep.search.replayed ? (" (" + std::to_string(rep.search.replayed) + " from the journal)").c_str() : "");
+  if (!rep.met_spec()) {
+    std::printf("no design met the spec (%s); loosen it, widen the search space, or give more trials\n"
+                "report: %s\n",
+                describe(s).c_str(), (out / "report.html").string().c_str());
+    return 3;
+  }
+  if (rep.top.empty()) {  // --top-k 0: the search's best, by proxy accuracy
+    const auto& t = rep.search.trials[*rep.search.best];
+    std::printf("\nbest of the search: trial %zu, proxy validation accuracy %.2f%% (not retrained: --top-k 0), %s\n%s",
+                *rep.search.best + 1, 100 * t.accuracy.value_or(0), layers_summary(t.arch).c_str(),
+                hwnas::fpga::to_table(*t.hardware).c_str());
+    std::printf("\nreport: %s\n", fs::absolute(out / "report.html").string().c_str());
+    return 0;
+  }
+  std::printf("\n  trial  proxy   valid.  test QAT  test int     LUTs       fps  layers\n");
+  for (const auto& d : rep.top)
+    std::printf("  %5zu  %5.2f%%  %5.2f%%  %6.2f%%   %6.2f%%  %7lld  %8.0f  %s\n", d.trial + 1, 100 * d.proxy_accuracy,
+                100 * d.validation_accuracy, 100 * d.test_accuracy_qat, 100 * d.test_accuracy_integer,
+                static_cast<long long>(d.hw.luts), d.hw.fps, layers_summary(d.arch).c_str());
+  const auto& best = rep.top[*rep.best];
+  std::printf("\nbest: trial %zu, test accuracy %.2f%% (integer-only inference; QAT %.2f%%)\n%s", best.trial + 1,
+              100 * best.test_accuracy_integer, 100 * best.test_accuracy_qat, hwnas::fpga::to_table(best.hw).c_str());
+  std::printf("\nreport: %s\n", fs::absolute(out / "report.html").string().c_str());
+  return 0;
+}
+
+int run(const options& o) {
+  const hwnas::spec s = o.spec();
+  hwnas::fpga::validate(s);
+  const fs::path journal = fs::path(o.out_dir) / "journal.jsonl";
+  if (!o.resume && fs::exists(journal))
+    throw hwnas::invalid_argument(journal.string() + " exists: pass --resume to continue that run, or choose another "
+                                  "--out (nothing was changed)");
+  if (o.resume && !fs::exists(journal))
+    throw hwnas::invalid_argument("--resume: " + journal.string() + " does not exist; there is no run to continue in " +
+                                  o.out_dir);
+  // Names are resolved before the data are loaded, so a typo costs nothing.
+  hwnas::fpga::resolve_model(o.model, o.device, [](auto) { return 0; });
+  hwnas::search::resolve_strategy(o.strategy, [](auto) { return 0; });
+  const auto data = hwnas::io::fashion_mnist(o.data_dir, o.validation, /*seed*/ 0);
+  std::error_code ec;
+  fs::create_directories(o.out_dir, ec);
+  if (ec) throw hwnas::io_error("cannot create the output directory " + o.out_dir + ": " + ec.message());
+  return hwnas::fpga::resolve_model(o.model, o.device, [&](auto m) {
+    using Model = typename decltype(m)::type;
+    return hwnas::search::resolve_strategy(o.strategy, [&](auto st) {
+      using Strategy = typename decltype(st)::type;
+      return run_pipeline(hwnas::make_pipeline(Model(o.clock_mhz), Strategy{}), o, data);
+    });
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  CLI::App app{"hwnas-codesign: hardware/software co-design search on Fashion-MNIST: a CNN's layers, its per-layer "
+               "fixed-point formats and its FPGA mapping together, against a spec. Default spec: <= " +
+               std::to_string(default_max_luts) + " LUTs and >= " + std::to_string(static_cast<int>(default_min_fps)) +
+               " fps (override any limit, or --unconstrained)."};
+  app.add_option("--max-luts", o.max_luts, "LUT ceiling [default spec: " + std::to_string(default_max_luts) + "]");
+  app.add_option("--max-dsps", o.max_dsps, "DSP ceiling [default: none]");
+  app.add_option("--max-brams", o.max_brams, "block RAM ceiling [default: none]");
+  app.add_option("--min-fps", o.min_fps,
+                 "throughput floor, frames per second [default spec: " + std::to_string(static_cast<int>(default_min_fps)) +
+                     "]");
+  app.add_option("--max-latency-ms", o.max_latency_ms, "latency ceiling, milliseconds [default: none]");
+  app.add_flag("--unconstrained", o.unconstrained, "drop the default spec (limits given as flags still apply)");
+  app.add_option("--device", o.device, "FPGA: " + hwnas::names_of(hwnas::fpga::devices))->capture_default_str();
+  app.add_option("--model", o.model, "cost model: " + hwnas::names_of(hwnas::fpga::cost_models))
+      ->capture_default_str();
+  app.add_option("--clock-mhz", o.clock_mhz, "clock, MHz")->capture_default_str();
+  app.add_option("--strategy", o.strategy, "search strategy: " + hwnas::names_of(hwnas::search::strategies))
+      ->capture_default_str();
+  app.add_option("--trials", o.trials, "candidates to evaluate")->capture_default_str()->check(CLI::Range(1, 10000000));
+  app.add_option("--seconds", o.seconds, "stop the search after this many seconds (0: no limit)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--epochs", o.epochs, "proxy training epochs per candidate")->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--train-subset", o.train_subset, "proxy training images per candidate (0: all)")->capture_default_str();
+  app.add_option("--top-k", o.top_k, "designs retrained in full and tested after the search")->capture_default_str();
+  app.add_option("--retrain-epochs", o.retrain_epochs, "epochs of the full retraining")->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--seed", o.seed, "the strategy's seed and the retraining's data order")->capture_default_str();
+  app.add_option("--threads", o.threads, "threads (0: all cores)")->capture_default_str();
+  app.add_option("--data", o.data_dir, "Fashion-MNIST directory (default: $HWNAS_DATA, else the Debian package's)");
+  app.add_option("--validation", o.validation, "validation images split off the training set")->capture_default_str();
+  app.add_option("--out", o.out_dir, "output directory: journal.jsonl, report.json, report.html, pareto.svg, trials.csv")
+      ->capture_default_str();
+  app.add_flag("--resume", o.resume, "continue the run journaled in --out (same settings; refused otherwise)");
+  return hwnas::examples::cli_main("hwnas-codesign", app, argc, argv, [&] { return run(o); });
+}

@@ -1,0 +1,22 @@
+# Compiles SOURCE (-fsyntax-only) and checks the outcome. EXPECT: the text the first error line must hold (several
+# separated by "|" must all be there); empty: the source must compile.
+execute_process(COMMAND ${CXX} -std=c++20 -fsyntax-only -I${INCLUDE} ${SOURCE}
+                RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(EXPECT STREQUAL "")
+  if(NOT code EQUAL 0)
+    message(FATAL_ERROR "${SOURCE} must compile, but:\n${err}")
+  endif()
+  return()
+endif()
+if(code EQUAL 0)
+  message(FATAL_ERROR "${SOURCE} compiled; it must fail with: ${EXPECT}")
+endif()
+string(REGEX MATCH "[^\n]*error:[^\n]*" first "${err}")
+string(REPLACE "|" ";" wanted "${EXPECT}")
+foreach(w IN LISTS wanted)
+  string(FIND "${first}" "${w}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "${SOURCE}: the first error line does not name \"${w}\":\n${first}\n\nwhole output:\n${err}")
+  endif()
+endforeach()
+message(STATUS "first error line: ${first}")

@@ -1,0 +1,193 @@
+// examples/codesign (hwnas-codesign, the main job) end to end on a small learnable synthetic data directory in the
+// Fashion-MNIST file layout: exit codes 0 / 3 / 2, the four outputs, a journal never overwritten without --resume,
+// and a run killed with SIGKILL in the middle that resumes to the same trials, report and best design as an
+// uninterrupted run with the same seed.
+
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "../common/bars.hpp"
+#include "../common/run_program.hpp"
+#include "../io/io_test_util.hpp"
+
+namespace {
+namespace fs = std::filesystem;
+
+hwnas::test::program_result run(const std::string& args) { return hwnas::test::run_program("hwnas-codesign", args); }
+
+/// The bars task (4 classes of 12x12 images, tests/common/bars.hpp) as IDX files: 600 training, 100 test images.
+void write_data(const fs::path& dir) {
+  using namespace hwnas_test;
+  auto write = [&](const std::string& prefix, std::size_t n, std::uint64_t seed) {
+    const auto d = hwnas::test::bars(n, seed);
+    std::vector<std::uint8_t> pixels(n * 144), labels(n);
+    for (std::size_t i = 0; i < pixels.size(); ++i)
+      pixels[i] = static_cast<std::uint8_t>(std::lround(255.0f * std::min(1.0f, d.images.data()[i])));
+    for (std::size_t i = 0; i < n; ++i) labels[i] = d.labels(i);
+    write_file((dir / (prefix + "-images-idx3-ubyte.gz")).string(),
+               idx_bytes({static_cast<std::uint32_t>(n), 12, 12}, pixels), true);
+    write_file((dir / (prefix + "-labels-idx1-ubyte.gz")).string(), idx_bytes({static_cast<std::uint32_t>(n)}, labels),
+               true);
+  };
+  write("train", 600, 1);
+  write("t10k", 100, 2);
+}
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::size_t lines_of(const fs::path& p) {
+  const std::string s = read(p);
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+/// report.json without what legitimately differs between two runs of the same search: wall times, and how many
+/// trials came from the journal.
+nlohmann::json comparable(const fs::path& report) {
+  auto j = nlohmann::json::parse(read(report));
+  const auto strip = [](auto& self, nlohmann::json& v) -> void {
+    if (v.is_object()) {
+      for (const char* key : {"seconds", "replayed", "training_seconds", "mapping_seconds"}) v.erase(key);
+      for (auto& [k, x] : v.items()) self(self, x);
+    } else if (v.is_array()) {
+      for (auto& x : v) self(self, x);
+    }
+  };
+  strip(strip, j);
+  return j;
+}
+}  // namespace
+
+TEST_CASE("hwnas-codesign: exit codes 0 with the four outputs, 3 when nothing fits, 2 on bad input") {
+  if (!fs::exists(hwnas::test::example_program("hwnas-codesign"))) {
+    WARN_MESSAGE(false, "hwnas-codesign is not built; build the target to run this test");
+    return;
+  }
+  hwnas_test::temp_dir dir;
+  write_data(dir.path());
+  const auto out = dir.path() / "out";
+  const std::string common = "--data " + dir.path().string() +
+                             " --validation 100 --train-subset 300 --epochs 1 --retrain-epochs 1 --top-k 2 --threads 2 ";
+  const auto ok = run(common + "--trials 6 --strategy random --out " + out.string());
+  CAPTURE(ok.out);
+  REQUIRE(ok.code == 0);
+  for (const char* f : {"report.json", "report.html", "pareto.svg", "trials.csv", "journal.jsonl"})
+    CHECK(fs::exists(out / f));
+  CHECK(lines_of(out / "trials.csv") == 7);     // header + 6 trials
+  CHECK(lines_of(out / "journal.jsonl") == 7);  // header + 6 trials
+  CHECK(ok.out.find("report: ") != std::string::npos);
+  CHECK(ok.out.find("test accuracy") != std::string::npos);
+  const auto rep = nlohmann::json::parse(read(out / "report.json"));
+  CHECK(rep["counts"]["trials"] == 6);
+  CHECK(rep["counts"]["infeasible_trained"] == 0);
+  CHECK(rep["spec"]["max_luts"] == 10000);  // the default spec
+  CHECK(rep["spec"]["min_fps"] == 3000);
+  REQUIRE(rep["best"].is_object());
+  CHECK(rep["best"]["test_accuracy_qat"] == rep["best"]["test_accuracy_integer"]);
+
+  // The journal is never overwritten: a second run into the same directory without --resume is refused.
+  const auto journal_before = read(out / "journal.jsonl");
+  const auto again = run(common + "--trials 6 --strategy random --out " + out.string());
+  CHECK(again.code == 2);
+  CHECK(again.out.find("--resume") != std::string::npos);
+  CHECK(read(out / "journal.jsonl") == journal_before);
+  // --resume with other settings is refused, naming the field; nothing is written.
+  const auto other = run(common + "--trials 6 --strategy random --seed 9 --resume --out " + out.string());
+  CHECK(other.code == 2);
+  CHECK(other.out.find("seed") != std::string::npos);
+  CHECK(read(out / "journal.jsonl") == journal_before);
+  // --resume with a larger budget extends the run, training only the new trials.
+  const auto more = run(common + "--trials 8 --strategy random --resume --out " + out.string());
+  CHECK(more.code == 0);
+  CHECK(more.out.find("6 from the journal") != std::string::npos);
+  CHECK(lines_of(out / "journal.jsonl") == 9);
+
+  const auto none = run(common + "--trials 3 --max-luts 10 --out " + (dir.path() / "none").string());
+  CHECK(none.code == 3);
+  CHECK(none.out.find("no design met the spec") != std::string::npos);
+  CHECK(fs::exists(dir.path() / "none" / "report.html"));  // the report says why, even then
+
+  CHECK(run(common + "--max-luts -5 --out " + (dir.path() / "a").string()).code == 2);
+  CHECK(run(common + "--min-fps nan --out " + (dir.path() / "b").string()).code == 2);
+  const auto device = run(common + "--device virtex --out " + (dir.path() / "c").string());
+  CHECK(device.code == 2);
+  CHECK(device.out.find("known: cyclone-iv-e115, xc7z020") != std::string::npos);
+  CHECK(run(common + "--strategy annealing --out " + (dir.path() / "d").string()).code == 2);
+  CHECK(run(common + "--clock-mhz -1 --out " + (dir.path() / "e").string()).code == 2);
+  CHECK(run("--data " + (dir.path() / "nowhere").string() + " --out " + (dir.path() / "f").string()).code == 2);
+  CHECK(run(common + "--resume --out " + (dir.path() / "g").string()).code == 2);  // nothing to resume
+  CHECK_FALSE(fs::exists(dir.path() / "a" / "journal.jsonl"));
+
+  const auto help = run("--help");
+  CHECK(help.code == 0);
+  for (const char* flag : {"--max-luts", "--max-dsps", "--max-brams", "--min-fps", "--max-latency-ms", "--device",
+                           "--model", "--clock-mhz", "--strategy", "--trials", "--seconds", "--epochs",
+                           "--train-subset", "--top-k", "--seed", "--threads", "--data", "--out", "--resume"})
+    CHECK_MESSAGE(help.out.find(flag) != std::string::npos, flag);
+  CHECK(help.out.find("10000") != std::string::npos);  // the default spec is stated
+  CHECK(help.out.find("3000") != std::string::npos);
+}
+
+TEST_CASE("hwnas-codesign: killed with SIGKILL mid-search and resumed, the same trials, report and best design") {
+  const auto program = hwnas::test::example_program("hwnas-codesign");
+  if (!fs::exists(program)) {
+    WARN_MESSAGE(false, "hwnas-codesign is not built; build the target to run this test");
+    return;
+  }
+  hwnas_test::temp_dir dir;
+  write_data(dir.path());
+  const std::string common = "--data " + dir.path().string() +
+                             " --validation 100 --train-subset 0 --epochs 2 --retrain-epochs 1 --top-k 2 --threads 1 "
+                             "--trials 14 --strategy evolution --seed 3 ";
+  const auto whole = dir.path() / "whole", killed = dir.path() / "killed";
+  REQUIRE(run(common + "--out " + whole.string()).code == 0);
+
+  // Start the same run, kill it with SIGKILL once a few trials are journaled, then resume it.
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string cmd = "exec " + program.string() + " " + common + "--out " + killed.string() + " > /dev/null 2>&1";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto journal = killed / "journal.jsonl";
+  const auto t0 = std::chrono::steady_clock::now();
+  while ((!fs::exists(journal) || lines_of(journal) < 5) &&
+         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120))
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  const std::size_t journaled = lines_of(journal) - 1;
+  MESSAGE("killed after " << journaled << " journaled trials");
+  CHECK(journaled >= 4);
+  CHECK(journaled < 14);
+  CHECK_FALSE(fs::exists(killed / "report.json"));
+
+  const auto resumed = run(common + "--resume --out " + killed.string());
+  CAPTURE(resumed.out);
+  REQUIRE(resumed.code == 0);
+  CHECK(resumed.out.find(std::to_string(journaled) + " from the journal") != std::string::npos);
+  CHECK(read(whole / "trials.csv") == read(killed / "trials.csv"));
+  CHECK(comparable(whole / "report.json") == comparable(killed / "report.json"));
+  CHECK(lines_of(killed / "journal.jsonl") == 15);
+}
