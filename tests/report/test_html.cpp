@@ -70,6 +70,12 @@ TEST_CASE("report.html: a run where nothing met the spec says so") {
   auto r = hwnas::test::sample_report();
   r.top.clear();
   r.best.reset();
+  // nothing retrained (--top-k 0), but the search trained a feasible design: the verdict names it
+  const std::string searched = rp::to_html(r);
+  CHECK(searched.find("No design met the spec.") == std::string::npos);
+  CHECK(searched.find("Met the spec: trial " + std::to_string(*r.search.best + 1)) != std::string::npos);
+  CHECK(searched.find("(not retrained)") != std::string::npos);
+  r.search.best.reset();
   const std::string html = rp::to_html(r);
   CHECK(html.find("No design met the spec.") != std::string::npos);
   CHECK(html.find("<table class=\"data hw\">") == std::string::npos);

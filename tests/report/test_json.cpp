@@ -22,7 +22,7 @@ TEST_CASE("report.json: the run's settings, the best design, the top-k, the fron
   const auto j = rp::to_json(r);
   for (const char* key : {"spec", "device", "cost_model", "clock_mhz", "space", "quantizer", "strategy", "seed",
                           "version", "dataset", "settings", "best", "top", "pareto", "hypervolume", "counts",
-                          "seconds", "met_spec"})
+                          "seconds", "met_spec", "search_best"})
     CHECK_MESSAGE(j.contains(key), std::string(key));
   CHECK(j["spec"]["max_luts"] == 30000);
   CHECK(j["spec"]["min_fps"] == 1000.0);
@@ -90,14 +90,23 @@ TEST_CASE("report.json: the run's settings, the best design, the top-k, the fron
   CHECK(j["seconds"]["retrain"] == 285.0);
 }
 
-TEST_CASE("report.json: best is null when no design met the spec; a trained infeasible design is counted") {
+TEST_CASE("report.json: best is null when nothing was retrained, met_spec false when nothing was trained; a trained infeasible design is counted") {
   auto r = hwnas::test::sample_report();
   r.top.clear();
   r.best.reset();
   auto j = rp::to_json(r);
   CHECK(j["best"].is_null());
   CHECK(j["top"].empty());
+  // nothing retrained (--top-k 0), but the search trained a feasible design: the spec was met, and search_best says
+  // which design the search ranked first
+  CHECK(j["met_spec"] == true);
+  REQUIRE(r.search.best);
+  CHECK(j["search_best"]["trial"] == *r.search.best + 1);
+  CHECK(j["search_best"]["luts"] == r.search.trials[*r.search.best].hardware->luts);
+  r.search.best.reset();
+  j = rp::to_json(r);
   CHECK(j["met_spec"] == false);
+  CHECK(j["search_best"].is_null());
   // a bug the count exists to catch: a trained trial whose hardware report breaks the spec
   r.search.trials[0].hardware = hwnas::test::sample_hw(600, 400, "min_fps");
   CHECK(rp::counts(r).infeasible_trained == 1);

@@ -129,8 +129,14 @@ inline void write_html(std::ostream& out, const codesign_report& r) {
     s << "<p class=\"verdict ok\">Met the spec: trial " << best->trial + 1 << ", "
       << percent(best->test_accuracy_integer) << " test accuracy (integer inference), " << best->hw.luts
       << " LUTs, " << number(best->hw.fps, 5) << " fps</p>\n";
-  else
+  else if (r.search.best && r.search.trials.at(*r.search.best).hardware) {
+    const auto& t = r.search.trials.at(*r.search.best);
+    s << "<p class=\"verdict ok\">Met the spec: trial " << *r.search.best + 1 << ", "
+      << percent(t.accuracy.value_or(0.0)) << " proxy validation accuracy (not retrained), " << t.hardware->luts
+      << " LUTs, " << number(t.hardware->fps, 5) << " fps</p>\n";
+  } else {
     s << "<p class=\"verdict fail\">No design met the spec.</p>\n";
+  }
 
   // Summary: the run, the results.
   s << "<h2 id=\"summary\">Summary</h2>\n<div class=\"cards\">\n<div class=\"card\"><h3>Run</h3><table class=\"kv\">\n";

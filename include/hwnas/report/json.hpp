@@ -98,6 +98,17 @@ inline nlohmann::json to_json(const codesign_report& r) {
     pareto.push_back(std::move(p));
   }
 
+  // The search's best by proxy validation accuracy (what the strategy ranked first, before any retraining).
+  json search_best = nullptr;
+  if (r.search.best) {
+    const auto& t = r.search.trials.at(*r.search.best);
+    search_best = {{"trial", *r.search.best + 1},
+                   {"proxy_accuracy", detail::optional_json(t.accuracy)},
+                   {"luts", t.hardware ? json(t.hardware->luts) : json(nullptr)},
+                   {"fps", t.hardware ? json(t.hardware->fps) : json(nullptr)},
+                   {"architecture", io::to_json(t.arch)}};
+  }
+
   const auto c = counts(r);
   json seconds = json::object();
   for (const auto& [stage, s] : r.seconds) seconds[stage] = s;
@@ -115,6 +126,7 @@ inline nlohmann::json to_json(const codesign_report& r) {
               {"settings", r.settings},
               {"met_spec", r.met_spec()},
               {"best", r.best ? detail::design_json(r.top.at(*r.best)) : json(nullptr)},
+              {"search_best", search_best},
               {"top", top},
               {"pareto", pareto},
               {"hypervolume",
