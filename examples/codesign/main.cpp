@@ -37,16 +37,16 @@ namespace fs = std::filesystem;
 
 /// The default spec: it binds (docs/codesign.md shows how many candidates it rejects before training, and that
 /// the most accurate design of an unconstrained run breaks it).
-constexpr std::int64_t default_max_luts = 10000;
+constexpr std::int64_t default_max_luts = 5000;
 constexpr double default_min_fps = 3000;
 
 struct options {
   std::string data_dir, out_dir = "runs/codesign", device = "cyclone-iv-e115", model = "pipelined_pe",
-                        strategy = "evolution";
+                        strategy = "reinforce";
   double clock_mhz = 100;
   std::size_t trials = 60, train_subset = 10000, top_k = 3, threads = 0, validation = 5000;
   double seconds = 0;
-  int epochs = 2, retrain_epochs = 10;
+  int epochs = 2, retrain_epochs = 15;
   std::uint64_t seed = 1;
   bool resume = false, unconstrained = false, quiet = false;
   std::optional<std::int64_t> max_luts, max_dsps, max_brams;
@@ -148,10 +148,19 @@ int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data
 int run(const options& o) {
   const hwnas::spec s = o.spec();
   hwnas::fpga::validate(s);
+  if (!(o.seconds >= 0) || !(o.clock_mhz > 0))
+    throw hwnas::invalid_argument("--seconds must be a number >= 0 and --clock-mhz a number > 0");
   const fs::path journal = fs::path(o.out_dir) / "journal.jsonl";
   if (!o.resume && fs::exists(journal))
     throw hwnas::invalid_argument(journal.string() + " exists: pass --resume to continue that run, or choose another "
                                   "--out (nothing was changed)");
+  // A new run never replaces files it did not write: outputs in --out without a journal belong to someone else.
+  if (!o.resume)
+    for (const char* f : hwnas::report::output_files)
+      if (fs::exists(fs::path(o.out_dir) / f))
+        throw hwnas::invalid_argument((fs::path(o.out_dir) / f).string() +
+                                      " exists and is not from a run journaled there: choose another --out "
+                                      "(nothing was changed)");
   if (o.resume && !fs::exists(journal))
     throw hwnas::invalid_argument("--resume: " + journal.string() + " does not exist; there is no run to continue in " +
                                   o.out_dir);
@@ -198,14 +207,18 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--epochs", o.epochs, "proxy training epochs per candidate")->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  app.add_option("--train-subset", o.train_subset, "proxy training images per candidate (0: all)")->capture_default_str();
-  app.add_option("--top-k", o.top_k, "designs retrained in full and tested after the search")->capture_default_str();
+  app.add_option("--train-subset", o.train_subset, "proxy training images per candidate (0: all)")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--top-k", o.top_k, "designs retrained in full and tested after the search")->capture_default_str()
+      ->check(CLI::Range(0, 1000));
   app.add_option("--retrain-epochs", o.retrain_epochs, "epochs of the full retraining")->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  app.add_option("--seed", o.seed, "the strategy's seed and the retraining's data order")->capture_default_str();
-  app.add_option("--threads", o.threads, "threads (0: all cores)")->capture_default_str();
+  app.add_option("--seed", o.seed, "the strategy's seed and the retraining's data order")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", o.threads, "threads (0: all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
   app.add_option("--data", o.data_dir, "Fashion-MNIST directory (default: $HWNAS_DATA, else the Debian package's)");
-  app.add_option("--validation", o.validation, "validation images split off the training set")->capture_default_str();
+  app.add_option("--validation", o.validation, "validation images split off the training set")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--out", o.out_dir, "output directory: journal.jsonl, report.json, report.html, pareto.svg, trials.csv")
       ->capture_default_str();
   app.add_flag("--resume", o.resume, "continue the run journaled in --out (same settings; refused otherwise)");

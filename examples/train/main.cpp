@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hwnas/core/architecture.hpp"
+#include "hwnas/core/atomic_file.hpp"
 #include "hwnas/core/error.hpp"
 #include "../common/cli_main.hpp"
 #include "hwnas/core/parallel.hpp"
@@ -54,6 +56,15 @@ int run(const options& o) {
   architecture arch = o.arch_file.empty() ? reference_cnn() : io::load_architecture(o.arch_file);
   if (o.bits) arch = with_uniform_bits(arch, *o.bits);
   validate(arch);
+  // The result file is checked before hours of training, not after: its directory must exist and it must not be
+  // a directory. (It is written atomically at the end.)
+  if (!o.json_file.empty()) {
+    const std::filesystem::path p(o.json_file);
+    const auto dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+    if (std::filesystem::is_directory(p) || !std::filesystem::is_directory(dir))
+      throw io_error(o.json_file + ": cannot write the result file there (a directory, or its directory does not "
+                     "exist); nothing was trained");
+  }
 
   // 2. The data: Fashion-MNIST, a stratified validation split, optionally a random training subset.
   auto data = io::fashion_mnist(o.data_dir, o.validation, o.train.seed);
@@ -145,9 +156,7 @@ int run(const options& o) {
     j["train_images_per_second"] = result.images_per_second;
     j["inference_images_per_second"] = static_cast<double>(data.test.size()) / infer_s;
     j["integer_inference_images_per_second"] = integer_accuracy ? nlohmann::json(integer_ips) : nlohmann::json();
-    std::ofstream out(o.json_file);
-    out << j.dump(2) << '\n';
-    if (!out) throw io_error(o.json_file + ": cannot write the result file");
+    write_file_atomically(o.json_file, j.dump(2) + "\n");
   }
   return 0;
 }
@@ -164,7 +173,7 @@ int main(int argc, char** argv) {
                                        "/usr/share/datasets/fashion-mnist)");
   app.add_option("--bits", o.bits, "uniform fixed point: N-bit weights (s0.N-1) and activations (u1.N-1), 2..16; "
                                    "default: the formats in the JSON (none = float)");
-  app.add_option("--epochs", o.train.epochs, "epochs")->capture_default_str();
+  app.add_option("--epochs", o.train.epochs, "epochs")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--batch", o.train.batch, "images per SGD step")->capture_default_str();
   app.add_option("--lr", o.train.learning_rate, "peak learning rate")->capture_default_str();
   app.add_option("--momentum", o.train.momentum, "SGD momentum")->capture_default_str();
@@ -182,8 +191,9 @@ int main(int argc, char** argv) {
                                              "whatever the thread count")
       ->capture_default_str();
   app.add_option("--train-subset", o.train_subset, "train on a random subset of N images (0: all)")
-      ->capture_default_str();
-  app.add_option("--validation", o.validation, "training images held out for validation")->capture_default_str();
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--validation", o.validation, "training images held out for validation")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--json", o.json_file, "write the result (accuracies, throughput, history, config) to FILE");
   app.add_flag("--quiet", o.quiet, "no per-epoch lines");
   return hwnas::examples::cli_main("hwnas-train", app, argc, argv, [&] { return run(o); });

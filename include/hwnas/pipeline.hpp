@@ -97,7 +97,7 @@ struct codesign_settings {
   /// Full retraining of the top-k: all training images (the validation split held out), these epochs.
   nn::train_config retrain = [] {
     nn::train_config c;
-    c.epochs = 10;
+    c.epochs = 15;
     return c;
   }();
   std::size_t threads = 0;  ///< 0: every core
@@ -289,7 +289,7 @@ class pipeline {
     nlohmann::json j;
     j["version"] = std::string(hwnas::version);
     j["seed"] = settings.seed;
-    j["strategy"] = {{"name", std::string(strategy_type::name)}, {"hyper_parameters", hyper_parameters()}};
+    j["strategy"] = {{"name", std::string(strategy_type::name)}, {"parameters", hyper_parameters()}};
     j["space"] = detail::describe_policy<space_type>();
     j["quantizer"] = detail::carries_quantizer<space_type> ? std::string("(in the space)")
                                                            : detail::describe_policy<quantizer_type>();
@@ -321,7 +321,14 @@ class pipeline {
     fpga::validate(s);
     const auto model = cost_model();  // a bad clock was refused when the model was made
     if (b.trials == 0) throw invalid_argument("hwnas::pipeline::run: budget.trials must be >= 1");
-    if (b.seconds < 0) throw invalid_argument("hwnas::pipeline::run: budget.seconds must be >= 0 (0: no limit)");
+    if (!(b.seconds >= 0))
+      throw invalid_argument("hwnas::pipeline::run: budget.seconds must be a number >= 0 (0: no limit)");
+    if (settings.threads > 1024)
+      throw invalid_argument("hwnas::pipeline::run: settings.threads must be at most 1024 (0: every core), got " +
+                             std::to_string(settings.threads));
+    if (settings.top_k > 1000)
+      throw invalid_argument("hwnas::pipeline::run: settings.top_k must be at most 1000, got " +
+                             std::to_string(settings.top_k));
     if (data.train.empty() || data.validation.empty())
       throw invalid_argument("hwnas::pipeline::run: the training and validation sets must not be empty");
     nn::validate(settings.retrain);

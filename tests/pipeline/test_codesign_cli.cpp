@@ -97,7 +97,7 @@ TEST_CASE("hwnas-codesign: exit codes 0 with the four outputs, 3 when nothing fi
   const auto rep = nlohmann::json::parse(read(out / "report.json"));
   CHECK(rep["counts"]["trials"] == 6);
   CHECK(rep["counts"]["infeasible_trained"] == 0);
-  CHECK(rep["spec"]["max_luts"] == 10000);  // the default spec
+  CHECK(rep["spec"]["max_luts"] == 5000);  // the default spec
   CHECK(rep["spec"]["min_fps"] == 3000);
   REQUIRE(rep["best"].is_object());
   CHECK(rep["best"]["test_accuracy_qat"] == rep["best"]["test_accuracy_integer"]);
@@ -141,7 +141,7 @@ TEST_CASE("hwnas-codesign: exit codes 0 with the four outputs, 3 when nothing fi
                            "--model", "--clock-mhz", "--strategy", "--trials", "--seconds", "--epochs",
                            "--train-subset", "--top-k", "--seed", "--threads", "--data", "--out", "--resume"})
     CHECK_MESSAGE(help.out.find(flag) != std::string::npos, flag);
-  CHECK(help.out.find("10000") != std::string::npos);  // the default spec is stated
+  CHECK(help.out.find("5000") != std::string::npos);  // the default spec is stated
   CHECK(help.out.find("3000") != std::string::npos);
 }
 
@@ -190,4 +190,22 @@ TEST_CASE("hwnas-codesign: killed with SIGKILL mid-search and resumed, the same 
   CHECK(read(whole / "trials.csv") == read(killed / "trials.csv"));
   CHECK(comparable(whole / "report.json") == comparable(killed / "report.json"));
   CHECK(lines_of(killed / "journal.jsonl") == 15);
+}
+
+TEST_CASE("examples/custom_strategy: a user strategy in one struct, plugged into a pipeline type, runs on Fashion-MNIST") {
+  if (!fs::exists(hwnas::test::example_program("hwnas-custom_strategy"))) {
+    WARN_MESSAGE(false, "hwnas-custom_strategy is not built; build the target to run this test");
+    return;
+  }
+  const auto r = hwnas::test::run_program("hwnas-custom_strategy", "");  // Fashion-MNIST (scripts/setup installs it)
+  CAPTURE(r.out);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("hill-climber: 12 trials") != std::string::npos);
+  CHECK(r.out.find("(integer) = ") != std::string::npos);
+  // its strategy is under 60 lines, as the issue asks of a user strategy
+  const std::string source = read(fs::path(HWNAS_SOURCE_DIR) / "examples/custom_strategy/main.cpp");
+  const auto begin = source.find("struct hill_climber {"), end = source.find("\n};", begin);
+  REQUIRE(begin != std::string::npos);
+  CHECK(std::count(source.begin() + static_cast<std::ptrdiff_t>(begin), source.begin() + static_cast<std::ptrdiff_t>(end),
+                   '\n') < 60);
 }

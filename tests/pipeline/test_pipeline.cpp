@@ -87,7 +87,7 @@ TEST_CASE("make_pipeline: configured instances are the ones run() uses") {
   const auto settings = p.run_settings(data, tight);
   CHECK(settings["cost_model"]["clock_mhz"] == 125.0);
   CHECK(settings["strategy"]["name"] == "evolution");
-  CHECK(settings["strategy"]["hyper_parameters"]["population"] == 7);
+  CHECK(settings["strategy"]["parameters"]["population"] == 7);
   CHECK(settings["spec"]["max_luts"] == 400);
   CHECK(settings["data"]["train"]["images"] == 384);
   // the data's fingerprint changes with one pixel

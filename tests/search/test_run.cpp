@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -160,24 +161,28 @@ TEST_CASE("run: a journaled search stopped half way resumes to the same trials, 
                               [](const hs::trial&, std::size_t i, const hs::search_result&) { return i < 6; }, log);
     CHECK(part.trials.size() == 7);
   }
-  hs::journal log(path.string(), settings);
-  REQUIRE(log.entries().size() == 7);
-  evaluator second(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
-  auto s2 = hs::regularized_evolution{.population = 4, .sample = 2}.start(codesign::layout, 3);
-  const auto resumed = hs::run(second, s2, hs::budget{.trials = 12}, hs::no_callback{}, log);
-  REQUIRE(resumed.trials.size() == 12);
-  for (std::size_t i = 0; i < 12; ++i) {
-    CAPTURE(i);
-    CHECK(resumed.trials[i].g == reference.trials[i].g);
-    CHECK(resumed.trials[i].status == reference.trials[i].status);
-    CHECK(resumed.trials[i].reward == reference.trials[i].reward);
-  }
-  CHECK(resumed.best == reference.best);
-  CHECK(resumed.front.size() == reference.front.size());
+  hs::search_result resumed;
   std::size_t new_networks = 0;
-  for (std::size_t i = 7; i < 12; ++i)
-    new_networks += resumed.trials[i].status == hs::trial_status::trained && !resumed.trials[i].repeated;
-  CHECK(second.trained() == new_networks);  // the 7 journaled trials were not trained again
+  {
+    hs::journal log(path.string(), settings);
+    REQUIRE(log.entries().size() == 7);
+    evaluator second(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
+    auto s2 = hs::regularized_evolution{.population = 4, .sample = 2}.start(codesign::layout, 3);
+    resumed = hs::run(second, s2, hs::budget{.trials = 12}, hs::no_callback{}, log);
+    REQUIRE(resumed.trials.size() == 12);
+    CHECK(resumed.replayed == 7);
+    for (std::size_t i = 0; i < 12; ++i) {
+      CAPTURE(i);
+      CHECK(resumed.trials[i].g == reference.trials[i].g);
+      CHECK(resumed.trials[i].status == reference.trials[i].status);
+      CHECK(resumed.trials[i].reward == reference.trials[i].reward);
+    }
+    CHECK(resumed.best == reference.best);
+    CHECK(resumed.front.size() == reference.front.size());
+    for (std::size_t i = 7; i < 12; ++i)
+      new_networks += resumed.trials[i].status == hs::trial_status::trained && !resumed.trials[i].repeated;
+    CHECK(second.trained() == new_networks);  // the 7 journaled trials were not trained again
+  }
   CHECK(hs::journal(path.string(), settings).entries().size() == 12);
 
   // A crash in the middle of a write leaves a cut line: it is ignored, and the file stays usable.
@@ -185,23 +190,27 @@ TEST_CASE("run: a journaled search stopped half way resumes to the same trials, 
     std::ofstream cut(path, std::ios::app);
     cut << R"({"genome": [1, 0, 0)";
   }
-  hs::journal after_crash(path.string(), settings);
-  CHECK(after_crash.entries().size() == 12);
   {
-    std::ifstream in(path);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    CHECK(text.find(R"([1, 0, 0)") == std::string::npos);  // truncated back to the last complete line
-    CHECK(text.back() == '\n');
+    hs::journal after_crash(path.string(), settings);
+    CHECK(after_crash.entries().size() == 12);
+    {
+      std::ifstream in(path);
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      CHECK(text.find(R"([1, 0, 0)") == std::string::npos);  // truncated back to the last complete line
+      CHECK(text.back() == '\n');
+    }
+    after_crash.append(resumed.trials[0]);
+    CHECK(after_crash.recorded().size() == 12);  // what it read when it opened
   }
-  after_crash.append(resumed.trials[0]);
-  CHECK(hs::journal(path.string(), settings).entries().size() == 13);
 
   // Resuming with another seed is a clear error, not a silently different search.
   evaluator third(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
   auto other_seed = hs::regularized_evolution{.population = 4, .sample = 2}.start(codesign::layout, 4);
-  hs::journal again(path.string(), settings);
-  CHECK_THROWS_WITH_AS(hs::run(third, other_seed, hs::budget{.trials = 20}, again),
-                       doctest::Contains("resume with the seed"), hwnas::invalid_argument);
+  {
+    hs::journal again(path.string(), settings);
+    CHECK_THROWS_WITH_AS(hs::run(third, other_seed, hs::budget{.trials = 20}, again),
+                         doctest::Contains("resume with the seed"), hwnas::invalid_argument);
+  }
   // A line in the middle that is not an entry is an error naming it.
   {
     std::ofstream bad(path, std::ios::app);
@@ -209,4 +218,92 @@ TEST_CASE("run: a journaled search stopped half way resumes to the same trials, 
   }
   CHECK_THROWS_WITH_AS(hs::journal(path.string(), settings), doctest::Contains("line 15 is not a journal entry"), hwnas::io_error);
   fs::remove(path);
+}
+
+namespace {
+/// A strategy state that records outcomes (multi-objective tell).
+struct outcome_recorder : hs::random_search::state {
+  using hs::random_search::state::state;
+  std::vector<hs::outcome> told;
+  void tell(const hwnas::genome&, const hs::outcome& o) { told.push_back(o); }
+};
+static_assert(hs::MultiObjectiveState<outcome_recorder>);
+
+/// A user's reward (accuracy - lambda * LUTs / budget) and objective list (accuracy, -LUTs), as hooks.
+struct lut_aware {
+  double lambda = 0.5, budget = 400;
+  double reward(const hs::trial& t) const {
+    return t.accuracy ? *t.accuracy - lambda * static_cast<double>(t.hardware->luts) / budget : 0.0;
+  }
+  std::vector<double> objectives(const hs::trial& t) const {
+    return {*t.accuracy, -static_cast<double>(t.hardware->luts)};
+  }
+};
+struct stop_after_trained {  // should_stop: true ends the search after the current trial
+  std::size_t n = 3;
+  bool should_stop(const hs::search_result& r) const { return hs::count(r).trained >= n; }
+};
+}  // namespace
+
+TEST_CASE("run: hooks replace the reward and the objectives, and should_stop ends the search") {
+  const auto train = hwnas::test::bars(256, 1), validation = hwnas::test::bars(64, 2);
+  hwnas::thread_pool pool(2);
+  evaluator e(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
+  outcome_recorder s(codesign::layout, 4);
+  const auto r = hs::run(e, s, hs::budget{.trials = 30}, lut_aware{}, stop_after_trained{.n = 3});
+  CHECK(r.stopped);
+  CHECK(hs::count(r).trained == 3);
+  REQUIRE(s.told.size() == r.trials.size());
+  for (std::size_t i = 0; i < r.trials.size(); ++i) {
+    const auto& t = r.trials[i];
+    const auto& o = s.told[i];
+    CHECK(o.reward == t.reward);
+    CHECK(o.feasible == (t.status == hs::trial_status::trained));
+    if (t.status == hs::trial_status::trained) {
+      CHECK(t.reward == doctest::Approx(*t.accuracy - 0.5 * static_cast<double>(t.hardware->luts) / 400));
+      CHECK(t.reward < *t.accuracy);  // the LUT term counts
+      REQUIRE(o.objectives.size() == 2);
+      CHECK(o.objectives[1] == -static_cast<double>(t.hardware->luts));
+    } else {
+      CHECK(o.reward == 0.0);
+      CHECK(o.objectives.empty());
+    }
+  }
+  // without hooks: Lu'19's reward (accuracy if trained, else 0) and the default objectives (accuracy, -LUTs, fps)
+  outcome_recorder plain(codesign::layout, 4);
+  const auto d = hs::run(e, plain, hs::budget{.trials = 6});
+  for (std::size_t i = 0; i < d.trials.size(); ++i) {
+    CHECK(d.trials[i].reward == hs::lu2019_reward(d.trials[i]));
+    if (plain.told[i].feasible) CHECK(plain.told[i].objectives.size() == 3);
+  }
+}
+
+TEST_CASE("journal: one run at a time, a directory is not a journal, and a budget below the record is refused") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("hwnas_journal_lock_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto path = (dir / "run.jsonl").string();
+  {
+    hs::journal first(path, settings);
+    CHECK_THROWS_WITH_AS(hs::journal(path, settings), doctest::Contains("in use by another run"), hwnas::io_error);
+  }
+  CHECK_NOTHROW(hs::journal(path, settings));  // released when the first closed
+  CHECK_THROWS_WITH_AS(hs::journal(dir.string(), settings), doctest::Contains("is a directory"), hwnas::io_error);
+
+  const auto train = hwnas::test::bars(256, 1), validation = hwnas::test::bars(64, 2);
+  hwnas::thread_pool pool(2);
+  {
+    hs::journal log(path, settings);
+    evaluator e(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
+    auto s = hs::random_search{}.start(codesign::layout, 1);
+    CHECK(hs::run(e, s, hs::budget{.trials = 5}, log).trials.size() == 5);
+  }
+  hs::journal log(path, settings);
+  evaluator e(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
+  auto s = hs::random_search{}.start(codesign::layout, 1);
+  CHECK_THROWS_WITH_AS(hs::run(e, s, hs::budget{.trials = 3}, log), doctest::Contains("holds 5 trials"),
+                       hwnas::invalid_argument);
+  CHECK(log.recorded().size() == 5);
+  CHECK_THROWS_AS(hs::run(e, s, hs::budget{.trials = 3, .seconds = std::nan("")}), hwnas::invalid_argument);
+  fs::remove_all(dir);
 }

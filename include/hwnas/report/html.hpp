@@ -45,7 +45,8 @@ table.data tr:nth-child(even) td { background: #f8f8fa; }
 table.kv th { color: #555; font-weight: normal; padding-left: 0; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.total td { font-weight: 600; border-top: 1px solid #bbb; }
-td.arch { white-space: nowrap; }
+td.arch { white-space: normal; overflow-wrap: anywhere; min-width: 16em; }
+td.reason { white-space: normal; overflow-wrap: anywhere; min-width: 18em; max-width: 32em; }
 .hscroll { overflow-x: auto; }
 td.arch, td.reason { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12px; }
 td.reason { color: #8a1c1c; }

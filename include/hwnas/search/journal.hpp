@@ -24,6 +24,7 @@
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 #endif
 
@@ -81,6 +82,9 @@ class journal {
   /// @throws hwnas::io_error when the file cannot be read or written, is not an hwnas journal (not touched), or a
   ///         complete line after the header is not a journal entry
   journal(std::string path, nlohmann::json settings) : path_(std::move(path)), settings_(std::move(settings)) {
+    if (std::filesystem::is_directory(path_))
+      throw io_error("journal " + path_ + " is a directory, not a journal file; it was not modified");
+    lock();
     std::string text;
     if (std::ifstream in{path_, std::ios::binary}) {
       text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -154,7 +158,7 @@ class journal {
     }
     if (!complete || !h.is_object() || !h.contains("hwnas_journal") || !h.contains("settings"))
       throw io_error("journal " + path_ + ": this file is not an hwnas journal (its first line is not a journal "
-                     "header); it was not modified: pass a new file name to --resume/--journal");
+                     "header); it was not modified: use another journal file (hwnas-codesign: another --out)");
     if (h.at("hwnas_journal") != format_version)
       throw io_error("journal " + path_ + ": format version " + h.at("hwnas_journal").dump() + ", this build reads " +
                      std::to_string(format_version) + "; it was not modified");
@@ -163,9 +167,14 @@ class journal {
         const nlohmann::json::json_pointer p(*field == "/" ? "" : *field);
         return j.contains(p) ? j.at(p).dump() : std::string("(absent)");
       };
+      const std::string hint =
+          field->rfind("/data", 0) == 0
+              ? " (the training or validation data differ: another data directory, or another validation split)"
+              : "";
       throw invalid_argument("journal " + path_ + " was written with " + field->substr(1) + " = " +
-                             value(h.at("settings")) + ", this run has " + value(settings_) +
-                             ": resume with the same settings, or pass a new journal file (it was not modified)");
+                             value(h.at("settings")) + ", this run has " + value(settings_) + hint +
+                             ": resume with the same settings, or use another journal file (hwnas-codesign: another "
+                             "--out); it was not modified");
     }
   }
 
@@ -191,9 +200,24 @@ class journal {
         entries_.push_back(std::move(e));
       } catch (const std::exception& ex) {
         throw io_error("journal " + path_ + ": line " + std::to_string(number) + " is not a journal entry (" +
-                       ex.what() + "); pass a new journal file, or remove the line");
+                       ex.what() + "); remove the line, or use another journal file");
       }
     }
+  }
+
+  /// One run per journal: an exclusive advisory lock (flock) held while the journal is open, so that a second run
+  /// into the same file is refused instead of interleaving its trials.
+  void lock() {
+#if defined(__unix__) || defined(__APPLE__)
+    lock_fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT, 0644);
+    if (lock_fd_ < 0) throw io_error("journal " + path_ + ": cannot open it (is the directory writable?)");
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(lock_fd_);
+      lock_fd_ = -1;
+      throw io_error("journal " + path_ + " is in use by another run; wait for it to finish, or use another "
+                     "journal file (hwnas-codesign: another --out)");
+    }
+#endif
   }
 
   void sync() {
@@ -207,6 +231,16 @@ class journal {
   std::vector<trial> entries_;
   std::ofstream out_;
   bool torn_ = false;
+  int lock_fd_ = -1;
+
+ public:
+  journal(const journal&) = delete;
+  journal& operator=(const journal&) = delete;
+  ~journal() {
+#if defined(__unix__) || defined(__APPLE__)
+    if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
+#endif
+  }
 };
 
 }  // namespace hwnas::search

@@ -112,10 +112,12 @@ const std::vector<trial>* recorded_of(H&... hooks) {
 /// the recorded run, asks them again and is told their rewards, and the evaluator replays them (nothing is
 /// retrained); they count against the budget. The run loop assumes nothing about where a trial is evaluated.
 /// @throws hwnas::invalid_argument when the strategy asks for a genome other than the recorded one (another seed or
-///         space), when budget.seconds < 0, and whatever the evaluator throws for a malformed genome
+///         space), when the recorded trials outnumber budget.trials, when budget.seconds is negative or NaN, and
+///         whatever the evaluator throws for a malformed genome
 template <Evaluator E, StrategyState S, class... Hooks>
 search_result run(E& evaluator, S& strategy, budget b, Hooks&&... hooks) {
-  if (b.seconds < 0.0) throw invalid_argument("hwnas::search::run: budget.seconds must be >= 0 (0: no limit)");
+  if (!(b.seconds >= 0.0))  // NaN too
+    throw invalid_argument("hwnas::search::run: budget.seconds must be a number >= 0 (0: no limit)");
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
@@ -139,6 +141,10 @@ search_result run(E& evaluator, S& strategy, budget b, Hooks&&... hooks) {
     return go;
   };
   if (const std::vector<trial>* recorded = detail::recorded_of(hooks...)) {
+    if (recorded->size() > b.trials)
+      throw invalid_argument("hwnas::search::run: the journal holds " + std::to_string(recorded->size()) +
+                             " trials, more than the budget of " + std::to_string(b.trials) +
+                             "; resume with at least as many trials (a smaller budget would drop recorded ones)");
     for (const trial& rec : *recorded) {
       if (r.trials.size() >= b.trials) break;
       const genome g = strategy.ask();

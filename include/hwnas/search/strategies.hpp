@@ -68,11 +68,13 @@ struct random_search {
 };
 
 /// Regularized ("aging") evolution with tournament selection and one-gene mutation (Real et al., AAAI 2019):
-/// `search::regularized_evolution{.population = 64, .sample = 16}`.
+/// `search::regularized_evolution{.population = 16, .sample = 4}`. The defaults fit hwnas's budgets (10^2-10^3 trained
+/// candidates; Real et al. used P = 100, S = 25 for 20,000): until `population` genomes are told it asks random ones,
+/// so with P = 64 a 60-trial search would be random search throughout (docs/codesign.md#strategies).
 struct regularized_evolution {
   static constexpr std::string_view name = "evolution";
-  std::size_t population = 64;  ///< genomes kept (the last ones told), >= 2
-  std::size_t sample = 16;      ///< tournament size, 1..population
+  std::size_t population = 16;  ///< genomes kept (the last ones told), >= 2
+  std::size_t sample = 4;       ///< tournament size, 1..population
 
   /// The running search: the population and the random stream.
   class state {
