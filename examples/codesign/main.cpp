@@ -27,6 +27,7 @@
 #include "hwnas/fpga/registry.hpp"
 #include "hwnas/io/fashion_mnist.hpp"
 #include "hwnas/pipeline.hpp"
+#include "hwnas/report/text.hpp"
 #include "hwnas/report/write.hpp"
 #include "hwnas/search/progress.hpp"
 #include "hwnas/search/registry.hpp"
@@ -67,28 +68,6 @@ struct options {
   }
 };
 
-std::string describe(const hwnas::spec& s) {
-  std::string d;
-  auto add = [&](const std::string& part) { d += (d.empty() ? "" : ", ") + part; };
-  if (s.max_luts) add("<= " + std::to_string(*s.max_luts) + " LUTs");
-  if (s.max_dsps) add("<= " + std::to_string(*s.max_dsps) + " DSPs");
-  if (s.max_brams) add("<= " + std::to_string(*s.max_brams) + " BRAMs");
-  if (s.min_fps) add(">= " + hwnas::fpga::detail::format_number(*s.min_fps) + " fps");
-  if (s.max_latency_ms) add("<= " + hwnas::fpga::detail::format_number(*s.max_latency_ms) + " ms latency");
-  return d.empty() ? "none (the device's capacity only)" : d;
-}
-
-std::string layers_summary(const hwnas::architecture& a) {
-  std::string s;
-  for (const auto& l : a.layers) {
-    if (!s.empty()) s += " ";
-    s += std::to_string(l.filters) + "x" + std::to_string(l.kernel) + (l.stride > 1 ? "s" + std::to_string(l.stride) : "") +
-         (l.pool == 2 ? "p" : "") + "(" + hwnas::to_string(*l.weight_format) + "/" +
-         hwnas::to_string(*l.activation_format) + ")";
-  }
-  return s;
-}
-
 template <class Pipeline>
 int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data) {
   namespace hs = hwnas::search;
@@ -108,7 +87,7 @@ int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data
                "%d epochs on %zu images; then the top %zu retrained for %d epochs\n",
                Pipeline::points(), Pipeline::layout.size(), o.trials, std::string(Pipeline::strategy_type::name).c_str(),
                std::string(Pipeline::cost_model_type::name).c_str(), o.device.c_str(), o.clock_mhz,
-               describe(s).c_str(), o.epochs, std::min(o.train_subset ? o.train_subset : data.train.size(), data.train.size()),
+               hwnas::report::spec_line(s).c_str(), o.epochs, std::min(o.train_subset ? o.train_subset : data.train.size(), data.train.size()),
                o.top_k, o.retrain_epochs);
   hs::progress_bar progress;
   const auto rep = p.run(data, s, hs::budget{.trials = o.trials, .seconds = o.seconds}, progress);
@@ -122,13 +101,13 @@ int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data
   if (!rep.met_spec()) {
     std::printf("no design met the spec (%s); loosen it, widen the search space, or give more trials\n"
                 "report: %s\n",
-                describe(s).c_str(), (out / "report.html").string().c_str());
+                hwnas::report::spec_line(s).c_str(), (out / "report.html").string().c_str());
     return 3;
   }
   if (rep.top.empty()) {  // --top-k 0: the search's best, by proxy accuracy
     const auto& t = rep.search.trials[*rep.search.best];
     std::printf("\nbest of the search: trial %zu, proxy validation accuracy %.2f%% (not retrained: --top-k 0), %s\n%s",
-                *rep.search.best + 1, 100 * t.accuracy.value_or(0), layers_summary(t.arch).c_str(),
+                *rep.search.best + 1, 100 * t.accuracy.value_or(0), hwnas::report::architecture_line(t.arch).c_str(),
                 hwnas::fpga::to_table(*t.hardware).c_str());
     std::printf("\nreport: %s\n", fs::absolute(out / "report.html").string().c_str());
     return 0;
@@ -137,7 +116,7 @@ int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data
   for (const auto& d : rep.top)
     std::printf("  %5zu  %5.2f%%  %5.2f%%  %6.2f%%   %6.2f%%  %7lld  %8.0f  %s\n", d.trial + 1, 100 * d.proxy_accuracy,
                 100 * d.validation_accuracy, 100 * d.test_accuracy_qat, 100 * d.test_accuracy_integer,
-                static_cast<long long>(d.hw.luts), d.hw.fps, layers_summary(d.arch).c_str());
+                static_cast<long long>(d.hw.luts), d.hw.fps, hwnas::report::architecture_line(d.arch).c_str());
   const auto& best = rep.top[*rep.best];
   std::printf("\nbest: trial %zu, test accuracy %.2f%% (integer-only inference; QAT %.2f%%)\n%s", best.trial + 1,
               100 * best.test_accuracy_integer, 100 * best.test_accuracy_qat, hwnas::fpga::to_table(best.hw).c_str());

@@ -123,22 +123,11 @@ int run(const options& o) {
     nlohmann::json j;
     j["architecture"] = io::to_json(arch);
     j["quantized"] = net.quantized();
-    j["config"] = {{"epochs", cfg.epochs},
-                   {"batch", cfg.batch},
-                   {"learning_rate", cfg.learning_rate},
-                   {"momentum", cfg.momentum},
-                   {"nesterov", cfg.nesterov},
-                   {"weight_decay", cfg.weight_decay},
-                   {"schedule", std::string(nn::to_string(cfg.schedule))},
-                   {"warmup", cfg.warmup},
-                   {"max_shift", cfg.max_shift},
-                   {"random_flip", cfg.random_flip},
-                   {"seed", cfg.seed},
-                   {"init_seed", o.init_seed},
-                   {"threads", pool.size()},
-                   {"slices", cfg.slices},
-                   {"train_images", data.train.size()},
-                   {"validation_images", data.validation.size()}};
+    j["config"] = nn::to_json(cfg);
+    j["config"].update(nlohmann::json{{"init_seed", o.init_seed},
+                                      {"threads", pool.size()},
+                                      {"train_images", data.train.size()},
+                                      {"validation_images", data.validation.size()}});
     j["epochs"] = result.history.size();
     nlohmann::json hist = nlohmann::json::array();
     for (const auto& r : result.history)

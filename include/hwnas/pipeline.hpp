@@ -180,23 +180,6 @@ inline nlohmann::json fingerprint(const io::dataset& d) {
           {"fnv1a", hex}};
 }
 
-inline nlohmann::json to_json(const fpga::spec& s) {
-  nlohmann::json j = nlohmann::json::object();
-  if (s.max_luts) j["max_luts"] = *s.max_luts;
-  if (s.max_dsps) j["max_dsps"] = *s.max_dsps;
-  if (s.max_brams) j["max_brams"] = *s.max_brams;
-  if (s.min_fps) j["min_fps"] = *s.min_fps;
-  if (s.max_latency_ms) j["max_latency_ms"] = *s.max_latency_ms;
-  return j;
-}
-
-inline nlohmann::json to_json(const nn::train_config& c) {
-  return {{"epochs", c.epochs},          {"batch", c.batch},       {"learning_rate", c.learning_rate},
-          {"momentum", c.momentum},      {"nesterov", c.nesterov}, {"weight_decay", c.weight_decay},
-          {"schedule", static_cast<int>(c.schedule)}, {"warmup", c.warmup}, {"max_shift", c.max_shift},
-          {"random_flip", c.random_flip}, {"seed", c.seed}};
-}
-
 /// Calls `stage(name, i, n)` on every hook that has it.
 template <class... H>
 void announce_stage(std::string_view name, std::size_t i, std::size_t n, H&... hooks) {
@@ -297,8 +280,8 @@ class pipeline {
     j["cost_model"] = {{"name", std::string(cost_model_type::name)},
                        {"device", std::string(cost_model_type::device_type::name)},
                        {"clock_mhz", model.clock_mhz()}};
-    j["spec"] = detail::to_json(s);
-    j["proxy"] = {{"train", detail::to_json(settings.proxy.train)},
+    j["spec"] = fpga::to_json(s);
+    j["proxy"] = {{"train", nn::to_json(settings.proxy.train)},
                   {"train_images", settings.proxy.train_images},
                   {"init_seed", settings.proxy.init_seed},
                   {"subset_seed", settings.proxy.subset_seed}};

@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "hwnas/core/error.hpp"
 #include "hwnas/fpga/devices.hpp"
 
@@ -48,6 +50,16 @@ inline void validate(const spec& s) {
     throw invalid_argument("spec.max_latency_ms = " + std::to_string(*s.max_latency_ms) +
                            ": a latency bound must be > 0 ms (no design has zero latency; leave it unset for no "
                            "bound)");
+}
+
+/// The spec as JSON (report.json, the journal's header): every field, null when unset.
+inline nlohmann::json to_json(const spec& s) {
+  const auto field = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  return {{"max_luts", field(s.max_luts)},
+          {"max_dsps", field(s.max_dsps)},
+          {"max_brams", field(s.max_brams)},
+          {"min_fps", field(s.min_fps)},
+          {"max_latency_ms", field(s.max_latency_ms)}};
 }
 
 /// A large "no limit" that sums of a few of itself cannot overflow.

@@ -19,6 +19,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "hwnas/core/error.hpp"
 #include "hwnas/core/parallel.hpp"
 #include "hwnas/core/rng.hpp"
@@ -91,6 +93,16 @@ bool epoch_hook(H& h, const epoch_report& r) {
   return go;
 }
 }  // namespace detail
+
+/// The training options as JSON (hwnas-train's result file, the journal's header).
+inline nlohmann::json to_json(const train_config& c) {
+  return {{"epochs", c.epochs},           {"batch", c.batch},
+          {"learning_rate", c.learning_rate}, {"momentum", c.momentum},
+          {"nesterov", c.nesterov},       {"weight_decay", c.weight_decay},
+          {"schedule", std::string(to_string(c.schedule))}, {"warmup", c.warmup},
+          {"max_shift", c.max_shift},     {"random_flip", c.random_flip},
+          {"seed", c.seed},               {"slices", c.slices}};
+}
 
 /// Throws hwnas::invalid_argument naming the option unless `c` is usable.
 inline void validate(const train_config& c) {

@@ -42,14 +42,6 @@ nlohmann::json optional_json(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
-inline nlohmann::json spec_json(const fpga::spec& s) {
-  return {{"max_luts", optional_json(s.max_luts)},
-          {"max_dsps", optional_json(s.max_dsps)},
-          {"max_brams", optional_json(s.max_brams)},
-          {"min_fps", optional_json(s.min_fps)},
-          {"max_latency_ms", optional_json(s.max_latency_ms)}};
-}
-
 inline nlohmann::json design_json(const retrained_design& d) {
   return {{"trial", d.trial + 1},
           {"architecture", io::to_json(d.arch)},
@@ -115,7 +107,7 @@ inline nlohmann::json to_json(const codesign_report& r) {
 
   return json{{"version", r.version},
               {"seed", r.seed},
-              {"spec", detail::spec_json(r.spec)},
+              {"spec", fpga::to_json(r.spec)},
               {"device", r.device},
               {"cost_model", r.cost_model},
               {"clock_mhz", r.clock_mhz},

@@ -97,3 +97,10 @@ inline std::string architecture_line(const architecture& a) {
 }
 
 }  // namespace hwnas::report::detail
+
+namespace hwnas::report {
+/// "LUTs <= 5000, fps >= 3000" and "conv16 3x3 pool [s0.3 u1.3] | ... | fc [s0.3]": the one-line forms every
+/// output uses, for programs that print their own summary (hwnas-codesign).
+using detail::architecture_line;
+using detail::spec_line;
+}  // namespace hwnas::report

@@ -57,17 +57,6 @@ inline std::optional<std::string> first_difference(const nlohmann::json& a, cons
   return std::nullopt;
 }
 
-inline void fsync_path(const std::string& path, bool directory = false) {
-#if defined(__unix__) || defined(__APPLE__)
-  if (const int fd = ::open(path.c_str(), directory ? O_RDONLY : (O_WRONLY | O_APPEND)); fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-#else
-  (void)path;
-  (void)directory;
-#endif
-}
 }  // namespace detail
 
 class journal {
@@ -147,7 +136,7 @@ class journal {
     out.flush();
     if (!out) throw io_error("journal " + path_ + ": cannot write its header (disk full?)");
     out.close();
-    detail::fsync_path(path_);
+    sync_to_disk();
   }
 
   void check_header(const std::string& line, bool complete) {
@@ -223,7 +212,14 @@ class journal {
   void sync() {
     out_.flush();
     if (!out_) throw io_error("journal " + path_ + ": write failed (disk full?)");
-    detail::fsync_path(path_);
+    sync_to_disk();
+  }
+
+  /// fsync through the descriptor the lock holds open (one open file for the journal's life, not one per append).
+  void sync_to_disk() const {
+#if defined(__unix__) || defined(__APPLE__)
+    if (lock_fd_ >= 0) ::fsync(lock_fd_);
+#endif
   }
 
   std::string path_;

@@ -130,10 +130,7 @@ struct reinforce {
     /// moves toward reward. @throws hwnas::invalid_argument for a genome that does not fit the layout or a reward
     /// that is NaN or infinite (nothing is changed then)
     void tell(const genome& g, double reward) {
-      space::check_genome(g, layout_, "hwnas::search::reinforce::tell");
-      if (!std::isfinite(reward))
-        throw invalid_argument("hwnas::search::reinforce::tell: the reward is " + std::to_string(reward) +
-                               "; tell a finite reward (0 for a design that breaks the spec)");
+      detail::check_told(g, layout_, reward, "hwnas::search::reinforce::tell");
       if (!told_) baseline_ = reward;
       const double advantage = reward - baseline_;
       const std::vector<double> grad = gradient(g, advantage);

@@ -36,6 +36,14 @@ inline std::vector<int> checked_layout(std::span<const int> layout, const char* 
                              " choices; every gene needs at least one");
   return {layout.begin(), layout.end()};
 }
+/// What every scalar tell checks first: the genome fits the layout and the reward is finite.
+/// @throws hwnas::invalid_argument naming `who`
+inline void check_told(const genome& g, std::span<const int> layout, double reward, const char* who) {
+  space::check_genome(g, layout, who);
+  if (!std::isfinite(reward))
+    throw invalid_argument(std::string(who) + ": the reward is " + std::to_string(reward) +
+                           "; tell a finite reward (0 for a design that breaks the spec or failed)");
+}
 inline genome random_genome(std::span<const int> layout, rng& r) {
   genome g(layout.size());
   for (std::size_t i = 0; i < layout.size(); ++i) g[i] = static_cast<int>(r.below(static_cast<std::uint64_t>(layout[i])));
@@ -108,10 +116,7 @@ struct regularized_evolution {
     }
 
     void tell(const genome& g, double reward) {
-      space::check_genome(g, layout_, "hwnas::search::regularized_evolution::tell");
-      if (!std::isfinite(reward))
-        throw invalid_argument("hwnas::search::regularized_evolution::tell: the reward is " + std::to_string(reward) +
-                               "; record a failed trial (reward 0) instead");
+      detail::check_told(g, layout_, reward, "hwnas::search::regularized_evolution::tell");
       members_.push_back({g, reward});
       if (members_.size() > population_) members_.pop_front();  // the oldest dies
     }
