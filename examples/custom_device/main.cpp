@@ -37,6 +37,9 @@ struct ecp5_85f {
   static constexpr int dsps_per_multiplier(int act_bits, int weight_bits) noexcept {
     return act_bits + 1 <= 18 && weight_bits <= 18 ? 1 : 2;
   }
+  // The highest clock this datapath may use, MHz: take your speed grade's block RAM (EBR) fmax from the datasheet;
+  // 200 MHz here is a conservative figure. A faster clock is reported as a violation ("device_fmax").
+  static constexpr double fmax_mhz = 200.0;
 };
 
 // Step 2: check it models the concept (a missing or mistyped member fails here, with the concept's name).

@@ -77,5 +77,20 @@ TEST_CASE("architecture: validation names the layer and the rule") {
                       a.layers.resize(6, a.layers[0]);  // 28 -> 14 -> 7 -> 3 -> 1 -> 0
                     })),
                     doctest::Contains("shrinks to nothing"));
+  // The classifier's input (C*H*W) must be representable: 128 filters of 4096x4096 are 2^31 values, one too many
+  // (before, the cost models reported "Tn = 1 must be in 1..N = -2147483648").
+  auto huge = [](int filters) {
+    hwnas::architecture a;
+    a.input = {1, 4096, 4096};
+    hwnas::conv_layer c;
+    c.filters = filters;
+    c.kernel = 1;
+    a.layers = {c};
+    return a;
+  };
+  CHECK_THROWS_WITH_AS(hwnas::validate(huge(128)), doctest::Contains("classifier: its input would have 2147483648"),
+                       hwnas::invalid_argument);
+  CHECK_NOTHROW(hwnas::validate(huge(127)));
+  CHECK(hwnas::geometry(huge(127)).back().in_channels == 127 * 4096 * 4096);
   CHECK_NOTHROW(hwnas::validate(hwnas::reference_cnn()));
 }

@@ -17,12 +17,14 @@ struct my_board {
   static constexpr std::int64_t luts = 20000, flip_flops = 40000, dsps = 40, brams = 50, bram_bits = 18432;
   static constexpr std::array<bram_shape, 3> bram_shapes{{{9, 2048}, {18, 1024}, {36, 512}}};
   static constexpr int dsps_per_multiplier(int a, int w) noexcept { return a + 1 <= 25 && w <= 18 ? 1 : 2; }
+  static constexpr double fmax_mhz = 300.0;
 };
 struct no_dsp_rule {  // misses dsps_per_multiplier
   static constexpr std::string_view name = "x", description = "x";
   static constexpr lut_family family = lut_family::lut4;
   static constexpr std::int64_t luts = 1, flip_flops = 1, dsps = 1, brams = 1, bram_bits = 1;
   static constexpr std::array<bram_shape, 1> bram_shapes{{{1, 1}}};
+  static constexpr double fmax_mhz = 100.0;
 };
 struct wrong_family : my_board {
   static constexpr const char* family = "lut6";
@@ -114,4 +116,44 @@ TEST_CASE_TEMPLATE("map: the least-LUT mapping meeting the spec, else the fastes
   CHECK_FALSE(model.fastest_mapping(a, no_luts));
   // the least-LUT mapping with no limits at all: no feasible mapping of any spec has fewer LUTs
   CHECK(least.luts <= met.luts);
+}
+
+namespace {
+struct few_flip_flops : my_board {
+  static constexpr std::int64_t flip_flops = 10;
+};
+}  // namespace
+
+template <template <class, class> class Model>
+void check_flip_flops_and_fmax() {
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto at_fmax = Model<my_board, default_clock>(my_board::fmax_mhz).map(a);
+  CHECK(at_fmax.feasible);
+  const auto over = Model<my_board, default_clock>(my_board::fmax_mhz + 1).map(a);
+  CHECK_FALSE(over.feasible);
+  REQUIRE(over.violations.size() == 1);
+  CHECK(over.violations[0].constraint == "device_fmax");
+  CHECK(over.violations[0].message.find("300 MHz") != std::string::npos);
+  CHECK(over.note.find("exceeds the device's fmax") != std::string::npos);
+  // The same model on a part with 10 flip-flops: every mapping needs more.
+  const auto r = Model<few_flip_flops, default_clock>().map(a);
+  CHECK_FALSE(r.feasible);
+  bool ffs = false;
+  for (const auto& v : r.violations) ffs = ffs || v.constraint == "device_ffs";
+  CHECK(ffs);
+}
+
+TEST_CASE("map: a device's flip-flops and its fmax bound every model") {
+  SUBCASE("pipelined_pe") { check_flip_flops_and_fmax<pipelined_pe>(); }
+  SUBCASE("tiled_engine") { check_flip_flops_and_fmax<tiled_engine>(); }
+  SUBCASE("dataflow") { check_flip_flops_and_fmax<dataflow>(); }
+}
+
+TEST_CASE("devices: the built-in parts' clock ceilings (datasheets)") {
+  CHECK(cyclone_iv_ep4ce115::fmax_mhz == 274.0);  // M9K, C7 speed grade (CYIV-53001)
+  CHECK(xc7z020::fmax_mhz == 388.2);              // block RAM F_MAX, -1 speed grade (DS187)
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto r = pipelined_pe<xc7z020>(2000.0).map(a);
+  CHECK_FALSE(r.feasible);
+  CHECK(r.violations.back().constraint == "device_fmax");
 }

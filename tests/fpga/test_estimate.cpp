@@ -27,6 +27,35 @@ TEST_CASE("estimate: run-time names pick the same model and device") {
                        hwnas::invalid_argument);
 }
 
+TEST_CASE("estimate: a goal equal to the figure a report prints admits that design (one tolerance rule)") {
+  // The case: a 1x11x16 input, one 1x1 conv of 2 filters: 176 cycles = 568,181.8181... fps at 100 MHz.
+  architecture a;
+  a.input = {1, 11, 16};
+  a.classes = 2;
+  a.input_format = qformat::activation(0, 8);
+  conv_layer c;
+  c.filters = 2;
+  c.kernel = 1;
+  c.weight_format = qformat::weight(0, 3);
+  c.activation_format = qformat::activation(1, 3);
+  a.layers = {c};
+  a.classifier.weight_format = qformat::weight(0, 3);
+  for (const auto& [model, clock] : {std::pair{"pipelined_pe", 100.0}, {"tiled_engine", 150.0}, {"dataflow", 123.0},
+                                     {"pipelined_pe", 99.7}}) {
+    CAPTURE(model);
+    CAPTURE(clock);
+    const auto fastest = estimate(model, "xc7z020", clock, a, spec{.min_fps = 1e12});  // the fastest mapping
+    REQUIRE(!fastest.feasible);
+    const spec exact{.min_fps = fastest.fps, .max_latency_ms = fastest.latency_ms};
+    const auto r = estimate(model, "xc7z020", clock, a, exact);
+    CHECK(r.feasible);
+    CHECK(r.cycles == fastest.cycles);
+    // One cycle faster than the design can go stays infeasible: the tolerance is far below a cycle.
+    const double hz = clock * 1e6;
+    CHECK(!estimate(model, "xc7z020", clock, a, spec{.min_fps = hz / double(fastest.cycles - 1)}).feasible);
+  }
+}
+
 namespace {
 hwnas::test::program_result run(const std::string& args) { return hwnas::test::run_program("hwnas-estimate", args); }
 }  // namespace

@@ -10,6 +10,7 @@
 /// documented in docs/architecture-json.md.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -150,6 +151,14 @@ inline void validate(const architecture& a) {
                       "); use fewer strides or pools for a " + std::to_string(a.input.height) + "x" +
                       std::to_string(a.input.width) + " input");
   }
+  // The classifier's inputs (C*H*W of the last feature map) are one int extent in layer_geometry and in the cost
+  // models; 4096 filters on a 4096x4096 map would be 2^36 of them.
+  const std::int64_t last_channels = a.layers.empty() ? a.input.channels : a.layers.back().filters;
+  const std::int64_t classifier_inputs = last_channels * h * w;
+  if (classifier_inputs > std::int64_t{std::numeric_limits<int>::max()})
+    fail("classifier", "its input would have " + std::to_string(classifier_inputs) + " values (" +
+                           std::to_string(last_channels) + " channels of " + std::to_string(h) + "x" +
+                           std::to_string(w) + "), more than 2^31 - 1; add strides or pooling, or use fewer filters");
   if (a.classifier.weight_format) {
     check(*a.classifier.weight_format, "classifier weights");
     if (!a.classifier.weight_format->is_signed) fail("classifier", "weight formats are signed (use s I.F)");

@@ -22,8 +22,10 @@ namespace hwnas::fpga {
 /// - `family` (lut_family: which calibration table its LUTs follow),
 /// - `luts`, `flip_flops`, `dsps`, `brams`, `bram_bits` (capacities; DSPs in the device's own unit),
 /// - `bram_shapes` (a contiguous range of bram_shape: the width x depth configurations of one block RAM),
-/// - `dsps_per_multiplier(act_bits, weight_bits)` (DSP units one unsigned a-bit x signed w-bit product occupies).
-/// Semantics: capacities are positive; every shape holds at most bram_bits bits.
+/// - `dsps_per_multiplier(act_bits, weight_bits)` (DSP units one unsigned a-bit x signed w-bit product occupies),
+/// - `fmax_mhz` (the highest clock this datapath runs at on the part, MHz, from its datasheet: the block RAM's
+///   fmax in the speed grade you buy; a clock above it is reported as a violation, `device_fmax`).
+/// Semantics: capacities are positive; every shape holds at most bram_bits bits; fmax_mhz > 0.
 template <class D>
 concept Device = requires(int bits) {
   { D::name } -> std::convertible_to<std::string_view>;
@@ -38,6 +40,7 @@ concept Device = requires(int bits) {
   { D::bram_shapes.size() } -> std::convertible_to<std::size_t>;
   { D::dsps_per_multiplier(bits, bits) }
   noexcept->std::convertible_to<int>;
+  { D::fmax_mhz } -> std::convertible_to<double>;
 };
 
 /// A clock as a type: `static constexpr double mhz` (clock_mhz<N> models it).
@@ -75,6 +78,7 @@ struct device_archetype {
   static constexpr std::int64_t luts = 1000, flip_flops = 1000, dsps = 0, brams = 1, bram_bits = 1024;
   static constexpr std::array<bram_shape, 1> bram_shapes{{{1, 1024}}};
   static constexpr int dsps_per_multiplier(int, int) noexcept { return 1; }
+  static constexpr double fmax_mhz = 100.0;
 };
 static_assert(Device<device_archetype>);
 

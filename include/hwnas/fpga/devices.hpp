@@ -2,7 +2,8 @@
 /// @file
 /// FPGA devices and clocks. A device is a plain struct of `static constexpr` figures that models
 /// hwnas::fpga::Device (fpga/concepts.hpp): its LUT family, how many LUTs, flip-flops, DSP units and block RAMs it
-/// has, the shapes a block RAM can take, and how many DSP units one multiplier occupies. A user device is one more
+/// has, the shapes a block RAM can take, how many DSP units one multiplier occupies, and the highest clock its
+/// datapath runs at (fmax, from the datasheet). A user device is one more
 /// such struct (examples/custom_device). The cost models turn the type into a runtime `device_info` once, so the
 /// arithmetic is shared by every device. Figures and their sources: docs/cost-models.md#devices.
 
@@ -55,6 +56,10 @@ struct cyclone_iv_ep4ce115 {
   static constexpr std::int64_t dsps = 532;           ///< 9x9 multiplier units (266 18x18 multipliers)
   static constexpr std::int64_t brams = 432;          ///< M9K blocks
   static constexpr std::int64_t bram_bits = 9216;     ///< bits per M9K, parity bits included
+  /// Clock ceiling of this datapath, MHz: the M9K block's fmax in the C7 speed grade of the DE2-115's
+  /// EP4CE115F29C7 (Cyclone IV Device Datasheet, CYIV-53001, memory block performance). Weights, line buffers
+  /// and feature maps live in M9K, so no clock above it is usable; the LUT datapath may close lower (synthesis).
+  static constexpr double fmax_mhz = 274.0;
   /// The M9K configurations (simple dual port; x9/x18/x36 use the parity bits).
   static constexpr std::array<bram_shape, 9> bram_shapes{
       {{1, 8192}, {2, 4096}, {4, 2048}, {8, 1024}, {9, 1024}, {16, 512}, {18, 512}, {32, 256}, {36, 256}}};
@@ -76,6 +81,10 @@ struct xc7z020 {
   static constexpr std::int64_t dsps = 220;   ///< DSP48E1 slices
   static constexpr std::int64_t brams = 140;  ///< BRAM36 blocks
   static constexpr std::int64_t bram_bits = 36864;
+  /// Clock ceiling of this datapath, MHz: block RAM F_MAX (write-first / no-change, output register off) in the
+  /// -1 speed grade of the common XC7Z020-1 boards (Xilinx DS187, block RAM switching characteristics); the
+  /// DSP48E1's F_MAX (464 MHz, -1) is higher, so block RAM binds.
+  static constexpr double fmax_mhz = 388.2;
   /// The RAMB36E1 configurations (x72 in simple dual port mode).
   static constexpr std::array<bram_shape, 7> bram_shapes{
       {{1, 32768}, {2, 16384}, {4, 8192}, {9, 4096}, {18, 2048}, {36, 1024}, {72, 512}}};
@@ -95,6 +104,7 @@ struct device_info {
   std::int64_t luts = 0, flip_flops = 0, dsps = 0, brams = 0, bram_bits = 0;
   std::span<const bram_shape> bram_shapes;
   int (*dsps_per_multiplier)(int, int) noexcept = nullptr;
+  double fmax_mhz = 0.0;  ///< the clock ceiling of this datapath, MHz (a clock above it is a violation)
 };
 
 /// The runtime figures of a device type (see hwnas::fpga::Device). Its members refer to static storage.
@@ -109,7 +119,8 @@ constexpr device_info info_of() noexcept {
                      D::brams,
                      D::bram_bits,
                      std::span<const bram_shape>(D::bram_shapes.data(), D::bram_shapes.size()),
-                     &D::dsps_per_multiplier};
+                     &D::dsps_per_multiplier,
+                     static_cast<double>(D::fmax_mhz)};
 }
 
 /// Throws hwnas::invalid_argument unless a runtime clock is usable: finite and in 1..2000 MHz.

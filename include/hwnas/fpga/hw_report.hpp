@@ -110,6 +110,14 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
   resource("max_luts", "device_luts", "LUTs", r.luts, s.max_luts, dev.luts);
   resource("max_dsps", "device_dsps", "DSP units", r.dsps, s.max_dsps, dev.dsps);
   resource("max_brams", "device_brams", "block RAMs", r.brams, s.max_brams, dev.brams);
+  ceiling("device_ffs", "flip-flops", r.ffs, dev.flip_flops);  // no spec field: only the device's capacity
+  if (r.clock_mhz > dev.fmax_mhz) {
+    violation v{"device_fmax", dev.fmax_mhz, r.clock_mhz, {}};
+    v.message = "device_fmax: the clock " + format_number(r.clock_mhz) + " MHz > " + format_number(dev.fmax_mhz) +
+                " MHz, the " + std::string(dev.name) + " datapath's fmax (" + format_percent(v.excess()) +
+                "); lower --clock-mhz";
+    r.violations.push_back(std::move(v));
+  }
   if (s.min_fps && r.cycles > lim.cycles) {
     violation v{"min_fps", *s.min_fps, r.fps, {}};
     v.message = "min_fps: " + format_number(r.fps, 6) + " fps < " + format_number(*s.min_fps, 6) + " fps (" +

@@ -74,16 +74,21 @@ struct limits {
 };
 
 namespace detail {
-/// The largest whole number of cycles c with clock_hz / c >= fps.
+/// Relative tolerance of the one rounding rule for rate and latency goals: a goal equal to a figure the reports
+/// print (fps = f / cycles, a double rounded to 17 digits) must admit that design, so a cycle budget computed in
+/// floating point is rounded down only after being raised by this much. 1e-9 is far above double rounding
+/// (~1e-16 per operation) and far below one cycle in any frame this library models (< 1e8 cycles).
+inline constexpr double goal_tolerance = 1e-9;
+/// The largest whole number of cycles c with clock_hz / c >= fps (within goal_tolerance).
 inline std::int64_t cycles_for_fps(double clock_hz, double fps) {
   if (fps <= 0) return unlimited;
-  const double c = std::floor(clock_hz / fps);
+  const double c = std::floor(clock_hz / fps * (1 + goal_tolerance));
   return c >= static_cast<double>(unlimited) ? unlimited : static_cast<std::int64_t>(c);
 }
-/// The largest whole number of cycles whose duration is <= ms.
+/// The largest whole number of cycles whose duration is <= ms (within goal_tolerance).
 inline std::int64_t cycles_for_ms(double clock_hz, double ms) {
   if (!std::isfinite(ms)) return unlimited;
-  const double c = std::floor(ms * 1e-3 * clock_hz * (1 + 1e-12));
+  const double c = std::floor(ms * 1e-3 * clock_hz * (1 + goal_tolerance));
   return c >= static_cast<double>(unlimited) ? unlimited : static_cast<std::int64_t>(c);
 }
 }  // namespace detail

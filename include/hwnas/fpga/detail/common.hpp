@@ -137,7 +137,8 @@ class model_base {
     const char* smallest = "";  ///< appended to "fits the resource limits", e.g. ", even with Tn = Tm = 1"
   };
 
-  /// The map() of every model, in three steps: the least-LUT mapping meeting `s`; when none exists, the fastest
+  /// The map() of every model, in three steps: the least-LUT mapping meeting `s` (reported infeasible, with the
+  /// violation `device_fmax`, when the clock exceeds the device's fmax); when none exists, the fastest
   /// one within the resource limits; when even none fits those, least_lut_unlimited() (the least-LUT mapping with
   /// no limits at all). The last two are reported with feasible == false and the violations.
   template <class Model, class Unlimited>
@@ -149,7 +150,13 @@ class model_base {
       return r;
     };
     const std::string mapping = w.mapping;
-    if (auto m = model.best_mapping(a, s)) return report(*m, "least-LUT " + mapping + " meeting the spec (" + w.method + ")");
+    if (model.clock_mhz() > model.device().fmax_mhz) {  // nothing is buildable; show what the rest of the spec gives
+      if (auto m = model.best_mapping(a, s))
+        return report(*m, "the clock exceeds the device's fmax (no " + mapping +
+                              " is buildable); shown: the least-LUT " + mapping + " meeting the rest of the spec");
+    } else if (auto m = model.best_mapping(a, s)) {
+      return report(*m, "least-LUT " + mapping + " meeting the spec (" + w.method + ")");
+    }
     if (auto m = model.fastest_mapping(a, s))
       return report(*m, "no " + mapping + " meets the spec (proved by the " + w.proof + "); shown: the fastest " +
                             mapping + " within the resource limits");
