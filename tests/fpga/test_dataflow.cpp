@@ -4,6 +4,7 @@
 
 #include "fpga_test_util.hpp"
 #include "hwnas/fpga/dataflow.hpp"
+#include "hwnas/fpga/pipelined_pe.hpp"
 
 using namespace hwnas;
 using namespace hwnas::fpga;
@@ -14,7 +15,7 @@ namespace {
 dataflow_mapping random_folding(rng& r, const std::vector<layer_geometry>& g) {
   dataflow_mapping m;
   for (const auto& l : g) {
-    const auto pe = fpga::detail::divisors(l.out_channels), simd = fpga::detail::divisors(l.in_channels);
+    const auto pe = fpga::detail::divisors(l.out_channels), simd = fpga::detail::divisors(static_cast<int>(fpga::detail::reduction_length(l)));
     m.layers.push_back({pe[r.below(pe.size())], simd[r.below(simd.size())], r.below(2) == 1});
   }
   return m;
@@ -28,20 +29,27 @@ TEST_CASE("dataflow: divisors") {
   CHECK(fpga::detail::divisors(49) == std::vector<int>{1, 7, 49});
 }
 
-TEST_CASE("dataflow: cycles = (M/PE)(K^2 N/SIMD) R C; fps from the slowest layer, latency the sum") {
+TEST_CASE("dataflow: cycles = max((M/PE)(K^2 N/SIMD) R C, H W); fps from the slowest layer; latency with fills") {
   const auto a = with_uniform_bits(reference_cnn(), 4);
   const auto g = geometry(a);
   const dataflow<> model;
   const dataflow_mapping m{{{4, 1, false}, {8, 4, true}, {2, 8, false}}};
   const auto r = model.evaluate(a, m);
   const std::int64_t c0 = (16 / 4) * 9 * 1 * 28 * 28, c1 = (32 / 8) * 9 * (16 / 4) * 14 * 14,
-                     c2 = (10 / 2) * (1568 / 8);
+                     c2 = std::max<std::int64_t>((10 / 2) * (1568 / 8), 7 * 7);
   REQUIRE(r.layers.size() == 3);
   CHECK(r.layers[0].cycles == c0);
   CHECK(r.layers[1].cycles == c1);
   CHECK(r.layers[2].cycles == c2);
   CHECK(r.cycles == std::max({c0, c1, c2}));
-  CHECK(r.latency_cycles == c0 + c1 + c2);
+  const std::int64_t t = std::max({c0, c1, c2});
+  const auto fill = [&](std::size_t l) { return (t * g[l].pixels_to_first_output + g[l].in_pixels - 1) / g[l].in_pixels; };
+  CHECK(r.latency_cycles == t + fill(0) + fill(1));  // the classifier answers after its last input
+  // SIMD over the window: 9 products of the first layer's 3x3 window at once (N = 1)
+  const auto w = model.evaluate(a, dataflow_mapping{{{4, 9, false}, {8, 4, true}, {2, 8, false}}});
+  CHECK(w.layers[0].cycles == (16 / 4) * 28 * 28);
+  CHECK_THROWS_WITH_AS(model.evaluate(a, dataflow_mapping{{{4, 2, false}, {8, 4, true}, {2, 8, false}}}),
+                       doctest::Contains("SIMD = 2 must divide N*K*K = 9"), hwnas::invalid_argument);
   CHECK(r.luts == r.layers[0].luts + r.layers[1].luts + r.layers[2].luts);
   CHECK(r.dsps == 8 * 4 * cyclone_iv_ep4ce115::dsps_per_multiplier(4, 4));
   CHECK(r.layers[0].dsps == 0);
@@ -110,4 +118,56 @@ TEST_CASE("dataflow: infeasible reasons") {
   const auto dsp = model.map(a, spec{.max_luts = 50, .max_dsps = 0});
   CHECK_FALSE(dsp.feasible);
   CHECK(has_violation(dsp, "max_luts"));
+}
+
+TEST_CASE("dataflow: identical hardware gives pipelined_pe's figures (one group, Tn = SIMD, Tm = PE)") {
+  rng r(515);
+  int compared = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    const auto a = test::random_small_architecture(r, 3, 8);
+    const auto g = geometry(a);
+    const auto folding = random_folding(r, g);
+    pe_mapping same;
+    for (const auto& x : folding.layers) same.layers.push_back({x.simd, x.pe, 0});
+    const auto d = dataflow<>().evaluate(a, folding);
+    const auto p = pipelined_pe<>().evaluate(a, same);
+    CAPTURE(trial);
+    CHECK(d.cycles == p.cycles);
+    CHECK(d.latency_cycles == p.latency_cycles);
+    CHECK(d.fps == p.fps);
+    CHECK(d.latency_ms == p.latency_ms);
+    CHECK(d.brams == p.brams);
+    bool all_luts = true;
+    for (const auto& x : folding.layers) all_luts = all_luts && !x.dsp;
+    if (all_luts) CHECK(d.luts == p.luts);  // the same arrays in LUTs
+    ++compared;
+  }
+  CHECK(compared == 60);
+}
+
+TEST_CASE("dataflow: the window unrolls, so the 4-bit reference CNN reaches 20,000 fps on the XC7Z020") {
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto r = dataflow<xc7z020>().map(a, spec{.min_fps = 20000});
+  CHECK(r.feasible);
+  CHECK(r.layers[0].parallelism[1].second > 1);  // SIMD > N = 1
+}
+
+TEST_CASE("dataflow: a latency ceiling is a ceiling on the interval, and the search meets it exactly") {
+  rng r(616);
+  const dataflow<> model;
+  int bound = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    const auto a = test::random_small_architecture(r, 2, 6);
+    const auto x = model.evaluate(a, random_folding(r, geometry(a)));
+    const spec s{.max_latency_ms = x.latency_ms * r.uniform(0.5, 1.2)};
+    const auto best = model.best_mapping(a, s), ref = model.best_mapping_ref(a, s);
+    CAPTURE(trial);
+    REQUIRE(best.has_value() == ref.has_value());
+    if (!best) continue;
+    CHECK(model.evaluate(a, *best, s).feasible);
+    CHECK(model.evaluate(a, *best, s).luts == model.evaluate(a, *ref, s).luts);
+    const auto free = model.best_mapping(a);
+    if (free && model.evaluate(a, *free).latency_ms > *s.max_latency_ms) ++bound;
+  }
+  CHECK(bound > 3);
 }

@@ -16,7 +16,8 @@ pe_mapping random_pe_mapping(rng& r, const std::vector<layer_geometry>& g) {
   int group = 0;
   for (std::size_t l = 0; l < g.size(); ++l) {
     if (l > 0 && r.below(2)) ++group;
-    m.layers.push_back({test::pick(r, 1, g[l].in_channels), test::pick(r, 1, g[l].out_channels), group});
+    const int tn_max = static_cast<int>(fpga::detail::reduction_length(g[l]));  // N*K*K: the window may unroll
+    m.layers.push_back({test::pick(r, 1, tn_max), test::pick(r, 1, g[l].out_channels), group});
   }
   return m;
 }
@@ -40,8 +41,8 @@ TEST_CASE("pipelined_pe: one layer's cost follows the formulas") {
   const auto d = info_of<cyclone_iv_ep4ce115>();
   const int tn = 2, tm = 4;
   const auto cost = fpga::detail::pe_layer(d, g[0], tn, tm);
-  // cycles = ceil(M/Tm) ceil(N/Tn) R C K^2
-  CHECK(cost.cycles == 3 * 2 * 8 * 8 * 9);
+  // cycles = max(ceil(M/Tm) ceil(N K^2/Tn) R C, H W): Tn = 2 over the 3*9 = 27 products of a window
+  CHECK(cost.cycles == 3 * 14 * 8 * 8);
   // LUTs: Tm columns of (Tn multipliers + the accumulating sum of Tn products + requantizer) + Tm pool lanes
   const int acc = 6 + 5 + ceil_log2(3 * 9 + 1);
   CHECK(fpga::detail::accumulator_bits(g[0]) == acc);
@@ -49,10 +50,19 @@ TEST_CASE("pipelined_pe: one layer's cost follows the formulas") {
                       accumulating_sum_luts(lut_family::lut4, tn, 11, acc) +
                       requantizer_luts(lut_family::lut4, acc, 4, requantizer_default_shift(5));
   CHECK(cost.luts == tm * column + tm * max_pool_luts(lut_family::lut4, 4));
-  // BRAM: weights (depth ceil(M/Tm) ceil(N/Tn) K^2, width Tn Tm w) + line buffer + pool row buffer
+  // BRAM: weights (depth ceil(M/Tm) ceil(N K^2/Tn), width Tn Tm w) + line buffer ((K-1) W + K pixels of N a
+  // bits) + pool row buffer
   const auto shapes = d.bram_shapes;
-  CHECK(cost.brams == bram_blocks(shapes, 3 * 2 * 9, 2 * 4 * 5) + bram_blocks(shapes, (2 * 8 + 3) * 2, 2 * 6) +
+  CHECK(cost.brams == bram_blocks(shapes, 3 * 14, 2 * 4 * 5) + bram_blocks(shapes, 2 * 8 + 3, 3 * 6) +
                           bram_blocks(shapes, 4 * 3, 4 * 4));
+  // Tn = 9 > N = 3 unrolls the window: 3 pixels per cycle from 3 copies of the line buffer
+  const auto wide = fpga::detail::pe_layer(d, g[0], 9, tm);
+  CHECK(wide.cycles == 3 * 3 * 8 * 8);
+  CHECK(wide.brams == bram_blocks(shapes, 3 * 3, 9 * 4 * 5) + 3 * bram_blocks(shapes, 2 * 8 + 3, 3 * 6) +
+                          bram_blocks(shapes, 4 * 3, 4 * 4));
+  // Fully unrolled, reading the 64 input pixels one per cycle binds: 3 passes * 64 outputs = 192 > 64; with Tm = M,
+  // one pass: max(64, 64)
+  CHECK(fpga::detail::pe_layer(d, g[0], 27, 10).cycles == 64);
 }
 
 TEST_CASE("pipelined_pe: groups add LUTs and max cycles inside, max LUTs and add cycles across") {
@@ -81,7 +91,20 @@ TEST_CASE("pipelined_pe: groups add LUTs and max cycles inside, max LUTs and add
   CHECK(r3.brams == brams + fpga::detail::pe_boundary_brams(d, g[0]) + fpga::detail::pe_boundary_brams(d, g[1]));
   CHECK(r1.dsps == 0);
   CHECK(r1.fps == doctest::Approx(100e6 / static_cast<double>(max_c)));
-  CHECK(r1.latency_ms == doctest::Approx(1e3 * static_cast<double>(max_c) / 100e6));
+  // latency: each group's interval plus its layers' fills (the input up to the first pooled output, as a
+  // fraction of the frame: conv0 59 of 28*28 pixels, conv1 31 of 14*14, the classifier none)
+  CHECK(g[0].pixels_to_first_output == 2 * 28 + 3);
+  CHECK(g[1].pixels_to_first_output == 2 * 14 + 3);
+  CHECK(g[2].pixels_to_first_output == 0);
+  const auto fill = [&](std::size_t l, std::int64_t t) { return (t * g[l].pixels_to_first_output + g[l].in_pixels - 1) / g[l].in_pixels; };
+  CHECK(r1.latency_cycles == max_c + fill(0, max_c) + fill(1, max_c));
+  CHECK(r1.latency_ms == doctest::Approx(1e3 * static_cast<double>(r1.latency_cycles) / 100e6));
+  std::int64_t lat3 = 0;
+  for (std::size_t l = 0; l < 3; ++l) {
+    const auto c = fpga::detail::pe_layer(d, g[l], three_groups.layers[l].tn, three_groups.layers[l].tm).cycles;
+    lat3 += c + fill(l, c);
+  }
+  CHECK(r3.latency_cycles == lat3);
   REQUIRE(r1.layers.size() == 3);
   CHECK(r1.layers[1].parallelism[0] == factor{"Tn", 4});
   CHECK(r1.layers[2].name == "fc");
@@ -247,8 +270,9 @@ TEST_CASE("pipelined_pe: bad input is rejected with a clear message") {
   CHECK_THROWS_AS(pipelined_pe<>(0.0), hwnas::invalid_argument);
   CHECK_THROWS_WITH_AS(model.evaluate(a, pe_mapping{{{1, 1, 0}}}), doctest::Contains("compute layers"),
                        hwnas::invalid_argument);
-  CHECK_THROWS_WITH_AS(model.evaluate(a, pe_mapping{{{2, 1, 0}, {1, 1, 0}, {1, 1, 0}}}), doctest::Contains("Tn"),
-                       hwnas::invalid_argument);
+  CHECK_THROWS_WITH_AS(model.evaluate(a, pe_mapping{{{10, 1, 0}, {1, 1, 0}, {1, 1, 0}}}),
+                       doctest::Contains("Tn = 10 must be in 1..N*K*K = 9"), hwnas::invalid_argument);
+  CHECK_NOTHROW(model.evaluate(a, pe_mapping{{{9, 1, 0}, {1, 1, 0}, {1, 1, 0}}}));
   CHECK_THROWS_WITH_AS(model.evaluate(a, pe_mapping{{{1, 1, 0}, {1, 1, 2}, {1, 1, 2}}}), doctest::Contains("group"),
                        hwnas::invalid_argument);
 }
@@ -290,7 +314,10 @@ TEST_CASE("pipelined_pe: relaxation + deepening equals one full 3-D DP on medium
     s.max_brams = model.evaluate(a, *free).brams * 9 / 10;
     const auto lim = resolve(s, d, 100);
     const auto all = fpga::detail::pe_candidates(d, g);
-    const fpga::detail::pe_caps full{lim.luts, std::min(lim.cycles, lim.latency_cycles), lim.brams, false};
+    const fpga::detail::pe_caps full{.luts = lim.luts,
+                                     .cycles = std::min(lim.cycles, lim.latency_cycles),
+                                     .brams = lim.brams,
+                                     .relax_brams = false};
     const auto one = fpga::detail::pe_dp(d, g, all, full, false);
     const auto driver = model.best_mapping(a, s);
     CAPTURE(trial);
@@ -303,4 +330,64 @@ TEST_CASE("pipelined_pe: relaxation + deepening equals one full 3-D DP on medium
     }
   }
   CHECK(deepened > 3);
+}
+
+TEST_CASE("pipelined_pe: reading the input takes time too (one pixel per cycle)") {
+  // The issue's case: a 1x1 conv with stride 2 on a 4x32x32 input, 4 filters, pool 2, 4-bit. Computing takes
+  // 16*16 = 256 cycles with Tn = N, Tm = M; reading the 1,024 input pixels takes 1,024: at most 97,656 fps.
+  architecture a;
+  a.input = {4, 32, 32};
+  a.classes = 2;
+  a.input_format = qformat::activation(0, 4);
+  conv_layer c;
+  c.filters = 4;
+  c.kernel = 1;
+  c.stride = 2;
+  c.pool = 2;
+  c.weight_format = qformat::weight(0, 3);
+  c.activation_format = qformat::activation(1, 3);
+  a.layers = {c};
+  a.classifier.weight_format = qformat::weight(0, 3);
+  const pipelined_pe<> model;
+  const auto r = model.map(a, spec{.min_fps = 300000});
+  CHECK_FALSE(r.feasible);
+  CHECK(r.cycles >= 1024);
+  CHECK(r.fps <= 100e6 / 1024 + 1e-6);
+  CHECK(model.map(a, spec{.min_fps = 97000}).feasible);
+}
+
+TEST_CASE("pipelined_pe: unrolling the window lifts the first layer's cap (N = 1)") {
+  // Without window unrolling the first layer (N = 1, 3x3) needs 28*28*9 = 7,056 cycles at best: 14,172 fps on
+  // 100 MHz. Tn over N*K*K reaches 20,000 fps on the XC7Z020.
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const pipelined_pe<xc7z020> model;
+  const auto r = model.map(a, spec{.min_fps = 20000});
+  CHECK(r.feasible);
+  CHECK(r.layers[0].parallelism[0].second > 1);  // Tn > N = 1
+  CHECK(r.fps >= 20000);
+}
+
+TEST_CASE("pipelined_pe: a latency ceiling is met exactly (the DP's fourth dimension equals brute force)") {
+  rng r(4242);
+  const pipelined_pe<> model;
+  int bound = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    const auto a = test::random_small_architecture(r, 2, 6);
+    const auto g = geometry(a);
+    const auto x = model.evaluate(a, random_pe_mapping(r, g));
+    const spec s{.max_luts = static_cast<std::int64_t>(static_cast<double>(x.luts) * r.uniform(0.8, 2.0)),
+                 .max_latency_ms = x.latency_ms * r.uniform(0.5, 1.2)};
+    const auto best = model.best_mapping(a, s), ref = model.best_mapping_ref(a, s);
+    CAPTURE(trial);
+    REQUIRE(best.has_value() == ref.has_value());
+    if (!best) continue;
+    const auto rb = model.evaluate(a, *best, s), rr = model.evaluate(a, *ref, s);
+    CHECK(rb.feasible);
+    CHECK(rb.luts == rr.luts);
+    CHECK(rb.cycles == rr.cycles);
+    // the ceiling binds when the least-LUT mapping without it would break it
+    const auto free = model.best_mapping(a, spec{.max_luts = s.max_luts});
+    if (free && model.evaluate(a, *free).latency_ms > *s.max_latency_ms) ++bound;
+  }
+  CHECK(bound > 3);
 }

@@ -76,6 +76,16 @@ TEST_CASE("evaluator: a feasible genome is trained and its reward is its validat
   CHECK(again.accuracy == t.accuracy);
   CHECK(e.trained() == 1);
   CHECK(e.distinct() == 1);
+  // a different genome for the same network (a gene of the unused second layer changed) is not trained again
+  auto alias = one_layer();
+  alias[5] = 1;  // layer 1's filters: layer 1 does not exist at depth 1
+  REQUIRE(codesign::decode(alias, {1, 12, 12}, 4) == t.arch);
+  const auto same = e.evaluate(alias);
+  CHECK(same.repeated);
+  CHECK(same.g == alias);
+  CHECK(same.accuracy == t.accuracy);
+  CHECK(e.trained() == 1);
+  CHECK(e.evaluate(alias).repeated);
   // another evaluator with the same settings gives the same accuracy
   evaluator e2(hwnas::fpga::pipelined_pe<>(), hwnas::spec{.min_fps = 100}, train, validation, quick(), pool);
   CHECK(e2.evaluate(one_layer()).accuracy == t.accuracy);

@@ -9,6 +9,7 @@
 /// activations it outputs (unsigned, after ReLU); no format means float. JSON: io/architecture_json.hpp,
 /// documented in docs/architecture-json.md.
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -90,6 +91,13 @@ struct layer_geometry {
   int pooled_height = 0, pooled_width = 0;  ///< after pooling (== out when pool == 1)
   /// Bit widths (0 when float): input activations a, weights w, output activations (0 for the classifier).
   int act_bits = 0, weight_bits = 0, out_bits = 0;
+  /// Pixels of the map the layer reads, each with all its channels: H*W for a conv layer, the last feature map's
+  /// H*W for the classifier (whose N = C*H*W). A streaming datapath reads one pixel per cycle.
+  std::int64_t in_pixels = 1;
+  /// Pixels (in raster order) the layer must have read before it can emit its first output: up to the first full
+  /// K x K window, or, when it pools, the first full 2x2 window of outputs; 0 for the classifier (it answers after
+  /// its last input). Its fill is this fraction of its frame time (docs/cost-models.md#latency).
+  std::int64_t pixels_to_first_output = 0;
 
   constexpr std::int64_t macs() const noexcept {
     return std::int64_t{out_channels} * in_channels * out_height * out_width * kernel * kernel;
@@ -190,6 +198,13 @@ inline std::vector<layer_geometry> geometry(const architecture& a) {
     g.act_bits = act_bits;
     g.weight_bits = l.weight_format ? l.weight_format->bits() : 0;
     g.out_bits = l.activation_format ? l.activation_format->bits() : 0;
+    g.in_pixels = std::int64_t{h} * w;
+    {  // the last input row/column the first (pooled) output needs, 0-based, clamped to the map
+      const int reach = l.pool == 2 ? l.stride : 0;
+      const int last_row = std::min(h - 1, reach + l.kernel - 1 - g.pad_top);
+      const int last_col = std::min(w - 1, reach + l.kernel - 1 - g.pad_left);
+      g.pixels_to_first_output = std::int64_t{last_row} * w + last_col + 1;
+    }
     out.push_back(g);
     c = l.filters;
     h = g.pooled_height;
@@ -204,6 +219,8 @@ inline std::vector<layer_geometry> geometry(const architecture& a) {
   g.out_height = g.out_width = g.pooled_height = g.pooled_width = 1;
   g.act_bits = act_bits;
   g.weight_bits = a.classifier.weight_format ? a.classifier.weight_format->bits() : 0;
+  g.in_pixels = std::int64_t{h} * w;
+  g.pixels_to_first_output = 0;
   out.push_back(g);
   return out;
 }

@@ -2,12 +2,15 @@
 /// @file
 /// The streaming dataflow model after FINN (Umuroglu et al. 2017; Blott et al. 2018): every layer is its own
 /// matrix-vector unit, all layers run concurrently, and each layer is folded by PE (output channels in parallel,
-/// PE | M) and SIMD (input channels in parallel, SIMD | N, as FINN's sliding-window generator requires):
-///   cycles_l = (M / PE) * (K^2 * N / SIMD) * R * C,   fps = f_clk / max_l cycles_l,   latency = sum_l cycles_l.
+/// PE | M) and SIMD (products of one output in parallel, SIMD | K^2 * N: beyond N the window unrolls, as FINN's
+/// parallel-window sliding-window generator allows):
+///   cycles_l = max( (M / PE) * (K^2 * N / SIMD) * R * C,  H * W ),   fps = f_clk / max_l cycles_l,
+/// the second term being the input read at one pixel per cycle; latency = the interval plus every layer's fill, from
+/// a frame's first input pixel to its class (docs/cost-models.md#latency), as pipelined_pe reports one group.
 /// A layer's LUTs are PE lanes of SIMD multipliers (LUTs, or DSP units: the search picks per layer), an adder tree
 /// over SIMD products, an accumulator and a requantizer (+ a max-pool lane when the layer pools); resources add over
-/// layers. Block RAM per layer: weights (PE*SIMD*w bits wide), the sliding-window line buffer (SIMD*a wide) and the
-/// pooling row buffer. Derivation: docs/cost-models.md#dataflow.
+/// layers. Block RAM per layer: weights (PE*SIMD*w bits wide), the sliding-window line buffer (one pixel per word,
+/// ceil(SIMD/N) copies when the window unrolls) and the pooling row buffer. Derivation: docs/cost-models.md#dataflow.
 ///
 /// The search is exact and resource-aware: a dynamic programme over layers keeping the Pareto frontier of (LUTs,
 /// and those of DSPs, BRAMs, summed cycles that can bind) -- unlike FINN's greedy SetFolding, which can miss a
@@ -36,7 +39,7 @@ namespace hwnas::fpga {
 /// One layer's folding.
 struct dataflow_layer_mapping {
   int pe = 1;        ///< output channels in parallel; divides M
-  int simd = 1;      ///< input channels in parallel; divides N
+  int simd = 1;      ///< products of one output in parallel; divides N*K*K (beyond N the window unrolls)
   bool dsp = false;  ///< multipliers in DSP units (true) or LUTs
   friend bool operator==(const dataflow_layer_mapping&, const dataflow_layer_mapping&) = default;
 };
@@ -69,7 +72,6 @@ struct dataflow_layer_cost {
 inline dataflow_layer_cost dataflow_layer(const device_info& d, const layer_geometry& g, std::int64_t pe,
                                           std::int64_t simd, bool dsp) noexcept {
   const int a = g.act_bits, w = g.weight_bits, ob = g.out_bits, acc = accumulator_bits(g);
-  const std::int64_t k = g.kernel;
   const auto arr = pe_array(d.family, simd, pe, a, w, acc, ob, dsp);
   dataflow_layer_cost c;
   c.luts = arr.luts;
@@ -79,10 +81,10 @@ inline dataflow_layer_cost dataflow_layer(const device_info& d, const layer_geom
     c.luts += pe * max_pool_luts(d.family, ob);
     c.ffs += pe * ob;
   }
-  const std::int64_t fold_m = g.out_channels / pe, fold_n = g.in_channels / simd;
-  c.cycles = fold_m * k * k * fold_n * g.out_height * g.out_width;
-  c.brams = bram_blocks(d.bram_shapes, fold_m * k * k * fold_n, pe * simd * w)            // weights
-            + bram_blocks(d.bram_shapes, ((k - 1) * g.in_width + k) * fold_n, simd * a);  // line buffer
+  const std::int64_t fold_m = g.out_channels / pe, fold_n = reduction_length(g) / simd;
+  c.cycles = std::max(fold_m * fold_n * g.out_height * g.out_width, read_cycles(g));
+  c.brams = bram_blocks(d.bram_shapes, fold_m * fold_n, pe * simd * w)  // weights
+            + line_buffer_brams(d, g, simd);
   if (g.pool == 2) c.brams += bram_blocks(d.bram_shapes, std::int64_t{g.pooled_width} * fold_m, pe * ob);
   return c;
 }
@@ -91,7 +93,8 @@ struct dataflow_totals {
   std::int64_t luts = 0, ffs = 0, dsps = 0, brams = 0, interval = 0, latency = 0;
 };
 
-inline dataflow_totals dataflow_combine(const std::vector<dataflow_layer_cost>& c) noexcept {
+inline dataflow_totals dataflow_combine(const std::vector<layer_geometry>& g,
+                                        const std::vector<dataflow_layer_cost>& c) noexcept {
   dataflow_totals t;
   for (const auto& x : c) {
     t.luts += x.luts;
@@ -99,9 +102,24 @@ inline dataflow_totals dataflow_combine(const std::vector<dataflow_layer_cost>& 
     t.dsps += x.dsps;
     t.brams += x.brams;
     t.interval = std::max(t.interval, x.cycles);
-    t.latency += x.cycles;
   }
+  t.latency = c.empty() ? 0 : streaming_latency(g, 0, c.size() - 1, t.interval);
   return t;
+}
+
+/// The largest frame interval whose streaming latency is within `latency_cap` cycles (latency rises with the
+/// interval), or 0 when none is.
+inline std::int64_t interval_for_latency(const std::vector<layer_geometry>& g, std::int64_t latency_cap) noexcept {
+  if (latency_cap >= unlimited) return unlimited;
+  std::int64_t lo = 0, hi = latency_cap;  // latency(T) >= T, so T <= cap
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo + 1) / 2;
+    if (streaming_latency(g, 0, g.size() - 1, mid) <= latency_cap)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
 }
 
 inline void check_mapping(const std::vector<layer_geometry>& g, const dataflow_mapping& m) {
@@ -115,9 +133,9 @@ inline void check_mapping(const std::vector<layer_geometry>& g, const dataflow_m
     if (x.pe < 1 || g[l].out_channels % x.pe != 0)
       throw invalid_argument(where + "PE = " + std::to_string(x.pe) +
                              " must divide M = " + std::to_string(g[l].out_channels));
-    if (x.simd < 1 || g[l].in_channels % x.simd != 0)
-      throw invalid_argument(where + "SIMD = " + std::to_string(x.simd) +
-                             " must divide N = " + std::to_string(g[l].in_channels));
+    if (x.simd < 1 || reduction_length(g[l]) % x.simd != 0)
+      throw invalid_argument(where + "SIMD = " + std::to_string(x.simd) + " must divide N*K*K = " +
+                             std::to_string(reduction_length(g[l])) + " (input channels times the window)");
   }
 }
 
@@ -131,56 +149,41 @@ inline std::vector<std::vector<dataflow_option>> dataflow_options(const device_i
   std::vector<std::vector<dataflow_option>> all(g.size());
   for (std::size_t l = 0; l < g.size(); ++l)
     for (int pe : divisors(g[l].out_channels))
-      for (int simd : divisors(g[l].in_channels))
+      for (int simd : divisors(static_cast<int>(reduction_length(g[l]))))
         for (int dsp = 0; dsp < 2; ++dsp)
           all[l].push_back({dataflow_layer(d, g[l], pe, simd, dsp != 0), {pe, simd, dsp != 0}});
   return all;
 }
 
-/// Least-LUT folding with every layer's cycles <= `interval_cap` and the sums within `lim` (latency included when
-/// `use_latency`); exact multiple-choice Pareto DP. Ties on LUTs: least summed cycles when that dimension is live.
+/// Least-LUT folding with every layer's cycles <= `interval_cap` and the summed resources within `lim`; exact
+/// multiple-choice Pareto DP over (LUTs, and the DSPs and BRAMs when they can bind). The latency is a rising
+/// function of the interval alone, so a latency ceiling enters as a smaller `interval_cap` (interval_for_latency).
 inline std::optional<dataflow_mapping> dataflow_min_luts(const std::vector<std::vector<dataflow_option>>& all,
-                                                         const limits& lim, std::int64_t interval_cap,
-                                                         bool use_latency) {
+                                                         const limits& lim, std::int64_t interval_cap) {
   const std::size_t n = all.size();
-  const std::int64_t lat_cap = use_latency ? lim.latency_cycles : unlimited;
   std::vector<std::vector<const dataflow_option*>> opts(n);
-  std::int64_t worst_dsp = 0, worst_bram = 0, worst_lat = 0;
+  std::int64_t worst_dsp = 0, worst_bram = 0;
   for (std::size_t l = 0; l < n; ++l) {
-    std::int64_t md = 0, mb = 0, mc = 0;
+    std::int64_t md = 0, mb = 0;
     for (const auto& o : all[l]) {
       const auto& c = o.cost;
-      if (c.cycles > interval_cap || c.cycles > lat_cap || c.luts > lim.luts || c.dsps > lim.dsps ||
-          c.brams > lim.brams)
-        continue;
+      if (c.cycles > interval_cap || c.luts > lim.luts || c.dsps > lim.dsps || c.brams > lim.brams) continue;
       opts[l].push_back(&o);
       md = std::max(md, c.dsps);
       mb = std::max(mb, c.brams);
-      mc = std::max(mc, c.cycles);
     }
     if (opts[l].empty()) return std::nullopt;
     worst_dsp += md;
     worst_bram += mb;
-    worst_lat += mc;
   }
   // Only the dimensions that can bind enter the frontier.
-  enum dim { dsp_dim, bram_dim, lat_dim };
+  enum dim { dsp_dim, bram_dim };
   std::vector<dim> live;
   std::vector<std::int64_t> caps;
-  if (worst_lat > lat_cap) live.push_back(lat_dim), caps.push_back(lat_cap);
   if (worst_dsp > lim.dsps) live.push_back(dsp_dim), caps.push_back(lim.dsps);
   if (worst_bram > lim.brams) live.push_back(bram_dim), caps.push_back(lim.brams);
   const int dims = 1 + static_cast<int>(live.size());
-  auto key = [&](const dataflow_layer_cost& c, std::size_t i) {
-    switch (live[i]) {
-      case dsp_dim:
-        return c.dsps;
-      case bram_dim:
-        return c.brams;
-      default:
-        return c.cycles;
-    }
-  };
+  auto key = [&](const dataflow_layer_cost& c, std::size_t i) { return live[i] == dsp_dim ? c.dsps : c.brams; };
   std::vector<std::vector<frontier_point>> lay(n);
   for (std::size_t l = 0; l < n; ++l) {
     for (std::size_t i = 0; i < opts[l].size(); ++i) {
@@ -240,26 +243,26 @@ inline std::optional<dataflow_mapping> dataflow_min_luts(const std::vector<std::
 inline std::optional<dataflow_mapping> dataflow_search(const device_info& d, const std::vector<layer_geometry>& g,
                                                        const limits& lim, bool fastest) {
   const auto all = dataflow_options(d, g);
-  if (!fastest) return dataflow_min_luts(all, lim, lim.cycles, true);
+  if (!fastest) return dataflow_min_luts(all, lim, std::min(lim.cycles, interval_for_latency(g, lim.latency_cycles)));
   std::vector<std::int64_t> t;
   for (const auto& layer : all)
     for (const auto& o : layer) t.push_back(o.cost.cycles);
   std::sort(t.begin(), t.end());
   t.erase(std::unique(t.begin(), t.end()), t.end());
   std::size_t lo = 0, hi = t.size();  // answer in [lo, hi); hi = none
-  if (!dataflow_min_luts(all, lim, t.back(), false)) return std::nullopt;
+  if (!dataflow_min_luts(all, lim, t.back())) return std::nullopt;
   hi = t.size() - 1;
   while (lo < hi) {
     const std::size_t mid = (lo + hi) / 2;
-    if (dataflow_min_luts(all, lim, t[mid], false))
+    if (dataflow_min_luts(all, lim, t[mid]))
       hi = mid;
     else
       lo = mid + 1;
   }
-  return dataflow_min_luts(all, lim, t[lo], false);
+  return dataflow_min_luts(all, lim, t[lo]);
 }
 
-/// Brute-force twin: every combination of per-layer (PE | M, SIMD | N, DSP or LUT). Small architectures only.
+/// Brute-force twin: every combination of per-layer (PE | M, SIMD | N*K*K, DSP or LUT). Small architectures only.
 inline std::optional<dataflow_mapping> dataflow_search_ref(const device_info& d, const std::vector<layer_geometry>& g,
                                                            const limits& lim, bool fastest) {
   const auto all = dataflow_options(d, g);
@@ -275,7 +278,7 @@ inline std::optional<dataflow_mapping> dataflow_search_ref(const device_info& d,
   dataflow_totals bt;
   while (true) {
     for (std::size_t l = 0; l < n; ++l) costs[l] = all[l][pick[l]].cost;
-    const auto t = dataflow_combine(costs);
+    const auto t = dataflow_combine(g, costs);
     const bool resources = t.luts <= lim.luts && t.dsps <= lim.dsps && t.brams <= lim.brams;
     const bool rate = t.interval <= lim.cycles && t.latency <= lim.latency_cycles;
     if (resources && (fastest || rate)) {
@@ -342,7 +345,7 @@ class dataflow : public detail::model_base<D, Clock> {
       lr.cycles = costs.back().cycles;
       r.layers.push_back(std::move(lr));
     }
-    const auto t = detail::dataflow_combine(costs);
+    const auto t = detail::dataflow_combine(g, costs);
     r.luts = t.luts;
     r.ffs = t.ffs;
     r.dsps = t.dsps;

@@ -3,13 +3,17 @@
 /// The pipelined processing-element model of Lu, Jiang et al. 2019 (code: NAQS), with its exact mapping search.
 ///
 /// Layer l gets a Tn x Tm array of a x w LUT multipliers, Tm adder trees over Tn products (each level one bit wider),
-/// Tm accumulators and Tm requantizers (+ Tm max-pool lanes when the layer pools):
-///   cycles_l = ceil(M / Tm) * ceil(N / Tn) * R * C * K * K      (R x C output map, N inputs, M outputs).
+/// Tm accumulators and Tm requantizers (+ Tm max-pool lanes when the layer pools). Tn folds the N*K*K products of
+/// one output value (the input channels and the kernel window: Tn > N unrolls the window), Tm the M outputs:
+///   cycles_l = max( ceil(M / Tm) * ceil(N*K*K / Tn) * R * C,  H * W )      (R x C outputs, H x W input pixels)
+/// the second term being the input read at one pixel per cycle (the stream's rate, and every layer's output rate).
 /// Layers are partitioned into consecutive groups. A group's layers stream concurrently (LUTs add, cycles = max);
 /// groups time-share the fabric (LUTs = max over groups, cycles add). Block RAM holds every layer's weights (banked
-/// Tn*Tm*w bits wide), its line buffer (banked Tn*a wide), its pooling row buffer, and the whole feature map at each
-/// group boundary; it is not time-shared, so it adds over layers. Multipliers are LUTs (as Lu'19): no DSPs.
-/// fps = f_clk / sum_g max_{l in g} cycles_l; latency = the same interval (streaming; pipeline fill neglected).
+/// Tn*Tm*w bits wide), its line buffer (one pixel per word; ceil(Tn/N) copies when the window unrolls), its pooling
+/// row buffer, and the whole feature map at each group boundary (one pixel per word); it is not time-shared, so it
+/// adds over layers. Multipliers are LUTs (as Lu'19): no DSPs.
+/// fps = f_clk / sum_g max_{l in g} cycles_l; latency = sum_g (interval_g + the fills of g's layers), from a frame's
+/// first input pixel to its class (docs/cost-models.md#latency).
 ///
 /// The search (`best_mapping`) is a dynamic programme over layers that keeps, for every prefix ending at a group
 /// boundary, the Pareto frontier of (LUTs, cycles, BRAMs) of its partial solutions; it returns the least-LUT
@@ -56,13 +60,13 @@ struct pe_layer_cost {
   std::int64_t luts = 0, ffs = 0, brams = 0, cycles = 0;
 };
 
-/// The cost of layer `g` with a Tn x Tm array (see the file comment; docs/cost-models.md#pipelined-pe).
+/// The cost of layer `g` with a Tn x Tm array, Tn over the N*K*K products of an output value (the input channels
+/// and the window), Tm over the M output channels (see the file comment; docs/cost-models.md#pipelined-pe).
 inline pe_layer_cost pe_layer(const device_info& d, const layer_geometry& g, std::int64_t tn,
                               std::int64_t tm) noexcept {
   const int a = g.act_bits, w = g.weight_bits, ob = g.out_bits;
   const auto arr = pe_array(d.family, tn, tm, a, w, accumulator_bits(g), ob);
-  const std::int64_t k = g.kernel;
-  const std::int64_t qn = ceil_div(g.in_channels, tn), qm = ceil_div(g.out_channels, tm);
+  const std::int64_t qn = ceil_div(reduction_length(g), tn), qm = ceil_div(g.out_channels, tm);
   pe_layer_cost c;
   c.luts = arr.luts;
   c.ffs = arr.ffs;
@@ -70,24 +74,28 @@ inline pe_layer_cost pe_layer(const device_info& d, const layer_geometry& g, std
     c.luts += tm * max_pool_luts(d.family, ob);
     c.ffs += tm * ob;
   }
-  c.cycles = qm * qn * g.out_height * g.out_width * k * k;
-  c.brams = bram_blocks(d.bram_shapes, qm * qn * k * k, tn * tm * w)                // weights, Tn*Tm per read
-            + bram_blocks(d.bram_shapes, ((k - 1) * g.in_width + k) * qn, tn * a);  // line buffer, Tn per read
+  // compute, or read the input one pixel per cycle, whichever takes longer
+  c.cycles = std::max(qm * qn * g.out_height * g.out_width, read_cycles(g));
+  c.brams = bram_blocks(d.bram_shapes, qm * qn, tn * tm * w)  // weights, Tn*Tm per read
+            + line_buffer_brams(d, g, tn);
   if (g.pool == 2) c.brams += bram_blocks(d.bram_shapes, std::int64_t{g.pooled_width} * qm, tm * ob);
   return c;
 }
 
-/// Block RAMs holding layer g's whole (pooled) output map when a group boundary follows it.
+/// Block RAMs holding layer g's whole (pooled) output map when a group boundary follows it: one pixel (all M
+/// channels) per word, the rate at which the next group's first layer reads it.
 inline std::int64_t pe_boundary_brams(const device_info& d, const layer_geometry& g) noexcept {
-  return bram_blocks(d.bram_shapes, std::int64_t{g.pooled_height} * g.pooled_width * g.out_channels, g.out_bits);
+  return bram_blocks(d.bram_shapes, std::int64_t{g.pooled_height} * g.pooled_width,
+                     std::int64_t{g.out_channels} * g.out_bits);
 }
 
 struct pe_totals {
-  std::int64_t luts = 0, ffs = 0, brams = 0, cycles = 0;
+  std::int64_t luts = 0, ffs = 0, brams = 0, cycles = 0, latency = 0;
 };
 
 /// Totals of a full mapping: LUTs/FFs max over groups of the sum in the group, cycles sum over groups of the max
-/// in the group, BRAMs sum over layers plus a feature map at each group boundary. `costs[l]` is pe_layer of layer l.
+/// in the group, BRAMs sum over layers plus a feature map at each group boundary, latency the sum over groups of
+/// each group's streaming latency (its interval plus its layers' fills). `costs[l]` is pe_layer of layer l.
 inline pe_totals pe_combine(const device_info& d, const std::vector<layer_geometry>& g,
                             const std::vector<pe_layer_cost>& costs, const std::vector<int>& group) noexcept {
   pe_totals t;
@@ -99,9 +107,12 @@ inline pe_totals pe_combine(const device_info& d, const std::vector<layer_geomet
     t.brams += costs[l].brams;
     const bool last_in_group = l + 1 == g.size() || group[l + 1] != group[l];
     if (last_in_group) {
+      std::size_t first = l;
+      while (first > 0 && group[first - 1] == group[l]) --first;
       t.luts = std::max(t.luts, gl);
       t.ffs = std::max(t.ffs, gf);
       t.cycles += gc;
+      t.latency += streaming_latency(g, first, l, gc);
       gl = gf = gc = 0;
       if (l + 1 < g.size()) t.brams += pe_boundary_brams(d, g[l]);
     }
@@ -118,9 +129,9 @@ inline void check_mapping(const std::vector<layer_geometry>& g, const pe_mapping
   for (std::size_t l = 0; l < g.size(); ++l) {
     const auto& x = m.layers[l];
     const std::string where = "pipelined_pe mapping: layer " + std::to_string(l) + ": ";
-    if (x.tn < 1 || x.tn > g[l].in_channels)
-      throw invalid_argument(where + "Tn = " + std::to_string(x.tn) +
-                             " must be in 1..N = " + std::to_string(g[l].in_channels));
+    if (x.tn < 1 || x.tn > reduction_length(g[l]))
+      throw invalid_argument(where + "Tn = " + std::to_string(x.tn) + " must be in 1..N*K*K = " +
+                             std::to_string(reduction_length(g[l])) + " (input channels times the window)");
     if (x.tm < 1 || x.tm > g[l].out_channels)
       throw invalid_argument(where + "Tm = " + std::to_string(x.tm) +
                              " must be in 1..M = " + std::to_string(g[l].out_channels));
@@ -142,7 +153,7 @@ struct pe_option {
 inline std::vector<std::vector<pe_option>> pe_candidates(const device_info& d, const std::vector<layer_geometry>& g) {
   std::vector<std::vector<pe_option>> all(g.size());
   for (std::size_t l = 0; l < g.size(); ++l)
-    for (int tn : quotient_candidates(g[l].in_channels))
+    for (int tn : quotient_candidates(reduction_length(g[l])))
       for (int tm : quotient_candidates(g[l].out_channels)) all[l].push_back({pe_layer(d, g[l], tn, tm), tn, tm});
   return all;
 }
@@ -150,6 +161,7 @@ inline std::vector<std::vector<pe_option>> pe_candidates(const device_info& d, c
 /// Ceilings of one DP run; with `relax_brams` the summed BRAMs are not constrained (a relaxation).
 struct pe_caps {
   std::int64_t luts = unlimited, cycles = unlimited, brams = unlimited;
+  std::int64_t latency = unlimited;  ///< when set, a fourth frontier dimension (summed group latencies)
   bool relax_brams = false;
 };
 
@@ -161,6 +173,7 @@ inline std::optional<pe_mapping> pe_dp(const device_info& d, const std::vector<l
   const std::size_t n = g.size();
   const std::int64_t lcap = caps.luts, ccap = caps.cycles;
   const std::int64_t bcap = caps.relax_brams ? unlimited : caps.brams;
+  const bool lat_live = caps.latency < unlimited;  // latency = sum over groups, a function of each group's max C
 
   // 1. Per-layer options within the caps (a single layer over a ceiling can be in no solution).
   std::vector<std::vector<pe_option>> opts(n);
@@ -180,6 +193,7 @@ inline std::optional<pe_mapping> pe_dp(const device_info& d, const std::vector<l
     worst_brams += mx + boundary[l];
   }
   const bool three_d = worst_brams > bcap;
+  const int group_dims = three_d ? 3 : 2, prefix_dims = lat_live ? 4 : group_dims;
 
   // 3. Per-layer frontiers (a = option index).
   std::vector<std::vector<frontier_point>> lay(n);
@@ -193,7 +207,7 @@ inline std::optional<pe_mapping> pe_dp(const device_info& d, const std::vector<l
       p.a = static_cast<std::int32_t>(i);
       lay[l].push_back(p);
     }
-    pareto_filter(lay[l], three_d ? 3 : 2);
+    pareto_filter(lay[l], group_dims);
   }
 
   // 4. Lower bounds for the layers k..n-1: cycles >= the slowest layer's fastest option; BRAMs >= sum of least.
@@ -272,7 +286,7 @@ inline std::optional<pe_mapping> pe_dp(const device_info& d, const std::vector<l
                 ext.push_back(p);
               }
           }
-          pareto_filter(ext, three_d ? 3 : 2);
+          pareto_filter(ext, group_dims);
         }
         gj.push_back(ext);
       }
@@ -286,12 +300,16 @@ inline std::optional<pe_mapping> pe_dp(const device_info& d, const std::vector<l
         p.k[2] = fj[fi].k[2] + gr[gi].k[2] + bnd;
         if (p.k[1] + lb_c[k] > ccap || p.k[1] > ccap) return;
         if (three_d && p.k[2] + lb_b[k] > bcap) return;
+        if (lat_live) {  // the rest's latency is at least its cycles
+          p.k[3] = fj[fi].k[3] + streaming_latency(g, j, last, gr[gi].k[1]);
+          if (p.k[3] + lb_c[k] > caps.latency) return;
+        }
         p.a = static_cast<std::int32_t>(j);
         p.b = static_cast<std::int32_t>(fi);
         p.c = static_cast<std::int32_t>(gi);
         cand.push_back(p);
       };
-      if (!three_d) {
+      if (!three_d && !lat_live) {
         // (max L, sum C): pair each point with the best partner whose L is not larger (both lists rise in L and
         // fall in C, so that partner is the last one with L <= ours).
         std::size_t x = 0;
@@ -309,7 +327,7 @@ inline std::optional<pe_mapping> pe_dp(const device_info& d, const std::vector<l
           for (std::size_t gi = 0; gi < gr.size(); ++gi) emit(fi, gi);
       }
     }
-    pareto_filter(cand, three_d ? 3 : 2);
+    pareto_filter(cand, prefix_dims);
     f[k] = cand;
   }
   if (f[n].empty()) return std::nullopt;
@@ -322,7 +340,7 @@ inline std::optional<pe_mapping> pe_dp(const device_info& d, const std::vector<l
       const auto& q = f[n][best];
       if (p.k[1] < q.k[1] || (p.k[1] == q.k[1] && (p.k[0] < q.k[0] || (p.k[0] == q.k[0] && p.k[2] < q.k[2])))) best = i;
     }
-  }  // else: f[n] is sorted by (L, C, B); the first point is the lexicographic least
+  }  // else: f[n] is sorted by (L, C, B, latency); the first point is the lexicographic least
   pe_mapping m;
   m.layers.resize(n);
   std::vector<std::size_t> starts;
@@ -358,7 +376,9 @@ inline std::optional<pe_mapping> pe_dp(const device_info& d, const std::vector<l
 inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vector<layer_geometry>& g,
                                            const limits& lim, bool fastest) {
   const auto all = pe_candidates(d, g);
-  pe_caps caps{lim.luts, fastest ? unlimited : std::min(lim.cycles, lim.latency_cycles), lim.brams, true};
+  // latency >= interval, so a latency ceiling also caps the cycles; fastest_mapping ignores the rate/latency goals
+  pe_caps caps{lim.luts, fastest ? unlimited : std::min(lim.cycles, lim.latency_cycles), lim.brams,
+               fastest ? unlimited : lim.latency_cycles, true};
   auto relaxed = pe_dp(d, g, all, caps, fastest);
   if (!relaxed) return std::nullopt;
   auto totals_of = [&](const pe_mapping& m) {
@@ -393,21 +413,20 @@ inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vect
   }
 }
 
-/// Exhaustive twin of pe_search: every grouping and every Tn in 1..N, Tm in 1..M. For small instances only
+/// Exhaustive twin of pe_search: every grouping and every Tn in 1..N*K*K, Tm in 1..M. For small instances only
 /// (throws hwnas::invalid_argument when there are more than ~5e7 mappings).
 inline std::optional<pe_mapping> pe_search_ref(const device_info& d, const std::vector<layer_geometry>& g,
                                                const limits& lim, bool fastest) {
   const std::size_t n = g.size();
   double count = static_cast<double>(std::int64_t{1} << (n - 1));
-  for (const auto& l : g) count *= static_cast<double>(l.in_channels) * l.out_channels;
+  for (const auto& l : g) count *= static_cast<double>(reduction_length(l)) * l.out_channels;
   if (count > 5e7)
     throw invalid_argument("pipelined_pe brute force: " + std::to_string(count) +
                            " mappings are too many; use it on small architectures only");
   std::vector<std::vector<pe_option>> all(n);
   for (std::size_t l = 0; l < n; ++l)
-    for (int tn = 1; tn <= g[l].in_channels; ++tn)
+    for (int tn = 1; tn <= reduction_length(g[l]); ++tn)
       for (int tm = 1; tm <= g[l].out_channels; ++tm) all[l].push_back({pe_layer(d, g[l], tn, tm), tn, tm});
-  const std::int64_t ccap = std::min(lim.cycles, lim.latency_cycles);
   std::optional<pe_mapping> best;
   pe_totals best_t;
   std::vector<int> group(n, 0);
@@ -419,7 +438,8 @@ inline std::optional<pe_mapping> pe_search_ref(const device_info& d, const std::
     while (true) {
       for (std::size_t l = 0; l < n; ++l) costs[l] = all[l][pick[l]].cost;
       const auto t = pe_combine(d, g, costs, group);
-      const bool ok = t.luts <= lim.luts && t.brams <= lim.brams && (fastest || t.cycles <= ccap);
+      const bool ok = t.luts <= lim.luts && t.brams <= lim.brams &&
+                      (fastest || (t.cycles <= lim.cycles && t.latency <= lim.latency_cycles));
       if (ok) {
         const bool better =
             !best ||
@@ -494,7 +514,7 @@ class pipelined_pe : public detail::model_base<D, Clock> {
     r.brams = t.brams;
     r.dsps = 0;
     r.cycles = t.cycles;
-    r.latency_cycles = t.cycles;
+    r.latency_cycles = t.latency;
     detail::finish_report(r, device(), s, lim);
     return r;
   }

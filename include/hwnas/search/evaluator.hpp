@@ -9,7 +9,8 @@
 ///    set), then accuracy on the validation set. A run that diverges is a failed trial with the trainer's message,
 ///    not a crash; so is a network that learned nothing (no better than always answering the most frequent class).
 ///
-/// A genome seen before is not evaluated again: the evaluator returns the first trial, marked `repeated`.
+/// A genome seen before is not evaluated again, nor is a genome that decodes to a network seen before (genes of unused
+/// layers differ, say): the evaluator returns the first trial's results, with this genome, marked `repeated`.
 
 #include <algorithm>
 #include <chrono>
@@ -28,6 +29,7 @@
 #include "hwnas/fpga/concepts.hpp"
 #include "hwnas/fpga/hw_report.hpp"
 #include "hwnas/fpga/spec.hpp"
+#include "hwnas/io/architecture_json.hpp"
 #include "hwnas/io/dataset.hpp"
 #include "hwnas/nn/network.hpp"
 #include "hwnas/nn/train.hpp"
@@ -87,8 +89,10 @@ class two_stage_evaluator {
     trial t;
     t.g = g;
     t.arch = Space::decode(g, input_, classes_);
+    if (auto same = same_network(t)) return *same;
     run(t);
     seen_.emplace(g, t);
+    networks_.emplace(io::to_json(t.arch).dump(), g);
     return t;
   }
 
@@ -105,6 +109,7 @@ class two_stage_evaluator {
     trial t;
     t.g = recorded.g;
     t.arch = Space::decode(recorded.g, input_, classes_);
+    if (auto same = same_network(t)) return *same;
     const bool passes = hardware_stage(t);
     const bool recorded_passes = recorded.status == trial_status::trained || recorded.status == trial_status::failed;
     if (passes != recorded_passes || (!passes && t.status != recorded.status))
@@ -117,6 +122,7 @@ class two_stage_evaluator {
     t.accuracy = recorded.accuracy;
     t.reward = recorded.reward;
     seen_.emplace(t.g, t);
+    networks_.emplace(io::to_json(t.arch).dump(), t.g);
     return t;
   }
 
@@ -186,7 +192,20 @@ class two_stage_evaluator {
   thread_pool& pool_;
   tensor_shape input_;
   int classes_ = 10;
+  /// The first trial of the network `t` decodes to, with t's genome, marked repeated (and remembered for t's
+  /// genome); nullopt for a network not seen before.
+  std::optional<trial> same_network(const trial& t) {
+    const auto it = networks_.find(io::to_json(t.arch).dump());
+    if (it == networks_.end()) return std::nullopt;
+    trial r = seen_.at(it->second);
+    r.g = t.g;
+    r.repeated = true;
+    seen_.emplace(t.g, r);
+    return r;
+  }
+
   std::map<genome, trial> seen_;
+  std::map<std::string, genome> networks_;  ///< a network's JSON -> the genome of its first trial
   std::size_t trained_ = 0;
   double majority_ = 0;  ///< the most frequent class's share of the validation set
 };

@@ -51,6 +51,46 @@ inline int accumulator_bits(const layer_geometry& g) {
   return g.act_bits + g.weight_bits + ceil_log2(terms);
 }
 
+/// Cycles a layer needs at least to read its input: one pixel (all its channels) per cycle through its read port,
+/// the rate of the pixel stream into the first layer and of every layer's output (docs/cost-models.md#read-rate).
+constexpr std::int64_t read_cycles(const layer_geometry& g) noexcept { return g.in_pixels; }
+
+/// A layer's fill in a pipeline running at frame interval `interval` (cycles): it receives its input frame spread
+/// over the interval, so it emits its first output after pixels_to_first_output / in_pixels of it (rounded up).
+constexpr std::int64_t fill_cycles(const layer_geometry& g, std::int64_t interval) noexcept {
+  return g.in_pixels > 0 ? ceil_div(interval * g.pixels_to_first_output, g.in_pixels) : 0;
+}
+
+/// The latency of layers [first, last] streaming one frame concurrently at `interval` cycles per frame: from the
+/// first input pixel to the last layer's last output, the interval plus every layer's fill
+/// (docs/cost-models.md#latency).
+inline std::int64_t streaming_latency(const std::vector<layer_geometry>& g, std::size_t first, std::size_t last,
+                                      std::int64_t interval) noexcept {
+  std::int64_t t = interval;
+  for (std::size_t l = first; l <= last; ++l) t += fill_cycles(g[l], interval);
+  return t;
+}
+
+/// The reduction a layer's products sum per output value: N * K * K (the input channels and the window), the
+/// extent Tn (pipelined_pe) and SIMD (dataflow) fold.
+constexpr std::int64_t reduction_length(const layer_geometry& g) noexcept {
+  return std::int64_t{g.in_channels} * g.kernel * g.kernel;
+}
+
+/// Block RAMs of a layer's input buffer, one pixel (all its channels) per word as the stream writes it. A conv
+/// layer keeps K-1 rows and K pixels (its line buffer); an array that unrolls the window (T > N, T being
+/// pipelined_pe's Tn or dataflow's SIMD) reads ceil(T / N) pixels per cycle from as many copies. The classifier
+/// consumes its input as it streams and keeps only the ceil(T / C) pixels one pass reads. Never fewer blocks for a
+/// larger T (the quotient-candidate argument needs it).
+inline std::int64_t line_buffer_brams(const device_info& d, const layer_geometry& g, std::int64_t t) noexcept {
+  const std::int64_t per_pixel =  // channels of one input pixel: N, or the classifier's C of its N = C*H*W
+      g.is_classifier ? g.in_channels / std::max<std::int64_t>(g.in_pixels, 1) : g.in_channels;
+  const std::int64_t width = per_pixel * g.act_bits;
+  if (g.is_classifier) return bram_blocks(d.bram_shapes, ceil_div(t, per_pixel), width);
+  const std::int64_t k = g.kernel;
+  return ceil_div(t, per_pixel) * bram_blocks(d.bram_shapes, (k - 1) * g.in_width + k, width);
+}
+
 /// The parallelism factors worth trying for an extent x: T = ceil(x / q) for q = 1..x, ascending and distinct
 /// (about 2*sqrt(x) values). Any other T in 1..x takes as many passes ceil(x / T) as the next smaller candidate and
 /// costs at least as much, so a search over these is as good as over 1..x.
