@@ -7,18 +7,21 @@
 /// one output value (the input channels and the kernel window: Tn > N unrolls the window), Tm the M outputs:
 ///   cycles_l = max( ceil(M / Tm) * ceil(N*K*K / Tn) * R * C,  H * W )      (R x C outputs, H x W input pixels)
 /// the second term being the input read at one pixel per cycle (the stream's rate, and every layer's output rate).
-/// Layers are partitioned into consecutive groups. A group's layers stream concurrently (LUTs add, cycles = max);
-/// groups time-share the fabric (LUTs = max over groups, cycles add). Block RAM holds every layer's weights (banked
-/// Tn*Tm*w bits wide), its line buffer (one pixel per word; ceil(Tn/N) copies when the window unrolls), its pooling
-/// row buffer, and the whole feature map at each group boundary (one pixel per word); it is not time-shared, so it
-/// adds over layers. Multipliers are LUTs (as Lu'19): no DSPs.
+/// Layers are partitioned into consecutive groups that run one after another on one static bitstream; a group's
+/// layers stream concurrently. The t-th layer of every group runs on stage t, one physical PE array sized for the
+/// largest Tn, Tm and bit widths of the layers it serves, plus the multiplexers reuse costs (one group: every layer
+/// has its own array). LUTs add over stages; cycles = sum over groups of the slowest layer in the group. Block RAM
+/// holds every layer's weights (banked Tn*Tm*w bits wide), its line buffer (one pixel per word; ceil(Tn/N) copies
+/// when the window unrolls), its pooling row buffer, and the whole feature map at each group boundary (one pixel
+/// per word). Multipliers are LUTs (as Lu'19): no DSPs. (NAQS counted LUTs as the largest group's, which only
+/// reconfiguring the fabric between groups on every frame could achieve; docs/cost-models.md#static-groups.)
 /// fps = f_clk / sum_g max_{l in g} cycles_l; latency = sum_g (interval_g + the fills of g's layers), from a frame's
 /// first input pixel to its class (docs/cost-models.md#latency).
 ///
-/// The search (`best_mapping`) is a dynamic programme over layers that keeps, for every prefix ending at a group
-/// boundary, the Pareto frontier of (LUTs, cycles, BRAMs) of its partial solutions; it returns the least-LUT
-/// mapping meeting the spec or proves none exists, and equals the brute force (`best_mapping_ref`) on every small
-/// instance we test. Derivation and exactness argument: docs/cost-models.md#pipelined-pe.
+/// The search (`best_mapping`) tries every grouping and, for each, a branch and bound over its stages' (Tn, Tm)
+/// with exact lower bounds; it returns the least-LUT mapping meeting the spec or proves none exists, and equals
+/// the brute force (`best_mapping_ref`) on every small instance we test. Derivation and exactness argument:
+/// docs/cost-models.md#pipelined-pe.
 
 #include <algorithm>
 #include <cstdint>
@@ -41,9 +44,11 @@ namespace hwnas::fpga {
 
 /// One layer's place in a pipelined_pe mapping.
 struct pe_layer_mapping {
-  int tn = 1;     ///< input channels processed in parallel, 1..N
+  int tn = 1;     ///< products of one output in parallel, 1..N*K*K (input channels, then the window)
   int tm = 1;     ///< output channels processed in parallel, 1..M
   int group = 0;  ///< consecutive group index: 0 for the first layer, then the same or one more than the previous
+  // The layer runs on stage (its position in its group), whose array is the largest (Tn, Tm) of the layers the
+  // stage serves; evaluate() reports each layer at that array, clipped to its extents.
   friend bool operator==(const pe_layer_mapping&, const pe_layer_mapping&) = default;
 };
 
@@ -89,35 +94,151 @@ inline std::int64_t pe_boundary_brams(const device_info& d, const layer_geometry
                      std::int64_t{g.out_channels} * g.out_bits);
 }
 
+/// The groups of a mapping: which layers run together, and the stage (position in its group) of every layer. The
+/// t-th layer of every group runs on stage t, one physical PE array (docs/cost-models.md#static-groups).
+struct pe_partition {
+  std::vector<int> group;                        ///< per layer
+  std::vector<int> stage;                        ///< per layer: its position in its group
+  std::vector<std::vector<std::size_t>> served;  ///< per stage: the layers it runs, one per group that reaches it
+  std::vector<std::size_t> first, last;          ///< per group: its first and last layer
+};
+
+inline pe_partition make_partition(const std::vector<int>& group) {
+  pe_partition p;
+  p.group = group;
+  p.stage.resize(group.size());
+  for (std::size_t l = 0; l < group.size(); ++l) {
+    if (l == 0 || group[l] != group[l - 1]) {
+      p.first.push_back(l);
+      p.last.push_back(l);
+    }
+    p.last.back() = l;
+    p.stage[l] = static_cast<int>(l - p.first.back());
+    if (p.served.size() <= static_cast<std::size_t>(p.stage[l])) p.served.emplace_back();
+    p.served[static_cast<std::size_t>(p.stage[l])].push_back(l);
+  }
+  return p;
+}
+
+/// The largest quotient candidate of `extent` (a value ceil(extent / q)) that is <= min(x, extent): the part of a
+/// stage's Tn (or Tm) a layer with that extent uses. It takes as many passes as min(x, extent) would, on fewer lanes.
+constexpr std::int64_t lanes_used(std::int64_t x, std::int64_t extent) noexcept {
+  x = std::min(x, extent);
+  return ceil_div(extent, ceil_div(extent, x));
+}
+
+/// LUTs of one bit of an L:1 multiplexer: a LUT4 is a 2:1 mux (3 inputs), a LUT6 a 4:1 mux (6 inputs), so a tree
+/// removes 1 (LUT4) or 3 (LUT6) inputs per LUT.
+constexpr std::int64_t mux_bit_luts(lut_family family, std::int64_t inputs) noexcept {
+  if (inputs <= 1) return 0;
+  return family == lut_family::lut4 ? inputs - 1 : ceil_div(inputs - 1, 3);
+}
+
+/// A stage's physical array: Tn x Tm sized for the largest of the layers it serves, each bit width the largest of
+/// theirs, max-pool lanes if any of them pools; serving L > 1 layers (one per group) adds the multiplexers reuse
+/// costs: an L:1 choice of the Tn input activations (each group's layer reads its own source) and of the Tm
+/// requantized outputs (each layer has its own shift and format). The weights of all its layers share the stage's
+/// weight memory (an address offset per group: no multiplexer).
+struct pe_stage_cost {
+  std::int64_t luts = 0, ffs = 0;
+};
+
+/// What a stage's cost depends on besides (Tn, Tm): the largest widths of the layers it serves, whether any pools,
+/// and how many it serves.
+struct pe_stage_shape {
+  int a = 0, w = 0, acc = 0, out = 0;
+  bool pool = false;
+  std::int64_t served = 1;
+};
+
+inline pe_stage_shape stage_shape(const std::vector<layer_geometry>& g, const std::vector<std::size_t>& served) {
+  pe_stage_shape sh;
+  for (const auto l : served) {
+    sh.a = std::max(sh.a, g[l].act_bits);
+    sh.w = std::max(sh.w, g[l].weight_bits);
+    sh.acc = std::max(sh.acc, accumulator_bits(g[l]));
+    sh.out = std::max(sh.out, g[l].out_bits);
+    sh.pool = sh.pool || g[l].pool == 2;
+  }
+  sh.served = static_cast<std::int64_t>(served.size());
+  return sh;
+}
+
+/// LUTs of one of a stage's Tm columns at Tn: Tn multipliers, the accumulating sum, the requantizer, the pool lane
+/// and the column's output multiplexer. A stage's LUTs are Tm of these plus its input multiplexer (stage_luts).
+inline std::int64_t stage_column_luts(const device_info& d, const pe_stage_shape& sh, std::int64_t tn) noexcept {
+  return pe_array(d.family, tn, 1, sh.a, sh.w, sh.acc, sh.out).luts + (sh.pool ? max_pool_luts(d.family, sh.out) : 0) +
+         mux_bit_luts(d.family, sh.served) * sh.out;
+}
+inline std::int64_t stage_luts(const device_info& d, const pe_stage_shape& sh, std::int64_t tn, std::int64_t tm,
+                               std::int64_t column_luts) noexcept {
+  return tm * column_luts + mux_bit_luts(d.family, sh.served) * tn * sh.a;
+}
+
+inline pe_stage_cost pe_stage(const device_info& d, const std::vector<layer_geometry>& g,
+                              const std::vector<std::size_t>& served, std::int64_t tn, std::int64_t tm) noexcept {
+  const auto sh = stage_shape(g, served);
+  pe_stage_cost c;
+  c.luts = stage_luts(d, sh, tn, tm, stage_column_luts(d, sh, tn));
+  c.ffs = pe_array(d.family, tn, tm, sh.a, sh.w, sh.acc, sh.out).ffs + (sh.pool ? tm * sh.out : 0);
+  return c;
+}
+
 struct pe_totals {
   std::int64_t luts = 0, ffs = 0, brams = 0, cycles = 0, latency = 0;
 };
 
-/// Totals of a full mapping: LUTs/FFs max over groups of the sum in the group, cycles sum over groups of the max
-/// in the group, BRAMs sum over layers plus a feature map at each group boundary, latency the sum over groups of
-/// each group's streaming latency (its interval plus its layers' fills). `costs[l]` is pe_layer of layer l.
-inline pe_totals pe_combine(const device_info& d, const std::vector<layer_geometry>& g,
-                            const std::vector<pe_layer_cost>& costs, const std::vector<int>& group) noexcept {
+/// Everything a mapping of stage dimensions (Tn_t, Tm_t) costs. A layer on stage t uses lanes_used(Tn_t, N*K*K) x
+/// lanes_used(Tm_t, M) of it (the passes of the whole array clipped to its extents, on the fewest lanes that take
+/// them); the stage's array is the largest of those. `layers` and `stages` receive each one's cost when not null.
+/// LUTs/FFs: the stages add (one static bitstream holds them all). Cycles: groups run one after another, each at its
+/// slowest layer; BRAMs: every layer's memories and a feature map at each group boundary; latency: each group's
+/// interval plus its layers' fills.
+inline pe_totals pe_cost(const device_info& d, const std::vector<layer_geometry>& g, const pe_partition& p,
+                         const std::vector<std::int64_t>& stage_tn, const std::vector<std::int64_t>& stage_tm,
+                         std::vector<pe_layer_cost>* layers = nullptr,
+                         std::vector<pe_stage_cost>* stages = nullptr) {
   pe_totals t;
-  std::int64_t gl = 0, gf = 0, gc = 0;
-  for (std::size_t l = 0; l < g.size(); ++l) {
-    gl += costs[l].luts;
-    gf += costs[l].ffs;
-    gc = std::max(gc, costs[l].cycles);
-    t.brams += costs[l].brams;
-    const bool last_in_group = l + 1 == g.size() || group[l + 1] != group[l];
-    if (last_in_group) {
-      std::size_t first = l;
-      while (first > 0 && group[first - 1] == group[l]) --first;
-      t.luts = std::max(t.luts, gl);
-      t.ffs = std::max(t.ffs, gf);
-      t.cycles += gc;
-      t.latency += streaming_latency(g, first, l, gc);
-      gl = gf = gc = 0;
-      if (l + 1 < g.size()) t.brams += pe_boundary_brams(d, g[l]);
+  if (layers) layers->assign(g.size(), {});
+  if (stages) stages->assign(p.served.size(), {});
+  for (std::size_t s = 0; s < p.served.size(); ++s) {
+    std::int64_t tn = 1, tm = 1;
+    for (const auto l : p.served[s]) {
+      tn = std::max(tn, lanes_used(stage_tn[s], reduction_length(g[l])));
+      tm = std::max(tm, lanes_used(stage_tm[s], g[l].out_channels));
     }
+    const auto c = pe_stage(d, g, p.served[s], tn, tm);
+    t.luts += c.luts;
+    t.ffs += c.ffs;
+    if (stages) (*stages)[s] = c;
+  }
+  for (std::size_t k = 0; k < p.first.size(); ++k) {
+    std::int64_t interval = 0;
+    for (std::size_t l = p.first[k]; l <= p.last[k]; ++l) {
+      const auto s = static_cast<std::size_t>(p.stage[l]);
+      const auto c = pe_layer(d, g[l], lanes_used(stage_tn[s], reduction_length(g[l])),
+                              lanes_used(stage_tm[s], g[l].out_channels));
+      interval = std::max(interval, c.cycles);
+      t.brams += c.brams;
+      if (layers) (*layers)[l] = c;
+    }
+    t.cycles += interval;
+    t.latency += streaming_latency(g, p.first[k], p.last[k], interval);
+    if (k + 1 < p.first.size()) t.brams += pe_boundary_brams(d, g[p.last[k]]);
   }
   return t;
+}
+
+/// The stage dimensions a mapping implies: per stage the largest Tn and Tm it gives a layer the stage serves.
+inline void stage_dims(const pe_partition& p, const pe_mapping& m, std::vector<std::int64_t>& tn,
+                       std::vector<std::int64_t>& tm) {
+  tn.assign(p.served.size(), 1);
+  tm.assign(p.served.size(), 1);
+  for (std::size_t s = 0; s < p.served.size(); ++s)
+    for (const auto l : p.served[s]) {
+      tn[s] = std::max<std::int64_t>(tn[s], m.layers[l].tn);
+      tm[s] = std::max<std::int64_t>(tm[s], m.layers[l].tm);
+    }
 }
 
 /// Throws hwnas::invalid_argument unless `m` is a valid mapping of `g`.
@@ -142,122 +263,233 @@ inline void check_mapping(const std::vector<layer_geometry>& g, const pe_mapping
                              ": groups are consecutive, numbered from 0 (each layer's group is the previous "
                              "layer's or one more)");
   }
+  // An S-stage pipeline: every group but the last has S layers, the last at most S.
+  std::vector<std::size_t> sizes;
+  for (std::size_t l = 0; l < g.size(); ++l) {
+    if (l == 0 || m.layers[l].group != m.layers[l - 1].group) sizes.push_back(0);
+    ++sizes.back();
+  }
+  for (std::size_t k = 1; k < sizes.size(); ++k)
+    if (k + 1 < sizes.size() ? sizes[k] != sizes[0] : sizes[k] > sizes[0])
+      throw invalid_argument("pipelined_pe mapping: group " + std::to_string(k) + " has " + std::to_string(sizes[k]) +
+                             " layers, group 0 has " + std::to_string(sizes[0]) +
+                             ": the groups share S physical stages, so every group has S layers and the last at "
+                             "most S (docs/cost-models.md#static-groups)");
 }
 
-struct pe_option {
-  pe_layer_cost cost;
-  int tn = 1, tm = 1;
-};
-
-/// Every (Tn, Tm) worth trying per layer: the quotient candidates of N and M (docs/cost-models.md#pipelined-pe).
-inline std::vector<std::vector<pe_option>> pe_candidates(const device_info& d, const std::vector<layer_geometry>& g) {
-  std::vector<std::vector<pe_option>> all(g.size());
-  for (std::size_t l = 0; l < g.size(); ++l)
-    for (int tn : quotient_candidates(reduction_length(g[l])))
-      for (int tm : quotient_candidates(g[l].out_channels)) all[l].push_back({pe_layer(d, g[l], tn, tm), tn, tm});
-  return all;
+/// The mapping of stage dimensions under a partition (every layer on its stage's array, clipped).
+inline pe_mapping mapping_of(const std::vector<layer_geometry>& g, const pe_partition& p,
+                             const std::vector<std::int64_t>& tn, const std::vector<std::int64_t>& tm) {
+  pe_mapping m;
+  for (std::size_t l = 0; l < g.size(); ++l) {
+    const auto s = static_cast<std::size_t>(p.stage[l]);
+    m.layers.push_back({static_cast<int>(lanes_used(tn[s], reduction_length(g[l]))),
+                        static_cast<int>(lanes_used(tm[s], g[l].out_channels)), p.group[l]});
+  }
+  return m;
 }
 
-/// Ceilings of one DP run; with `relax_brams` the summed BRAMs are not constrained (a relaxation).
-struct pe_caps {
-  std::int64_t luts = unlimited, cycles = unlimited, brams = unlimited;
-  std::int64_t latency = unlimited;  ///< when set, a fourth frontier dimension (summed group latencies)
-  bool relax_brams = false;
+/// (LUTs, cycles, BRAMs) -- or with `fastest` (cycles, LUTs, BRAMs) -- lexicographically smaller.
+inline bool pe_better(const pe_totals& x, const pe_totals& y, bool fastest) noexcept {
+  return fastest ? std::tie(x.cycles, x.luts, x.brams) < std::tie(y.cycles, y.luts, y.brams)
+                 : std::tie(x.luts, x.cycles, x.brams) < std::tie(y.luts, y.cycles, y.brams);
+}
+
+/// One stage dimension choice, with what it costs and what it makes of the layers the stage serves.
+struct pe_stage_option {
+  std::int64_t tn = 1, tm = 1, luts = 0, brams = 0;
+  std::vector<std::int64_t> cycles;  ///< per served layer (one per group the stage reaches)
 };
 
-/// The group DP over Pareto frontiers: least (LUTs, cycles, BRAMs) lexicographically -- or with `fastest` least
-/// (cycles, LUTs, BRAMs) -- among mappings within `caps`; nullopt when none exists. Exact (docs).
-inline std::optional<pe_mapping> pe_dp(const device_info& d, const std::vector<layer_geometry>& g,
-                                       const std::vector<std::vector<pe_option>>& all, const pe_caps& caps,
-                                       bool fastest) {
+/// The same in the search's flat form: the cycles of the served layers at `at` in the stage's cycle array.
+struct pe_stage_choice {
+  std::int64_t tn = 1, tm = 1, luts = 0, brams = 0;
+  std::size_t at = 0;
+};
+
+/// Per layer, pe_layer at each (Tn, Tm) pair of its quotient candidates, computed once per search.
+struct pe_layer_table {
+  std::vector<int> tn, tm;
+  std::vector<pe_layer_cost> cost;  ///< [index of Tn * tm.size() + index of Tm]
+};
+
+/// Least-LUT (or, with `fastest`, least-cycle) mapping within `lim` as an S-stage pipeline for each S = n..1, by
+/// branch and bound over the stages' (Tn, Tm). A stage's Tn is tried among the quotient candidates of its layers'
+/// N*K*K (any other Tn gives every layer the passes of the largest candidate below it, at no lower cost), Tm
+/// likewise over their M. Stages are visited in order, options by rising LUTs. A branch is cut by exact bounds: its
+/// LUTs plus the least LUTs of the stages left over the ceiling (or over the best found); its BRAMs likewise; and its
+/// cycles and latency, where each group's interval is at least what the stages left can give it within the LUTs
+/// still free (the fastest option of each stage that fits in its least LUTs plus the slack).
+inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vector<layer_geometry>& g,
+                                           const limits& lim, bool fastest) {
   const std::size_t n = g.size();
-  const std::int64_t lcap = caps.luts, ccap = caps.cycles;
-  const std::int64_t bcap = caps.relax_brams ? unlimited : caps.brams;
-  const bool lat_live = caps.latency < unlimited;  // latency = sum over groups, a function of each group's max C
-
-  // 1. Per-layer options within the caps (a single layer over a ceiling can be in no solution).
-  std::vector<std::vector<pe_option>> opts(n);
+  const std::int64_t ccap = fastest ? unlimited : std::min(lim.cycles, lim.latency_cycles);
+  const std::int64_t lcap = fastest ? unlimited : lim.latency_cycles;
+  std::vector<pe_layer_table> table(n);
   for (std::size_t l = 0; l < n; ++l) {
-    for (const auto& o : all[l])
-      if (o.cost.luts <= lcap && o.cost.cycles <= ccap && o.cost.brams <= caps.brams) opts[l].push_back(o);
-    if (opts[l].empty()) return std::nullopt;
+    auto& t = table[l];
+    t.tn = quotient_candidates(reduction_length(g[l]));
+    t.tm = quotient_candidates(g[l].out_channels);
+    for (const int tn : t.tn)
+      for (const int tm : t.tm) t.cost.push_back(pe_layer(d, g[l], tn, tm));
   }
-  std::vector<std::int64_t> boundary(n, 0);
-  for (std::size_t l = 0; l + 1 < n; ++l) boundary[l] = pe_boundary_brams(d, g[l]);
-
-  // 2. BRAM is a frontier dimension only if it can bind at all.
-  std::int64_t worst_brams = 0;
-  for (std::size_t l = 0; l < n; ++l) {
-    std::int64_t mx = 0;
-    for (const auto& o : opts[l]) mx = std::max(mx, o.cost.brams);
-    worst_brams += mx + boundary[l];
-  }
-  const bool three_d = worst_brams > bcap;
-  const int group_dims = three_d ? 3 : 2, prefix_dims = lat_live ? 4 : group_dims;
-
-  // 3. Per-layer frontiers (a = option index).
-  std::vector<std::vector<frontier_point>> lay(n);
-  for (std::size_t l = 0; l < n; ++l) {
-    for (std::size_t i = 0; i < opts[l].size(); ++i) {
-      const auto& c = opts[l][i].cost;
-      frontier_point p;
-      p.k[0] = c.luts;
-      p.k[1] = c.cycles;
-      p.k[2] = three_d ? c.brams : 0;
-      p.a = static_cast<std::int32_t>(i);
-      lay[l].push_back(p);
+  std::optional<pe_mapping> best;
+  pe_totals best_t;
+  for (std::size_t stages = n; stages >= 1; --stages) {  // one group (no sharing) first: it gives the bound early
+    std::vector<int> group(n);
+    for (std::size_t l = 0; l < n; ++l) group[l] = static_cast<int>(l / stages);
+    const auto p = make_partition(group);
+    const std::size_t groups = p.first.size();
+    std::int64_t base_brams = 0;
+    for (std::size_t k = 0; k + 1 < groups; ++k) base_brams += pe_boundary_brams(d, g[p.last[k]]);
+    if (base_brams > lim.brams) continue;
+    std::vector<std::vector<pe_stage_choice>> opts(stages);
+    std::vector<std::vector<std::int64_t>> cyc(stages);  // cyc[s][o.at + i]: cycles of the i-th layer stage s serves
+    // A stage's LUTs rise with Tn and Tm, so its least is at 1 x 1; no option may exceed the LUT budget (the ceiling,
+    // or the best mapping found) less the other stages' least.
+    std::vector<std::int64_t> least(stages);
+    std::int64_t least_sum = 0;
+    for (std::size_t s = 0; s < stages; ++s) {
+      const auto sh = stage_shape(g, p.served[s]);
+      least_sum += least[s] = stage_luts(d, sh, 1, 1, stage_column_luts(d, sh, 1));
     }
-    pareto_filter(lay[l], group_dims);
-  }
-
-  // 4. Lower bounds for the layers k..n-1: cycles >= the slowest layer's fastest option; BRAMs >= sum of least.
-  std::vector<std::int64_t> lb_c(n + 1, 0), lb_b(n + 1, 0);
-  for (std::size_t l = n; l-- > 0;) {
-    std::int64_t min_c = INT64_MAX, min_b = INT64_MAX;
-    for (const auto& p : lay[l]) {
-      min_c = std::min(min_c, p.k[1]);
-      min_b = std::min(min_b, p.k[2]);
-    }
-    lb_c[l] = std::max(lb_c[l + 1], min_c);
-    lb_b[l] = lb_b[l + 1] + min_b;
-  }
-
-  // 5. The DP. F[k]: frontier of layers 0..k-1 ending at a group boundary (a = group start j, b = index in F[j],
-  //    c = index in G[j][k-1-j]). G[j][t]: frontier of the group j..j+t (a = parent in G[j][t-1], b = index in
-  //    lay[j+t]).
-  std::vector<std::vector<frontier_point>> f(n + 1);
-  f[0].push_back(frontier_point{});
-  std::vector<std::vector<std::vector<frontier_point>>> groups(n);
-  std::vector<frontier_point> cand, ext;
-  for (std::size_t k = 1; k <= n; ++k) {
-    const std::size_t last = k - 1;  // the layer that closes the group
-    cand.clear();
-    const std::int64_t bnd = three_d && k < n ? boundary[last] : 0;
-    for (std::size_t j = 0; j < k; ++j) {
-      if (f[j].empty()) continue;
-      auto& gj = groups[j];
-      // extend G[j] to end at `last`
-      if (j == last) {
-        gj.clear();
-        std::vector<frontier_point> first;
-        for (std::size_t i = 0; i < lay[last].size(); ++i) {
-          frontier_point p = lay[last][i];
-          p.a = -1;
-          p.b = static_cast<std::int32_t>(i);
-          first.push_back(p);
+    const std::int64_t lut_budget = (!fastest && best) ? std::min(lim.luts, best_t.luts) : lim.luts;
+    if (least_sum > lut_budget) continue;
+    bool empty = false;
+    for (std::size_t s = 0; s < stages && !empty; ++s) {
+      const auto& served = p.served[s];
+      std::vector<int> tns, tms;
+      for (const auto l : served) {
+        tns.insert(tns.end(), table[l].tn.begin(), table[l].tn.end());
+        tms.insert(tms.end(), table[l].tm.begin(), table[l].tm.end());
+      }
+      std::sort(tns.begin(), tns.end());
+      tns.erase(std::unique(tns.begin(), tns.end()), tns.end());
+      std::sort(tms.begin(), tms.end());
+      tms.erase(std::unique(tms.begin(), tms.end()), tms.end());
+      auto& v = opts[s];
+      auto& cs = cyc[s];
+      const std::size_t ns = served.size();
+      const auto sh = stage_shape(g, served);
+      // per served layer, the index in its table of the lanes it uses at each candidate Tn, Tm
+      std::vector<std::vector<std::size_t>> in(served.size()), im(served.size());
+      for (std::size_t i = 0; i < served.size(); ++i) {
+        const auto& t = table[served[i]];
+        for (const int tn : tns)
+          in[i].push_back(static_cast<std::size_t>(
+              std::lower_bound(t.tn.begin(), t.tn.end(), lanes_used(tn, reduction_length(g[served[i]]))) - t.tn.begin()));
+        for (const int tm : tms)
+          im[i].push_back(static_cast<std::size_t>(
+              std::lower_bound(t.tm.begin(), t.tm.end(), lanes_used(tm, g[served[i]].out_channels)) - t.tm.begin()));
+      }
+      const std::int64_t cap = lut_budget - (least_sum - least[s]);
+      for (std::size_t x = 0; x < tns.size(); ++x) {
+        const std::int64_t column = stage_column_luts(d, sh, tns[x]);
+        if (stage_luts(d, sh, tns[x], tms.front(), column) > cap) break;  // rises with Tn
+        for (std::size_t y = 0; y < tms.size(); ++y) {
+          pe_stage_choice o;
+          o.tn = tns[x];
+          o.tm = tms[y];
+          o.luts = stage_luts(d, sh, o.tn, o.tm, column);
+          if (o.luts > cap) break;  // rises with Tm
+          o.at = cs.size();
+          bool over = false;
+          for (std::size_t i = 0; i < ns; ++i) {
+            const auto& t = table[served[i]];
+            const auto& c = t.cost[in[i][x] * t.tm.size() + im[i][y]];
+            o.brams += c.brams;
+            cs.push_back(c.cycles);
+            over = over || c.cycles > ccap;
+          }
+          if (!over && o.brams <= lim.brams)
+            v.push_back(o);
+          else
+            cs.resize(o.at);
         }
-        gj.push_back(std::move(first));
+      }
+      if (v.empty()) {
+        empty = true;
+        break;
+      }
+      if (ns == 1) {  // drop options another beats in LUTs, cycles and BRAMs (3-D staircase)
+        std::vector<frontier_point> f;
+        for (std::size_t k = 0; k < v.size(); ++k) {
+          frontier_point q;
+          q.k[0] = v[k].luts;
+          q.k[1] = cs[v[k].at];
+          q.k[2] = v[k].brams;
+          q.a = static_cast<std::int32_t>(k);
+          f.push_back(q);
+        }
+        pareto_filter(f, 3);  // sorts by (LUTs, cycles, BRAMs)
+        std::vector<pe_stage_choice> kept;
+        for (const auto& q : f) kept.push_back(v[static_cast<std::size_t>(q.a)]);
+        v = std::move(kept);
       } else {
-        if (gj.size() != last - j) continue;  // this group start died earlier
-        const auto& prev = gj.back();
-        const auto& o = lay[last];
-        ext.clear();
-        if (!prev.empty()) {
-          if (!three_d) {
-            // (sum L, max C) of two 2-D staircases: for each threshold T, best of each with C <= T. Walk both by
-            // rising C (the lists are by rising L, i.e. falling C).
-            std::size_t ip = prev.size(), io = o.size();  // next element to take, from the back
-            std::size_t cp = prev.size(), co = o.size();  // current (taken), prev.size() = none yet
+        std::sort(v.begin(), v.end(), [](const pe_stage_choice& x, const pe_stage_choice& y) {
+          return std::tie(x.luts, x.brams) < std::tie(y.luts, y.brams);
+        });
+      }
+    }
+    if (empty) continue;
+    // Bounds: least LUTs and BRAMs of the stages s..end; per stage and served layer the least cycles of its
+    // options 0..k (by rising LUTs).
+    std::vector<std::int64_t> min_luts(stages + 1, 0), min_brams(stages + 1, 0);
+    std::vector<std::vector<std::vector<std::int64_t>>> prefix_c(stages);
+    for (std::size_t s = stages; s-- > 0;) {
+      std::int64_t mb = INT64_MAX;
+      for (const auto& o : opts[s]) mb = std::min(mb, o.brams);
+      min_luts[s] = min_luts[s + 1] + opts[s].front().luts;
+      min_brams[s] = min_brams[s + 1] + mb;
+      prefix_c[s].assign(p.served[s].size(), {});
+      for (std::size_t i = 0; i < p.served[s].size(); ++i) {
+        std::int64_t m = INT64_MAX;
+        for (const auto& o : opts[s]) prefix_c[s][i].push_back(m = std::min(m, cyc[s][o.at + i]));
+      }
+    }
+    if (base_brams + min_brams[0] > lim.brams) continue;
+    std::vector<std::int64_t> tn_pick(stages, 1), tm_pick(stages, 1), group_c(groups, 0), lb(groups, 0);
+    std::vector<std::vector<std::int64_t>> saved(stages, std::vector<std::int64_t>(groups));
+    if (groups == 1) {
+      // No sharing: every layer its own stage, all streaming at once. A frontier DP over the stages on (LUT sum,
+      // cycles max[, BRAM sum]) is exact (both combinations are monotone in every key) and, unlike the branch and
+      // bound, stays small when block RAM binds. The latency is a rising function of the interval here.
+      std::int64_t tcap = ccap;
+      if (lcap < unlimited) {
+        std::int64_t lo = 0, hi = std::min(ccap, lcap);
+        while (lo < hi) {
+          const std::int64_t mid = lo + (hi - lo + 1) / 2;
+          if (streaming_latency(g, 0, n - 1, mid) <= lcap)
+            lo = mid;
+          else
+            hi = mid - 1;
+        }
+        tcap = lo;
+      }
+      // One DP run: with `bram_key` BRAM is a third key and a ceiling; `lut_cap`, `cycle_cap` bound the others.
+      // Fills tn_pick/tm_pick and returns true when a mapping exists.
+      // Per stage, its options as a (LUTs, cycles) staircase for the two-key runs (a = option index).
+      std::vector<std::vector<frontier_point>> stair(stages);
+      for (std::size_t st = 0; st < stages; ++st) {
+        for (std::size_t y = 0; y < opts[st].size(); ++y) {
+          frontier_point q;
+          q.k[0] = opts[st][y].luts;
+          q.k[1] = cyc[st][opts[st][y].at];
+          q.a = static_cast<std::int32_t>(y);
+          stair[st].push_back(q);
+        }
+        pareto_filter(stair[st], 2);
+      }
+      auto dp = [&](bool bram_key, std::int64_t lut_cap, std::int64_t cycle_cap) {
+        std::vector<std::vector<frontier_point>> f(stages + 1);
+        f[0].push_back(frontier_point{});
+        for (std::size_t st = 0; st < stages; ++st) {
+          if (!bram_key) {
+            // (sum L, max C) of two staircases: for each threshold T, the least-LUT point of each with C <= T;
+            // walk both by rising C (the lists rise in L, fall in C)
+            const auto& prev = f[st];
+            const auto& o = stair[st];
+            std::size_t ip = prev.size(), io = o.size(), cp = prev.size(), co = o.size();
             while (ip > 0 || io > 0) {
               const std::int64_t next_p = ip > 0 ? prev[ip - 1].k[1] : INT64_MAX;
               const std::int64_t next_o = io > 0 ? o[io - 1].k[1] : INT64_MAX;
@@ -265,196 +497,225 @@ inline std::optional<pe_mapping> pe_dp(const device_info& d, const std::vector<l
               if (next_p == t) cp = --ip;
               if (next_o == t) co = --io;
               if (cp < prev.size() && co < o.size()) {
-                frontier_point p;
-                p.k[0] = prev[cp].k[0] + o[co].k[0];
-                p.k[1] = std::max(prev[cp].k[1], o[co].k[1]);
-                p.a = static_cast<std::int32_t>(cp);
-                p.b = static_cast<std::int32_t>(co);
-                if (p.k[0] <= lcap) ext.push_back(p);
+                frontier_point q;
+                q.k[0] = prev[cp].k[0] + o[co].k[0];
+                q.k[1] = std::max(prev[cp].k[1], o[co].k[1]);
+                q.a = static_cast<std::int32_t>(cp);
+                q.b = o[co].a;
+                if (q.k[0] + min_luts[st + 1] <= lut_cap && q.k[1] <= cycle_cap) f[st + 1].push_back(q);
               }
             }
-          } else {
-            for (std::size_t x = 0; x < prev.size(); ++x)
-              for (std::size_t y = 0; y < o.size(); ++y) {
-                frontier_point p;
-                p.k[0] = prev[x].k[0] + o[y].k[0];
-                p.k[1] = std::max(prev[x].k[1], o[y].k[1]);
-                p.k[2] = prev[x].k[2] + o[y].k[2];
-                if (p.k[0] > lcap || p.k[2] > bcap) continue;
-                p.a = static_cast<std::int32_t>(x);
-                p.b = static_cast<std::int32_t>(y);
-                ext.push_back(p);
-              }
+            pareto_filter(f[st + 1], 2);
+            if (f[st + 1].empty()) return false;
+            continue;
           }
-          pareto_filter(ext, group_dims);
+          for (std::size_t x = 0; x < f[st].size(); ++x)
+            for (std::size_t y = 0; y < opts[st].size(); ++y) {
+              const auto& o = opts[st][y];
+              frontier_point q;
+              q.k[0] = f[st][x].k[0] + o.luts;
+              q.k[1] = std::max(f[st][x].k[1], cyc[st][o.at]);
+              q.k[2] = bram_key ? f[st][x].k[2] + o.brams : 0;
+              if (q.k[0] + min_luts[st + 1] > lut_cap || q.k[1] > cycle_cap ||
+                  (bram_key && q.k[2] + min_brams[st + 1] > lim.brams))
+                continue;
+              q.a = static_cast<std::int32_t>(x);
+              q.b = static_cast<std::int32_t>(y);
+              f[st + 1].push_back(q);
+            }
+          pareto_filter(f[st + 1], bram_key ? 3 : 2);
+          if (f[st + 1].empty()) return false;
         }
-        gj.push_back(ext);
-      }
-      const auto& gr = gj.back();
-      if (gr.empty()) continue;
-      const auto& fj = f[j];
-      auto emit = [&](std::size_t fi, std::size_t gi) {
-        frontier_point p;
-        p.k[0] = std::max(fj[fi].k[0], gr[gi].k[0]);
-        p.k[1] = fj[fi].k[1] + gr[gi].k[1];
-        p.k[2] = fj[fi].k[2] + gr[gi].k[2] + bnd;
-        if (p.k[1] + lb_c[k] > ccap || p.k[1] > ccap) return;
-        if (three_d && p.k[2] + lb_b[k] > bcap) return;
-        if (lat_live) {  // the rest's latency is at least its cycles
-          p.k[3] = fj[fi].k[3] + streaming_latency(g, j, last, gr[gi].k[1]);
-          if (p.k[3] + lb_c[k] > caps.latency) return;
+        std::size_t pick = 0;  // f is sorted by (LUTs, cycles, BRAMs)
+        if (fastest)
+          for (std::size_t i = 1; i < f[stages].size(); ++i)
+            if (std::tie(f[stages][i].k[1], f[stages][i].k[0], f[stages][i].k[2]) <
+                std::tie(f[stages][pick].k[1], f[stages][pick].k[0], f[stages][pick].k[2]))
+              pick = i;
+        for (std::size_t st = stages; st-- > 0;) {
+          const auto& q = f[st + 1][pick];
+          tn_pick[st] = opts[st][static_cast<std::size_t>(q.b)].tn;
+          tm_pick[st] = opts[st][static_cast<std::size_t>(q.b)].tm;
+          pick = static_cast<std::size_t>(q.a);
         }
-        p.a = static_cast<std::int32_t>(j);
-        p.b = static_cast<std::int32_t>(fi);
-        p.c = static_cast<std::int32_t>(gi);
-        cand.push_back(p);
+        return true;
       };
-      if (!three_d && !lat_live) {
-        // (max L, sum C): pair each point with the best partner whose L is not larger (both lists rise in L and
-        // fall in C, so that partner is the last one with L <= ours).
-        std::size_t x = 0;
-        for (std::size_t gi = 0; gi < gr.size(); ++gi) {
-          while (x < fj.size() && fj[x].k[0] <= gr[gi].k[0]) ++x;
-          if (x > 0) emit(x - 1, gi);
+      // First without BRAM (two keys, small frontiers): if that optimum fits the BRAM ceiling it is the optimum.
+      // Otherwise with BRAM, under a ceiling on the objective raised 25 % at a time from the relaxed optimum (a lower
+      // bound): the first ceiling with a solution holds the optimum, and tight ceilings keep the frontiers small.
+      if (!dp(false, lim.luts, tcap)) continue;
+      auto t = pe_cost(d, g, p, tn_pick, tm_pick);
+      if (t.brams > lim.brams) {
+        bool found = false;
+        if (!fastest) {
+          for (std::int64_t u = t.luts;; u = std::min(lim.luts, u + u / 4 + 1)) {
+            if ((found = dp(true, u, tcap))) break;
+            if (u >= lim.luts) break;
+          }
+        } else {
+          for (std::int64_t c = t.cycles;; c = std::min(tcap, c + c / 4 + 1)) {
+            if ((found = dp(true, lim.luts, c))) break;
+            if (c >= tcap) break;
+          }
         }
-        std::size_t y = 0;
-        for (std::size_t fi = 0; fi < fj.size(); ++fi) {
-          while (y < gr.size() && gr[y].k[0] <= fj[fi].k[0]) ++y;
-          if (y > 0) emit(fi, y - 1);
-        }
-      } else {
-        for (std::size_t fi = 0; fi < fj.size(); ++fi)
-          for (std::size_t gi = 0; gi < gr.size(); ++gi) emit(fi, gi);
+        if (!found) continue;
+        t = pe_cost(d, g, p, tn_pick, tm_pick);
       }
+      if (!best || pe_better(t, best_t, fastest)) {
+        best_t = t;
+        best = mapping_of(g, p, tn_pick, tm_pick);
+      }
+      continue;
     }
-    pareto_filter(cand, prefix_dims);
-    f[k] = cand;
+    auto visit = [&](auto&& self, std::size_t s, std::int64_t luts, std::int64_t brams) -> void {
+      const std::int64_t budget = (!fastest && best) ? std::min(lim.luts, best_t.luts) : lim.luts;
+      const std::int64_t slack = budget - luts - min_luts[s];
+      if (slack < 0 || brams + min_brams[s] > lim.brams) return;
+      // each group's interval: at least its layers' cycles so far, and what each stage left can give it within
+      // its least LUTs plus the slack
+      for (std::size_t k = 0; k < groups; ++k) lb[k] = group_c[k];
+      for (std::size_t t = s; t < stages; ++t) {
+        const auto& v = opts[t];
+        const std::int64_t cap = v.front().luts + slack;
+        const auto last = static_cast<std::size_t>(
+            std::upper_bound(v.begin(), v.end(), cap, [](std::int64_t c, const pe_stage_choice& o) { return c < o.luts; }) -
+            v.begin());
+        for (std::size_t i = 0; i < p.served[t].size(); ++i) {
+          const auto k = static_cast<std::size_t>(p.group[p.served[t][i]]);
+          lb[k] = std::max(lb[k], prefix_c[t][i][last - 1]);
+        }
+      }
+      std::int64_t cycles = 0, latency = 0;
+      for (std::size_t k = 0; k < groups; ++k) {
+        cycles += lb[k];
+        if (lcap < unlimited) latency += streaming_latency(g, p.first[k], p.last[k], lb[k]);
+      }
+      if (cycles > ccap || latency > lcap) return;
+      if (best && (fastest ? (cycles > best_t.cycles) : (luts + min_luts[s] == best_t.luts && cycles > best_t.cycles)))
+        return;
+      if (s == stages) {
+        const auto t = pe_cost(d, g, p, tn_pick, tm_pick);
+        if (t.luts > lim.luts || t.brams > lim.brams || t.cycles > ccap || t.latency > lcap) return;
+        if (!best || pe_better(t, best_t, fastest)) {
+          best_t = t;
+          best = mapping_of(g, p, tn_pick, tm_pick);
+        }
+        return;
+      }
+      auto& keep = saved[s];
+      keep = group_c;
+      const std::size_t ns = p.served[s].size();
+      for (const auto& o : opts[s]) {
+        if (luts + o.luts + min_luts[s + 1] > budget) break;  // options by rising LUTs
+        for (std::size_t i = 0; i < ns; ++i) {
+          const auto k = static_cast<std::size_t>(p.group[p.served[s][i]]);
+          group_c[k] = std::max(keep[k], cyc[s][o.at + i]);
+        }
+        tn_pick[s] = o.tn;
+        tm_pick[s] = o.tm;
+        self(self, s + 1, luts + o.luts, brams + o.brams);
+        group_c = keep;
+      }
+    };
+    visit(visit, 0, 0, base_brams);
   }
-  if (f[n].empty()) return std::nullopt;
-
-  // 6. Choose and reconstruct.
-  std::size_t best = 0;
-  if (fastest) {
-    for (std::size_t i = 1; i < f[n].size(); ++i) {
-      const auto& p = f[n][i];
-      const auto& q = f[n][best];
-      if (p.k[1] < q.k[1] || (p.k[1] == q.k[1] && (p.k[0] < q.k[0] || (p.k[0] == q.k[0] && p.k[2] < q.k[2])))) best = i;
-    }
-  }  // else: f[n] is sorted by (L, C, B, latency); the first point is the lexicographic least
-  pe_mapping m;
-  m.layers.resize(n);
-  std::vector<std::size_t> starts;
-  std::size_t k = n, idx = best;
-  while (k > 0) {
-    const auto& p = f[k][idx];
-    const auto j = static_cast<std::size_t>(p.a);
-    std::int32_t gi = p.c;
-    for (std::size_t t = k; t-- > j;) {
-      const auto& e = groups[j][t - j][static_cast<std::size_t>(gi)];
-      const auto& o = opts[t][static_cast<std::size_t>(lay[t][static_cast<std::size_t>(e.b)].a)];
-      m.layers[t].tn = o.tn;
-      m.layers[t].tm = o.tm;
-      gi = e.a;
-    }
-    starts.push_back(j);
-    idx = static_cast<std::size_t>(p.b);
-    k = j;
-  }
-  std::reverse(starts.begin(), starts.end());
-  for (std::size_t s = 0; s < starts.size(); ++s) {
-    const std::size_t end = s + 1 < starts.size() ? starts[s + 1] : n;
-    for (std::size_t t = starts[s]; t < end; ++t) m.layers[t].group = static_cast<int>(s);
-  }
-  return m;
+  return best;
 }
 
-/// Least-LUT (or, with `fastest`, least-cycle) mapping within `lim`, exact; nullopt when none exists.
-/// First the BRAM-relaxed problem (a 2-D frontier, fast): if its optimum fits the BRAM ceiling it is the optimum.
-/// Otherwise the 3-D DP runs under a ceiling on the objective raised step by step from the relaxed optimum (a lower
-/// bound); the first ceiling under which a solution exists holds the optimum, and tight ceilings keep the
-/// frontiers small.
-inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vector<layer_geometry>& g,
-                                           const limits& lim, bool fastest) {
-  const auto all = pe_candidates(d, g);
-  // latency >= interval, so a latency ceiling also caps the cycles; fastest_mapping ignores the rate/latency goals
-  pe_caps caps{lim.luts, fastest ? unlimited : std::min(lim.cycles, lim.latency_cycles), lim.brams,
-               fastest ? unlimited : lim.latency_cycles, true};
-  auto relaxed = pe_dp(d, g, all, caps, fastest);
-  if (!relaxed) return std::nullopt;
-  auto totals_of = [&](const pe_mapping& m) {
-    std::vector<pe_layer_cost> costs;
-    std::vector<int> group;
-    for (std::size_t l = 0; l < g.size(); ++l) {
-      costs.push_back(pe_layer(d, g[l], m.layers[l].tn, m.layers[l].tm));
-      group.push_back(m.layers[l].group);
-    }
-    return pe_combine(d, g, costs, group);
-  };
-  const auto t = totals_of(*relaxed);
-  if (t.brams <= lim.brams) return relaxed;
-  caps.relax_brams = false;
-  if (!fastest) {
-    for (std::int64_t u = t.luts;; u = std::min(lim.luts, u + u / 4 + 1)) {
-      caps.luts = u;
-      if (auto m = pe_dp(d, g, all, caps, false)) return m;
-      if (u >= lim.luts) return std::nullopt;
-    }
-  }
-  std::int64_t slowest = 0;  // no mapping takes more cycles than every layer alone at its slowest
-  for (const auto& layer : all) {
-    std::int64_t mx = 0;
-    for (const auto& o : layer) mx = std::max(mx, o.cost.cycles);
-    slowest += mx;
-  }
-  for (std::int64_t c = t.cycles;; c = std::min(slowest, c + c / 4 + 1)) {
-    caps.cycles = c;
-    if (auto m = pe_dp(d, g, all, caps, true)) return m;
-    if (c >= slowest) return std::nullopt;
-  }
-}
-
-/// Exhaustive twin of pe_search: every grouping and every Tn in 1..N*K*K, Tm in 1..M. For small instances only
-/// (throws hwnas::invalid_argument when there are more than ~5e7 mappings).
+/// Exhaustive twin of pe_search: every S-stage pipeline and, per stage, every Tn in 1..max N*K*K and Tm in 1..max M
+/// of the layers it serves. For small instances only (throws hwnas::invalid_argument over ~5e7 mappings).
 inline std::optional<pe_mapping> pe_search_ref(const device_info& d, const std::vector<layer_geometry>& g,
                                                const limits& lim, bool fastest) {
   const std::size_t n = g.size();
-  double count = static_cast<double>(std::int64_t{1} << (n - 1));
-  for (const auto& l : g) count *= static_cast<double>(reduction_length(l)) * l.out_channels;
+  auto partition = [&](std::size_t stages) {
+    std::vector<int> group(n);
+    for (std::size_t l = 0; l < n; ++l) group[l] = static_cast<int>(l / stages);
+    return make_partition(group);
+  };
+  double count = 0;
+  for (std::size_t stages = 1; stages <= n; ++stages) {
+    const auto p = partition(stages);
+    double c = 1;
+    for (const auto& served : p.served) {
+      std::int64_t dn = 1, dm = 1;
+      for (const auto l : served) {
+        dn = std::max(dn, reduction_length(g[l]));
+        dm = std::max<std::int64_t>(dm, g[l].out_channels);
+      }
+      c *= static_cast<double>(dn) * static_cast<double>(dm);
+    }
+    count += c;
+  }
   if (count > 5e7)
     throw invalid_argument("pipelined_pe brute force: " + std::to_string(count) +
                            " mappings are too many; use it on small architectures only");
-  std::vector<std::vector<pe_option>> all(n);
-  for (std::size_t l = 0; l < n; ++l)
-    for (int tn = 1; tn <= reduction_length(g[l]); ++tn)
-      for (int tm = 1; tm <= g[l].out_channels; ++tm) all[l].push_back({pe_layer(d, g[l], tn, tm), tn, tm});
   std::optional<pe_mapping> best;
   pe_totals best_t;
-  std::vector<int> group(n, 0);
-  std::vector<std::size_t> pick(n, 0);
-  std::vector<pe_layer_cost> costs(n);
-  for (std::uint64_t cuts = 0; cuts < (std::uint64_t{1} << (n - 1)); ++cuts) {
-    for (std::size_t l = 1; l < n; ++l) group[l] = group[l - 1] + static_cast<int>((cuts >> (l - 1)) & 1U);
-    std::fill(pick.begin(), pick.end(), 0);
+  for (std::size_t stages = 1; stages <= n; ++stages) {
+    const auto p = partition(stages);
+    const std::size_t groups = p.first.size();
+    std::int64_t base_brams = 0;
+    for (std::size_t k = 0; k + 1 < groups; ++k) base_brams += pe_boundary_brams(d, g[p.last[k]]);
+    // Every (Tn, Tm) of every stage, costed once (pe_cost's arithmetic, tabulated for the enumeration).
+    std::vector<std::vector<pe_stage_option>> all(stages);
+    for (std::size_t s = 0; s < stages; ++s) {
+      std::int64_t dn = 1, dm = 1;
+      for (const auto l : p.served[s]) {
+        dn = std::max(dn, reduction_length(g[l]));
+        dm = std::max<std::int64_t>(dm, g[l].out_channels);
+      }
+      for (std::int64_t tm = 1; tm <= dm; ++tm)
+        for (std::int64_t tn = 1; tn <= dn; ++tn) {
+          pe_stage_option o;
+          o.tn = tn;
+          o.tm = tm;
+          std::vector<pe_layer_cost> layers;
+          std::vector<pe_stage_cost> cost;
+          std::vector<std::int64_t> one_tn(stages, 1), one_tm(stages, 1);
+          one_tn[s] = tn;
+          one_tm[s] = tm;
+          pe_cost(d, g, p, one_tn, one_tm, &layers, &cost);
+          o.luts = cost[s].luts;
+          for (const auto l : p.served[s]) {
+            o.brams += layers[l].brams;
+            o.cycles.push_back(layers[l].cycles);
+          }
+          all[s].push_back(std::move(o));
+        }
+    }
+    std::vector<std::size_t> pick(stages, 0);
+    std::vector<std::int64_t> interval(groups);
     while (true) {
-      for (std::size_t l = 0; l < n; ++l) costs[l] = all[l][pick[l]].cost;
-      const auto t = pe_combine(d, g, costs, group);
-      const bool ok = t.luts <= lim.luts && t.brams <= lim.brams &&
-                      (fastest || (t.cycles <= lim.cycles && t.latency <= lim.latency_cycles));
-      if (ok) {
-        const bool better =
-            !best ||
-            (fastest ? std::tie(t.cycles, t.luts, t.brams) < std::tie(best_t.cycles, best_t.luts, best_t.brams)
-                     : std::tie(t.luts, t.cycles, t.brams) < std::tie(best_t.luts, best_t.cycles, best_t.brams));
-        if (better) {
-          best_t = t;
-          pe_mapping m;
-          for (std::size_t l = 0; l < n; ++l) m.layers.push_back({all[l][pick[l]].tn, all[l][pick[l]].tm, group[l]});
-          best = std::move(m);
+      pe_totals t;
+      t.brams = base_brams;
+      std::fill(interval.begin(), interval.end(), 0);
+      for (std::size_t s = 0; s < stages; ++s) {
+        const auto& o = all[s][pick[s]];
+        t.luts += o.luts;
+        t.brams += o.brams;
+        for (std::size_t i = 0; i < o.cycles.size(); ++i) {
+          const auto k = static_cast<std::size_t>(p.group[p.served[s][i]]);
+          interval[k] = std::max(interval[k], o.cycles[i]);
         }
       }
-      std::size_t l = 0;
-      while (l < n && ++pick[l] == all[l].size()) pick[l++] = 0;
-      if (l == n) break;
+      for (std::size_t k = 0; k < groups; ++k) {
+        t.cycles += interval[k];
+        t.latency += streaming_latency(g, p.first[k], p.last[k], interval[k]);
+      }
+      const bool ok = t.luts <= lim.luts && t.brams <= lim.brams &&
+                      (fastest || (t.cycles <= lim.cycles && t.latency <= lim.latency_cycles));
+      if (ok && (!best || pe_better(t, best_t, fastest))) {
+        best_t = t;
+        std::vector<std::int64_t> tn(stages), tm(stages);
+        for (std::size_t s = 0; s < stages; ++s) {
+          tn[s] = all[s][pick[s]].tn;
+          tm[s] = all[s][pick[s]].tm;
+        }
+        best = mapping_of(g, p, tn, tm);
+      }
+      std::size_t s = 0;
+      while (s < stages && ++pick[s] == all[s].size()) pick[s++] = 0;
+      if (s == stages) break;
     }
   }
   return best;
@@ -489,26 +750,32 @@ class pipelined_pe : public detail::model_base<D, Clock> {
     const auto g = detail::quantized_geometry(a, name);
     const auto lim = this->resolved(s);
     detail::check_mapping(g, m);
-    std::vector<detail::pe_layer_cost> costs;
     std::vector<int> group;
+    for (const auto& x : m.layers) group.push_back(x.group);
+    const auto p = detail::make_partition(group);
+    std::vector<std::int64_t> tn, tm;
+    detail::stage_dims(p, m, tn, tm);
+    std::vector<detail::pe_layer_cost> layers;
+    std::vector<detail::pe_stage_cost> stages;
+    const auto t = detail::pe_cost(device(), g, p, tn, tm, &layers, &stages);
     hw_report r;
     r.model = std::string(name);
     r.device = std::string(D::name);
     r.clock_mhz = this->clock_mhz();
+    const auto eff = detail::mapping_of(g, p, tn, tm);
     for (std::size_t l = 0; l < g.size(); ++l) {
-      const auto& x = m.layers[l];
-      costs.push_back(detail::pe_layer(device(), g[l], x.tn, x.tm));
-      group.push_back(x.group);
+      const auto st = static_cast<std::size_t>(p.stage[l]);
+      const bool owner = p.served[st].front() == l;  // a shared stage's array is listed at its first layer
       layer_report lr;
       lr.name = detail::layer_name(g[l], l);
-      lr.parallelism = {{"Tn", x.tn}, {"Tm", x.tm}, {"group", x.group}};
-      lr.luts = costs.back().luts;
-      lr.ffs = costs.back().ffs;
-      lr.brams = costs.back().brams;
-      lr.cycles = costs.back().cycles;
+      lr.parallelism = {{"Tn", eff.layers[l].tn}, {"Tm", eff.layers[l].tm}, {"group", p.group[l]},
+                        {"stage", p.stage[l]}};
+      lr.luts = owner ? stages[st].luts : 0;
+      lr.ffs = owner ? stages[st].ffs : 0;
+      lr.brams = layers[l].brams;
+      lr.cycles = layers[l].cycles;
       r.layers.push_back(std::move(lr));
     }
-    const auto t = detail::pe_combine(device(), g, costs, group);
     r.luts = t.luts;
     r.ffs = t.ffs;
     r.brams = t.brams;
@@ -540,7 +807,7 @@ class pipelined_pe : public detail::model_base<D, Clock> {
   /// violated constraints.
   hw_report map(const architecture& a, const spec& s = {}) const {
     return this->map_in_steps(*this, a, s,
-                              {"mapping", "exact group DP over Pareto frontiers", "exact search", ", even with Tn = Tm = 1"},
+                              {"mapping", "exact search over S-stage pipelines", "exact search", ", even with Tn = Tm = 1"},
                               [&] { return detail::pe_search(device(), detail::quantized_geometry(a, name), limits{}, false); });
   }
 

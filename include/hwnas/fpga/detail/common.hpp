@@ -172,7 +172,7 @@ class model_base {
   /// How a model's map() names what it found in hw_report::note.
   struct map_words {
     const char* mapping;        ///< "mapping", "folding", "tiling"
-    const char* method;         ///< the exact search, e.g. "exact group DP over Pareto frontiers"
+    const char* method;         ///< the exact search, e.g. "exact search over S-stage pipelines"
     const char* proof;          ///< what proved infeasibility, e.g. "exact search"
     const char* smallest = "";  ///< appended to "fits the resource limits", e.g. ", even with Tn = Tm = 1"
   };
