@@ -1,9 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
 
 #include "hwnas/fpga/hw_report.hpp"
+#include "hwnas/fpga/dataflow.hpp"
 #include "hwnas/fpga/pipelined_pe.hpp"
+#include "hwnas/fpga/tiled_engine.hpp"
 
 using namespace hwnas;
 using namespace hwnas::fpga;
@@ -54,4 +57,27 @@ TEST_CASE("hw_report: violation excess") {
   CHECK(slow.excess() == doctest::Approx(0.2));
   violation none{"max_brams", 0, 3, ""};
   CHECK(std::isinf(none.excess()));
+}
+
+TEST_CASE("hw_report: every model states its assumptions, in the table and the JSON") {
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto check = [](const hw_report& r, const char* arrays) {
+    std::map<std::string, std::string> m(r.assumptions.begin(), r.assumptions.end());
+    for (const char* topic : {"arrays", "read ports", "clock", "LUT costs", "latency", "block RAM", "multipliers"})
+      CHECK_MESSAGE(m.count(topic) == 1, topic);
+    CHECK(m["arrays"].find(arrays) != std::string::npos);
+    const auto j = to_json(r);
+    CHECK(j["assumptions"]["arrays"] == m["arrays"]);
+    CHECK(to_table(r).find("assumptions:\n  arrays: ") != std::string::npos);
+  };
+  check(pipelined_pe<>().map(a, spec{.max_luts = 5000, .min_fps = 3000}), "static bitstream");
+  check(dataflow<xc7z020>().map(a), "its own matrix-vector unit");
+  check(tiled_engine<>().map(a), "one Tm x Tn engine");
+  const auto r = pipelined_pe<>().map(a);
+  std::map<std::string, std::string> m(r.assumptions.begin(), r.assumptions.end());
+  CHECK(m["clock"].find("274 MHz") != std::string::npos);
+  CHECK(m["LUT costs"].find("synth_intel") != std::string::npos);
+  const auto x = dataflow<xc7z020>().map(a);
+  CHECK(std::map<std::string, std::string>(x.assumptions.begin(), x.assumptions.end())["LUT costs"].find("synth_xilinx") !=
+        std::string::npos);
 }

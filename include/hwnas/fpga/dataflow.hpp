@@ -352,6 +352,11 @@ class dataflow : public detail::model_base<D, Clock> {
     r.brams = t.brams;
     r.cycles = t.interval;
     r.latency_cycles = t.latency;
+    r.assumptions = {
+        {"arrays", "one static bitstream: every layer its own matrix-vector unit, all streaming at once (FINN-style)"},
+        {"read ports", "one input pixel (all its channels) per cycle into every layer"},
+        {"multipliers", "LUTs or DSP units, chosen per layer by the search"},
+        {"latency", "first input pixel to class at the design's rate: the interval plus every layer's fill"}};
     detail::finish_report(r, device(), s, lim);
     return r;
   }

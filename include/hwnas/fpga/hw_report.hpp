@@ -64,6 +64,9 @@ struct hw_report {
   bool feasible = false;
   std::vector<violation> violations;  ///< empty when feasible
   std::string note;                   ///< what the search did, e.g. why this mapping is shown when infeasible
+  /// What the figures assume, topic -> statement: how arrays are shared (static or reconfigured), the read ports,
+  /// where the clock limit comes from, which synthesis flow the LUT numbers follow, what latency means.
+  std::vector<std::pair<std::string, std::string>> assumptions;
 };
 
 namespace detail {
@@ -81,6 +84,16 @@ inline std::string format_percent(double fraction) {
 
 /// Fills totals-derived fields (fps, latency, utilization) and the violations against `lim` and the spec values.
 inline void finish_report(hw_report& r, const device_info& dev, const spec& s, const limits& lim) {
+  r.assumptions.emplace_back("clock", "at most " + format_number(dev.fmax_mhz) + " MHz, the " +
+                                          std::string(dev.name) +
+                                          " datapath's fmax (block RAM, from its datasheet); a faster clock is a "
+                                          "violation, and synthesis may close lower");
+  r.assumptions.emplace_back("LUT costs", dev.family == lut_family::lut4
+                                              ? "yosys 0.23 synth_intel tables (LUT4 cells; no carry chains, so "
+                                                "adders cost about twice a Cyclone IV's arithmetic mode: a "
+                                                "pessimistic bound)"
+                                              : "yosys 0.23 synth_xilinx tables (LUT6 with CARRY4 chains)");
+  r.assumptions.emplace_back("block RAM", "every memory in whole blocks of the device's shapes (no LUT RAM)");
   const double hz = r.clock_mhz * 1e6;
   r.fps = r.cycles > 0 ? hz / static_cast<double>(r.cycles) : 0.0;
   r.latency_ms = static_cast<double>(r.latency_cycles) / hz * 1e3;
@@ -138,7 +151,7 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
 
 /// The report as JSON: model, device, clock_mhz, feasible, luts, ffs, dsps, brams, cycles, fps, latency_ms,
 /// latency_cycles, utilization{luts, ffs, dsps, brams}, engine{...}, layers[{name, parallelism{...}, luts, ffs, dsps,
-/// brams, cycles}], violations[{constraint, limit, actual, excess, message}], note.
+/// brams, cycles}], violations[{constraint, limit, actual, excess, message}], note, assumptions{topic: statement}.
 inline nlohmann::json to_json(const hw_report& r) {
   using nlohmann::json;
   auto factors = [](const std::vector<factor>& fs) {
@@ -183,7 +196,12 @@ inline nlohmann::json to_json(const hw_report& r) {
               {"shared_engine", r.shared_engine},
               {"layers", layers},
               {"violations", violations},
-              {"note", r.note}};
+              {"note", r.note},
+              {"assumptions", [&] {
+                 json j = json::object();
+                 for (const auto& [topic, text] : r.assumptions) j[topic] = text;
+                 return j;
+               }()}};
 }
 
 /// A readable per-layer table with totals, throughput, utilization and, when infeasible, the violations.
@@ -235,6 +253,10 @@ inline std::string to_table(const hw_report& r) {
   out += r.feasible ? "feasible: meets the spec\n" : "INFEASIBLE:\n";
   for (const auto& v : r.violations) out += "  " + v.message + "\n";
   if (!r.note.empty()) out += "note: " + r.note + "\n";
+  if (!r.assumptions.empty()) {
+    out += "assumptions:\n";
+    for (const auto& [topic, text] : r.assumptions) out += "  " + topic + ": " + text + "\n";
+  }
   return out;
 }
 

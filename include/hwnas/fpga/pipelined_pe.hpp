@@ -782,6 +782,18 @@ class pipelined_pe : public detail::model_base<D, Clock> {
     r.dsps = 0;
     r.cycles = t.cycles;
     r.latency_cycles = t.latency;
+    r.assumptions = {
+        {"arrays", "one static bitstream: " +
+                       (p.first.size() == 1
+                            ? std::string("every layer its own PE array, all streaming at once")
+                            : "an S-stage pipeline (S = " + std::to_string(p.served.size()) +
+                                  "), its stages shared by the " + std::to_string(p.first.size()) +
+                                  " groups, each sized for its largest layer plus multiplexers") +
+                       "; no reconfiguration"},
+        {"read ports", "one input pixel (all its channels) per cycle into every layer; boundary maps stored one "
+                       "pixel per word"},
+        {"multipliers", "LUTs (no DSPs), as Lu et al. 2019"},
+        {"latency", "first input pixel to class at the design's rate: each group's interval plus its layers' fills"}};
     detail::finish_report(r, device(), s, lim);
     return r;
   }

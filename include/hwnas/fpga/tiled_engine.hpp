@@ -336,6 +336,12 @@ class tiled_engine : public detail::model_base<D, Clock> {
     r.brams = x.brams;
     r.cycles = x.cycles;
     r.latency_cycles = x.cycles;
+    r.assumptions = {
+        {"arrays", "one static bitstream: one Tm x Tn engine runs every layer in turn, sized for the widest layer"},
+        {"read ports", "three off-chip streams (inputs, weights, outputs) of " + std::to_string(Port::value) +
+                           " bits per cycle each, double-buffered tiles"},
+        {"multipliers", "LUTs or DSP units, chosen by the search"},
+        {"latency", "layers one after another: the sum of their cycles (the interval)"}};
     detail::finish_report(r, device(), s, lim);
     return r;
   }
