@@ -5,6 +5,7 @@
 #include "fpga_test_util.hpp"
 #include "hwnas/fpga/dataflow.hpp"
 #include "hwnas/fpga/pipelined_pe.hpp"
+#include "hwnas/fpga/tiled_engine.hpp"
 
 using namespace hwnas;
 using namespace hwnas::fpga;
@@ -170,4 +171,29 @@ TEST_CASE("dataflow: a latency ceiling is a ceiling on the interval, and the sea
     if (free && model.evaluate(a, *free).latency_ms > *s.max_latency_ms) ++bound;
   }
   CHECK(bound > 3);
+}
+
+TEST_CASE("DSP48E1: two products sharing an activation share a DSP when a + 2w <= 25 (dataflow and tiled_engine)") {
+  CHECK(xc7z020::products_per_dsp(4, 4) == 2);
+  CHECK(xc7z020::products_per_dsp(8, 8) == 2);   // 8 + 16 = 24
+  CHECK(xc7z020::products_per_dsp(9, 9) == 1);   // 9 + 18 = 27
+  CHECK(xc7z020::products_per_dsp(17, 4) == 2);  // 17 + 8 = 25, 18-bit activation
+  CHECK(xc7z020::products_per_dsp(18, 2) == 1);  // the activation needs 19 bits
+  CHECK(info_of<cyclone_iv_ep4ce115>().products_per_dsp(4, 4) == 1);  // absent: one product per unit
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  // conv1 on DSPs: PE 8 lanes x SIMD 4 = 32 products, paired along PE: 16 DSP48E1s
+  const auto r = dataflow<xc7z020>().evaluate(a, dataflow_mapping{{{4, 9, false}, {8, 4, true}, {2, 8, false}}});
+  CHECK(r.layers[1].dsps == 4 * (8 / 2));
+  // odd PE: 3 lanes -> 2 DSPs per SIMD lane
+  architecture b = a;
+  b.layers[1].filters = 3;
+  const auto odd = dataflow<xc7z020>().evaluate(b, dataflow_mapping{{{4, 9, false}, {3, 4, true}, {2, 7, false}}});
+  CHECK(odd.layers[1].dsps == 4 * 2);
+  // wide operands do not pack: 12-bit weights
+  const auto wide = dataflow<xc7z020>().evaluate(with_uniform_bits(reference_cnn(), 12),
+                                                 dataflow_mapping{{{4, 9, false}, {8, 4, true}, {2, 8, false}}});
+  CHECK(wide.layers[1].dsps == 8 * 4);
+  // the tiled engine: Tn x ceil(Tm / 2)
+  const auto t = tiled_engine<xc7z020>().evaluate(a, tiled_mapping{4, 4, 5, 3, true});
+  CHECK(t.dsps == 4 * 2);
 }

@@ -25,6 +25,8 @@ namespace hwnas::fpga {
 /// - `dsps_per_multiplier(act_bits, weight_bits)` (DSP units one unsigned a-bit x signed w-bit product occupies),
 /// - `fmax_mhz` (the highest clock this datapath runs at on the part, MHz, from its datasheet: the block RAM's
 ///   fmax in the speed grade you buy; a clock above it is reported as a violation, `device_fmax`).
+/// Optional: `products_per_dsp(act_bits, weight_bits)` (products one DSP unit computes at once when they share the
+/// activation, e.g. two narrow ones packed into a DSP48E1; 1 when absent).
 /// Semantics: capacities are positive; every shape holds at most bram_bits bits; fmax_mhz > 0.
 template <class D>
 concept Device = requires(int bits) {

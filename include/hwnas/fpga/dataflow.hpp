@@ -76,7 +76,8 @@ inline dataflow_layer_cost dataflow_layer(const device_info& d, const layer_geom
   dataflow_layer_cost c;
   c.luts = arr.luts;
   c.ffs = arr.ffs;
-  if (dsp) c.dsps = pe * simd * d.dsps_per_multiplier(a, w);
+  // the PE lanes share each activation, so products pair up along PE where the device packs them
+  if (dsp) c.dsps = simd * ceil_div(pe, d.products_per_dsp(a, w)) * d.dsps_per_multiplier(a, w);
   if (g.pool == 2) {
     c.luts += pe * max_pool_luts(d.family, ob);
     c.ffs += pe * ob;

@@ -94,6 +94,15 @@ struct xc7z020 {
     const int x = act_bits + 1, y = weight_bits;
     return ((x <= 25 && y <= 18) || (x <= 18 && y <= 25)) ? 1 : 4;
   }
+  /// Products one DSP48E1 computes at once when they share the activation (the PE lanes of an array do): two, when
+  /// a + 2w <= 25 and a + 1 <= 18. The two weights are packed into the 25-bit port as w_hi * 2^(a+w) + w_lo, times
+  /// the (a+1)-bit activation on the 18-bit port; the low product occupies the a + w bits below the shift (signed),
+  /// the high one the bits above, corrected by the low product's sign. Products are summed outside the DSP (in the
+  /// LUT adder trees), so no accumulation guard bits are needed. The technique is Xilinx WP486's (INT8 on the
+  /// DSP48E2's 27-bit port); on the DSP48E1 it fits narrower operands: 4 x 4, 8 x 8 (8 + 16 = 24), not 9 x 9.
+  static constexpr int products_per_dsp(int act_bits, int weight_bits) noexcept {
+    return (act_bits + 2 * weight_bits <= 25 && act_bits + 1 <= 18) ? 2 : 1;
+  }
 };
 
 /// A device's figures as a runtime value, so the cost-model arithmetic is written once for every device.
@@ -105,7 +114,13 @@ struct device_info {
   std::span<const bram_shape> bram_shapes;
   int (*dsps_per_multiplier)(int, int) noexcept = nullptr;
   double fmax_mhz = 0.0;  ///< the clock ceiling of this datapath, MHz (a clock above it is a violation)
+  /// Products one DSP unit computes at once when they share an activation (1 unless the device says otherwise).
+  int (*products_per_dsp)(int, int) noexcept = nullptr;
 };
+
+namespace detail {
+constexpr int one_product_per_dsp(int, int) noexcept { return 1; }
+}  // namespace detail
 
 /// The runtime figures of a device type (see hwnas::fpga::Device). Its members refer to static storage.
 template <class D>
@@ -120,7 +135,13 @@ constexpr device_info info_of() noexcept {
                      D::bram_bits,
                      std::span<const bram_shape>(D::bram_shapes.data(), D::bram_shapes.size()),
                      &D::dsps_per_multiplier,
-                     static_cast<double>(D::fmax_mhz)};
+                     static_cast<double>(D::fmax_mhz),
+                     [] {
+                       if constexpr (requires { { D::products_per_dsp(1, 1) } noexcept; })
+                         return &D::products_per_dsp;
+                       else
+                         return &detail::one_product_per_dsp;
+                     }()};
 }
 
 /// Throws hwnas::invalid_argument unless a runtime clock is usable: finite and in 1..2000 MHz.

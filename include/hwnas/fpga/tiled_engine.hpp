@@ -94,7 +94,8 @@ inline tiled_resources tiled_engine_resources(const device_info& d, const tiled_
   const auto arr = pe_array(d.family, tn, tm, t.a, t.w, t.acc, t.out, dsp);
   r.luts = arr.luts;
   r.ffs = arr.ffs;
-  if (dsp) r.dsps = tm * tn * d.dsps_per_multiplier(t.a, t.w);
+  // the Tm outputs share each activation, so products pair up along Tm where the device packs them
+  if (dsp) r.dsps = tn * ceil_div(tm, d.products_per_dsp(t.a, t.w)) * d.dsps_per_multiplier(t.a, t.w);
   if (t.pools) {
     r.luts += tm * max_pool_luts(d.family, t.out);
     r.ffs += tm * t.out;
