@@ -13,9 +13,14 @@
 // {1, 3, 5, 7}, strides {1, 2}, pooling {none, 2x2}; per layer, weights s(1+I+F) and activations uI.F with integer
 // bits I in 0..3 and fraction bits F in 0..6. Compose your own in C++: docs/tutorial.md.
 //
-// Exit codes: 0 a design met the spec, 3 none did, 2 bad input, 1 anything else.
+// Exit codes: 0 a design met the spec, 3 none did, 2 bad input, 1 anything else; 130 (143) when Ctrl-C (SIGTERM)
+// stopped it: every finished trial is journaled, and the message says how to continue.
+
+#include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -43,9 +48,9 @@ constexpr double default_min_fps = 3000;
 
 struct options {
   std::string data_dir, out_dir = "runs/codesign", device = "cyclone-iv-e115", model = "pipelined_pe",
-                        strategy = "reinforce";
+                        strategy = "evolution";
   double clock_mhz = 100;
-  std::size_t trials = 60, train_subset = 10000, top_k = 3, threads = 0, validation = 5000;
+  std::size_t trials = 150, train_subset = 10000, top_k = 3, threads = 0, validation = 5000;
   double seconds = 0;
   int epochs = 2, retrain_epochs = 15;
   std::uint64_t seed = 1;
@@ -124,6 +129,29 @@ int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data
   return 0;
 }
 
+/// What Ctrl-C (or SIGTERM) prints before the process ends: the journal keeps every finished trial (each appended and
+/// synced as it ends; a torn last line is dropped on resume), so ending at once loses at most the trial in progress.
+char interrupted_message[1024];
+
+extern "C" void on_interrupt(int signo) {
+  const auto n = std::strlen(interrupted_message);
+  if (::write(STDERR_FILENO, interrupted_message, n) < 0) {
+  }
+  ::_exit(128 + signo);
+}
+
+void explain_interruptions(const std::string& out_dir) {
+  std::snprintf(interrupted_message, sizeof interrupted_message,
+                "\nhwnas-codesign: interrupted; every finished trial is in %s/journal.jsonl: run the same command "
+                "with --resume to continue (nothing is trained twice)\n",
+                out_dir.c_str());
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
+
 int run(const options& o) {
   const hwnas::spec s = o.spec();
   hwnas::fpga::validate(s);
@@ -150,6 +178,7 @@ int run(const options& o) {
   std::error_code ec;
   fs::create_directories(o.out_dir, ec);
   if (ec) throw hwnas::io_error("cannot create the output directory " + o.out_dir + ": " + ec.message());
+  explain_interruptions(o.out_dir);
   return hwnas::fpga::resolve_model(o.model, o.device, [&](auto m) {
     using Model = typename decltype(m)::type;
     return hwnas::search::resolve_strategy(o.strategy, [&](auto st) {

@@ -365,17 +365,8 @@ class pipeline {
     if (!rep.top.empty()) rep.best = 0;
     rep.seconds.emplace_back("retrain", seconds_since(t1));
 
-    // The front's hypervolume in a box fixed by the spec, the device and the clock, so that runs against the same
-    // spec and hardware compare: LUTs up to the spec's (else the device's) ceiling, fps up to the rate of 1,000
-    // cycles per frame (docs/reports.md#hypervolume).
-    const report::hypervolume_box box{
-        .lut_ceiling = std::max(1.0, static_cast<double>(std::min<std::int64_t>(
-                                         s.max_luts.value_or(cost_model_type::device_type::luts),
-                                         cost_model_type::device_type::luts))),
-        .fps_scale = model.clock_mhz() * 1e6 / 1000.0};
-    rep.hypervolume_lut_ceiling = box.lut_ceiling;
-    rep.hypervolume_fps_scale = box.fps_scale;
-    rep.hypervolume = report::front_hypervolume(rep.search, box);
+    // The front's hypervolume in a box fixed by the spec, the device and the clock (docs/reports.md#hypervolume).
+    report::set_hypervolume(rep, cost_model_type::device_type::luts, model.clock_mhz());
     return rep;
   }
 

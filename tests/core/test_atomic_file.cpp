@@ -12,23 +12,18 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <set>
 #include <vector>
 
 #include "hwnas/core/atomic_file.hpp"
 #include "hwnas/core/error.hpp"
+#include "../common/files.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-std::vector<std::string> names_in(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-  return names;
-}
+using hwnas::test::names_in;
+using hwnas::test::slurp;
 /// A fresh scratch directory, removed at the end of the test.
 struct scratch {
   fs::path dir = fs::temp_directory_path() / ("hwnas_atomic_file_" + std::to_string(::getpid()));
@@ -52,7 +47,7 @@ TEST_CASE("write_file_atomically: the exact contents, an existing file replaced,
   hwnas::write_file_atomically(f, "");
   CHECK(fs::exists(f));
   CHECK(fs::file_size(f) == 0);
-  CHECK(names_in(s.dir) == std::vector<std::string>{"report.json"});
+  CHECK(names_in(s.dir) == std::set<std::string>{"report.json"});
 }
 
 TEST_CASE("write_file_atomically: an impossible directory is an io_error naming the file; nothing is created") {
@@ -65,7 +60,7 @@ TEST_CASE("write_file_atomically: an impossible directory is an io_error naming 
   CHECK_THROWS_WITH_AS(hwnas::write_file_atomically(s.dir / "missing" / "a.csv", "a"),
                        doctest::Contains("No such file or directory"), hwnas::io_error);
   CHECK_THROWS_AS(hwnas::write_file_atomically(s.dir / "", "a"), hwnas::io_error);
-  CHECK(names_in(s.dir) == std::vector<std::string>{"not_a_directory"});
+  CHECK(names_in(s.dir) == std::set<std::string>{"not_a_directory"});
   CHECK(slurp(plain) == "x");
 }
 
@@ -94,5 +89,5 @@ TEST_CASE("write_file_atomically: a write that runs out of space leaves the old 
   CHECK(message.find("trials.csv") != std::string::npos);
   CHECK(message.find("writing 100000 bytes") != std::string::npos);
   CHECK(slurp(f) == "the old contents\n");
-  CHECK(names_in(s.dir) == std::vector<std::string>{"trials.csv"});
+  CHECK(names_in(s.dir) == std::set<std::string>{"trials.csv"});
 }

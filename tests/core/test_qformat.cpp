@@ -19,7 +19,7 @@ TEST_CASE("qformat: bits, code range and validity") {
   CHECK(qformat::weight(3, 12).valid());
   CHECK_FALSE(qformat::weight(4, 12).valid());       // 17 bits
   CHECK_FALSE(qformat::activation(0, 0).valid());    // 0 bits
-  CHECK(qformat::weight(0, 0).valid());              // a 1-bit signed code {-1, 0}
+  CHECK(qformat::weight(0, 0).valid());              // a 1-bit weight: bipolar {-1, +1}
   CHECK_FALSE(qformat{-1, 3, true}.valid());
   CHECK(qformat::activation(0, 16).max_code() == 65535);
   CHECK(qformat::weight(0, 15).min_code() == -32768);
@@ -61,6 +61,7 @@ TEST_CASE("qformat: quantize agrees with a reference formula on a dense sweep") 
           const double scaled = x * std::ldexp(1.0, f);
           double r = std::copysign(std::floor(std::fabs(scaled) + 0.5), scaled);
           r = std::fmin(std::fmax(r, q.min_code()), q.max_code());
+          if (q.bipolar()) r = x >= 0 ? 1.0 : -1.0;  // s0.0: the sign
           REQUIRE(hwnas::quantize(x, q) == static_cast<std::int32_t>(r));
         }
       }
@@ -80,4 +81,19 @@ TEST_CASE("qformat: shift_round and requantize are the hardware's rescaling") {
     const double real = static_cast<double>(acc) / 64.0;  // 6 fraction bits in the accumulator
     REQUIRE(hwnas::requantize(acc, 6, out) == hwnas::quantize(real, out));
   }
+}
+
+TEST_CASE("qformat: one-bit weights are bipolar {-1, +1}, the sign of the latent weight") {
+  constexpr auto b = qformat::weight(0, 0);
+  static_assert(b.bipolar() && !qformat::weight(0, 1).bipolar() && !qformat::activation(1, 0).bipolar());
+  static_assert(b.max_code() == 1 && b.min_code() == -1);
+  CHECK(b.max_value() == 1.0);
+  CHECK(b.min_value() == -1.0);
+  CHECK(hwnas::quantize(0.3, b) == 1);
+  CHECK(hwnas::quantize(0.0, b) == 1);  // the sign bit clear: +1
+  CHECK(hwnas::quantize(-1e-9, b) == -1);
+  CHECK(hwnas::quantize(-7.0, b) == -1);
+  CHECK(hwnas::quantize(1e9, b) == 1);
+  CHECK(hwnas::quantize(std::nan(""), b) == 0);  // never invented: the caller reports the NaN
+  for (double x : {-2.0, -0.4, 0.0, 0.2, 5.0}) CHECK(hwnas::round_to(x, b) == (x >= 0 ? 1.0 : -1.0));
 }

@@ -68,28 +68,22 @@ TEST_CASE("primitives: a PE column's sum is a carry-save tree plus one carry-pro
     CHECK(accumulating_sum_luts(f, 1, 8, 16) == adder_luts(f, 16) + clear);  // a single product: just accumulate
     CHECK(accumulating_sum_luts(f, 2, 8, 16) == 2 * 1 * (8 + 1) + adder_luts(f, 16) + clear);
     CHECK(accumulating_sum_luts(f, 8, 8, 16) == 2 * 7 * (8 + 3) + adder_luts(f, 16) + clear);
-    // popcount: rows collapse, and above the 4-bit count the accumulator is an incrementer
-    CHECK(accumulating_sum_luts(f, 8, 1, 16) ==
-          std::min(2 * 7 + adder_luts(f, 16) + clear,
-                   2 * 7 + adder_luts(f, 4) + (f == lut_family::lut4 ? ceil_div(4 * 12, 3) : 12 + 3)));
     for (std::int64_t n = 1; n < 40; ++n) {
       CHECK(accumulating_sum_luts(f, n, 6, 20) <= accumulating_sum_luts(f, n + 1, 6, 20));
       CHECK(accumulating_sum_luts(f, n, 6, 20) <= accumulating_sum_luts(f, n, 7, 20));
       CHECK(accumulating_sum_luts(f, n, 6, 20) <= accumulating_sum_luts(f, n, 6, 21));
-      CHECK(accumulating_sum_luts(f, n, 1, 20) <= accumulating_sum_luts(f, n, 2, 20));
     }
   }
 }
 
-TEST_CASE("primitives: 1-bit layers use XNOR-popcount, never more than a 1x2 datapath") {
+TEST_CASE("primitives: 1-bit weights are bipolar: a x 1 products are +-a, a + 1 bits, summed like any other") {
   for (auto f : {lut_family::lut4, lut_family::lut6})
     for (std::int64_t n : {1, 2, 3, 7, 16, 64}) {
-      CHECK(xnor_popcount_luts(f, n, 20) == n * multiplier_luts(f, 1, 1) + accumulating_sum_luts(f, n, 1, 20));
       const auto a1 = pe_array(f, n, 1, 1, 1, 20, 0), a2 = pe_array(f, n, 1, 1, 2, 20, 0);
-      CHECK(a1.luts <= a2.luts);
-      CHECK(a1.luts == xnor_popcount_luts(f, n, 20));
+      CHECK(a1.luts <= a2.luts);  // never more than a 1 x 2 datapath
+      CHECK(a1.luts == n * multiplier_luts(f, 1, 1) + accumulating_sum_luts(f, n, 2, 20));
     }
-  CHECK(product_bits(1, 1) == 1);
+  CHECK(product_bits(1, 1) == 2);  // {-1, 0, +1}
   CHECK(product_bits(4, 1) == 5);
   CHECK(product_bits(4, 4) == 8);
 }

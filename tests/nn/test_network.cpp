@@ -341,7 +341,7 @@ TEST_CASE("network: QAT epilogue on integer accumulators is hwnas::requantize, w
 TEST_CASE("network: rounding latent weights to their formats is hwnas::quantize, ties and saturation included") {
   hwnas::rng g(79);
   for (int trial = 0; trial < 100; ++trial) {
-    const int bits = 2 + static_cast<int>(g.below(15));
+    const int bits = 1 + static_cast<int>(g.below(16));  // 1: bipolar
     const int i = static_cast<int>(g.below(static_cast<std::uint64_t>(std::min(bits - 1, 4) + 1)));
     const qformat f = qformat::weight(i, bits - 1 - i);
     std::vector<float> x;

@@ -82,6 +82,25 @@ TEST_CASE("train: QAT at 6 bits learns the task and integer inference gives the 
   CHECK(integer == qat);
 }
 
+TEST_CASE("train: 1-bit weights are bipolar {-1, +1} and learn; QAT and integer inference agree") {
+  // With two's complement bits ({-1, 0}) no weight is positive and no ReLU fires: 10% (chance) on Fashion-MNIST.
+  auto a = tiny_arch();
+  a.input_format = hwnas::qformat::activation(0, 8);
+  a.layers[0].weight_format = hwnas::qformat::weight(0, 0);
+  a.layers[0].activation_format = hwnas::qformat::activation(2, 2);
+  a.classifier.weight_format = hwnas::qformat::weight(0, 0);
+  const auto train_set = bars(1024, 1), test_set = bars(512, 2);
+  hwnas::nn::network net(a, 1);
+  hwnas::nn::train(net, train_set, nullptr, quick_config());
+  hwnas::thread_pool pool(2);
+  const auto qat = hwnas::nn::evaluate(net, test_set, &pool).accuracy();
+  const auto integer_net = net.to_integer();
+  const auto integer = integer_net.accuracy(test_set, &pool);
+  MESSAGE("1-bit weights: QAT " << qat << ", integer " << integer);
+  CHECK(qat >= 0.8);  // 4 classes: chance is 0.25
+  CHECK(integer == qat);
+}
+
 TEST_CASE("train: the same seed gives the same run, bit for bit; equal slices give equal runs on 1 or 2 threads") {
   const auto train_set = bars(300, 4);
   auto run = [&](std::size_t threads, std::size_t slices, std::uint64_t seed) {

@@ -209,3 +209,45 @@ TEST_CASE("examples/custom_strategy: a user strategy in one struct, plugged into
   CHECK(std::count(source.begin() + static_cast<std::ptrdiff_t>(begin), source.begin() + static_cast<std::ptrdiff_t>(end),
                    '\n') < 60);
 }
+
+TEST_CASE("hwnas-codesign: Ctrl-C says how to continue, and --resume continues") {
+  const auto program = hwnas::test::example_program("hwnas-codesign");
+  if (!fs::exists(program)) {
+    WARN_MESSAGE(false, "hwnas-codesign is not built; build the target to run this test");
+    return;
+  }
+  hwnas_test::temp_dir dir;
+  write_data(dir.path());
+  const std::string common = "--data " + dir.path().string() +
+                             " --validation 100 --train-subset 0 --epochs 2 --retrain-epochs 1 --top-k 1 --threads 1 "
+                             "--trials 12 --strategy random --seed 5 ";
+  const auto out = dir.path() / "run";
+  const auto err = dir.path() / "stderr.txt";
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string cmd = "exec " + program.string() + " " + common + "--out " + out.string() + " > /dev/null 2> " +
+                            err.string();
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto journal = out / "journal.jsonl";
+  const auto t0 = std::chrono::steady_clock::now();
+  while ((!fs::exists(journal) || lines_of(journal) < 3) &&
+         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120))
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  std::ifstream in(err);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find("interrupted") != std::string::npos);
+  CHECK(text.find("--resume") != std::string::npos);
+  CHECK(text.find((out / "journal.jsonl").string()) != std::string::npos);
+  const auto resumed = run(common + "--resume --out " + out.string());
+  CAPTURE(resumed.out);
+  CHECK(resumed.code == 0);
+  CHECK(fs::exists(out / "report.json"));
+}

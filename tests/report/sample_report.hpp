@@ -145,7 +145,7 @@ inline report::codesign_report sample_report() {
     r.top.push_back(d);
   }
   r.best = 0;
-  report::set_hypervolume(r, 114480);
+  report::set_hypervolume(r, 114480, 100.0);
   r.seconds = {{"search", 61.5}, {"retrain", 285.0}};
   return r;
 }

@@ -85,7 +85,7 @@ TEST_CASE("report.json: the run's settings, the best design, the top-k, the fron
   CHECK(j["hypervolume"]["reference"]["luts"] == 30000.0);  // the spec's ceiling, not the device's
   CHECK(j["hypervolume"]["reference"]["accuracy"] == 0.0);
   CHECK(j["hypervolume"]["reference"]["fps"] == 0.0);
-  CHECK(j["hypervolume"]["fps_scale"].get<double>() == doctest::Approx(40000));
+  CHECK(j["hypervolume"]["fps_scale"].get<double>() == doctest::Approx(100000));
   CHECK(j["seconds"]["search"] == 61.5);
   CHECK(j["seconds"]["retrain"] == 285.0);
 }
@@ -115,15 +115,15 @@ TEST_CASE("report.json: best is null when nothing was retrained, met_spec false 
 
 TEST_CASE("hypervolume of a run: the front's in the unit cube of (accuracy, 1 - LUTs/ceiling, fps/scale)") {
   auto r = hwnas::test::sample_report();
-  const auto box = rp::default_hypervolume_box(r.search, r.spec, 114480);
+  const auto box = rp::hypervolume_box_for(r.spec, 114480, 100.0);
   CHECK(box.lut_ceiling == 30000);
-  CHECK(box.fps_scale == doctest::Approx(40000));
+  CHECK(box.fps_scale == doctest::Approx(100000));  // 1,000 cycles per frame at 100 MHz
   // by hand over the front's points (trial 13 repeats trial 5: not in the front twice)
   std::vector<std::array<double, 3>> pts;
   for (const auto& e : r.search.front.entries()) {
     const auto& hw = *r.search.trials[e.payload].hardware;
     pts.push_back({*r.search.trials[e.payload].accuracy, 1.0 - static_cast<double>(hw.luts) / 30000.0,
-                   hw.fps / 40000.0});
+                   std::min(hw.fps / 100000.0, 1.0)});
   }
   CHECK(rp::front_hypervolume(r.search, box) == doctest::Approx(hwnas::search::hypervolume(pts, {0, 0, 0})));
   CHECK(r.hypervolume == doctest::Approx(rp::front_hypervolume(r.search, box)));
@@ -131,8 +131,14 @@ TEST_CASE("hypervolume of a run: the front's in the unit cube of (accuracy, 1 - 
   CHECK(r.hypervolume < 1);
   // without max_luts the device's LUTs are the ceiling; a larger box gives a larger volume
   r.spec.max_luts.reset();
-  const auto wide = rp::default_hypervolume_box(r.search, r.spec, 114480);
+  const auto wide = rp::hypervolume_box_for(r.spec, 114480, 100.0);
   CHECK(wide.lut_ceiling == 114480);
+  // a spec above the device is capped by the device; a bad device or clock is refused
+  r.spec.max_luts = 200000;
+  CHECK(rp::hypervolume_box_for(r.spec, 114480, 100.0).lut_ceiling == 114480);
+  r.spec.max_luts.reset();
+  CHECK_THROWS_AS(rp::hypervolume_box_for(r.spec, 0, 100.0), hwnas::invalid_argument);
+  CHECK_THROWS_AS(rp::hypervolume_box_for(r.spec, 114480, 0.0), hwnas::invalid_argument);
   CHECK(rp::front_hypervolume(r.search, wide) > rp::front_hypervolume(r.search, box));
   // nothing trained: 0, and a box of scale 0 is an error
   CHECK(rp::front_hypervolume(hwnas::search::search_result{}, box) == 0.0);

@@ -17,21 +17,15 @@
 #include <nlohmann/json.hpp>
 
 #include "hwnas/report/write.hpp"
+#include "../common/files.hpp"
 #include "sample_report.hpp"
 
 namespace fs = std::filesystem;
 namespace rp = hwnas::report;
 
 namespace {
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-std::set<std::string> names_in(const fs::path& dir) {
-  std::set<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
-  return names;
-}
+using hwnas::test::names_in;
+using hwnas::test::slurp;
 const std::set<std::string> four{"pareto.svg", "report.html", "report.json", "trials.csv"};
 }  // namespace
 

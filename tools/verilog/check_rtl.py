@@ -2,8 +2,8 @@
 """Check that the generated Verilog computes hwnas's fixed-point arithmetic (not only that it synthesizes).
 
 Evaluates the designs of rtl.py with yosys (`eval` for combinational ones, `sat -seq` for the PE array) on
-random and edge inputs and compares with a Python model of DESIGN.md's arithmetic: exact products (XNOR for
-1x1), exact adder trees, load-first accumulators, round-half-away + ReLU + saturate.
+random and edge inputs and compares with a Python model of DESIGN.md's arithmetic: exact products (a 1-bit
+weight bipolar: +-a), exact adder trees, load-first accumulators, round-half-away + ReLU + saturate.
 
     tools/verilog/check_rtl.py            # a few seconds; exit 1 on any mismatch
 """
@@ -28,8 +28,8 @@ def signed(v: int, bits: int) -> int:
 
 
 def product(av: int, wv: int, a: int, w: int) -> int:
-    if a == 1 and w == 1:
-        return 1 if av == wv else 0
+    if w == 1:  # bipolar: bit 1 is +1, bit 0 is -1
+        return av if wv else -av
     return av * signed(wv, w)
 
 
@@ -67,7 +67,7 @@ def check_multipliers(rnd: random.Random) -> int:
         sets = [{"a": rnd.randrange(1 << a), "w": rnd.randrange(1 << w)} for _ in range(24)]
         sets += [{"a": (1 << a) - 1, "w": 1 << (w - 1)}, {"a": 0, "w": 0}]
         for s, bits in zip(sets, eval_all(rtl.multiplier(a, w), sets, "p")):
-            got = int(bits, 2) if a == 1 and w == 1 else signed(int(bits, 2), len(bits))
+            got = signed(int(bits, 2), len(bits))
             if got != product(s["a"], s["w"], a, w):
                 bad += 1
                 print(f"MISMATCH mult {a}x{w} {s}: {got}, expected {product(s['a'], s['w'], a, w)}")

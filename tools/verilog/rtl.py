@@ -6,10 +6,8 @@ single sample (yosys and ABC results can depend on names, so names are kept iden
 
 Arithmetic (docs/calibration.md, "What is synthesized"):
 - activations are unsigned a-bit, weights signed (two's complement) w-bit; product `$signed({1'b0,a}) * w`,
-  exact in a+w bits. This holds for every width, 1 bit included: a 1-bit weight is the two's complement code {-1, 0} (hwnas's
-  s0.0) and a 1-bit activation the unsigned {0, 1}, so a x 1 is `w ? -a : 0` and 1 x w an AND-gating of w;
-- the one exception is 1 x 1, the binarized (XNOR-popcount) case: a single XNOR of two bipolar bits, whose
-  1-bit results are popcounted downstream (the AND of hwnas's {0,1} x {-1,0} codes costs the same one LUT);
+  exact in a+w bits. A 1-bit weight is bipolar (hwnas's s0.0 = {-1, +1}: bit 1 is +1, bit 0 is -1), so a x 1 is
+  `w ? a : -a`, a+1 bits, for every a, 1 included (1 x 1 gives {-1, 0, +1});
 - an n-bit adder has two n-bit signed inputs and an (n+1)-bit signed output;
 - an n-bit accumulator is `acc <= (clr ? 0 : acc) + x` with an n-bit signed input x (load-first clear: a new
   sum starts without a bubble cycle);
@@ -26,16 +24,16 @@ def _check_bits(name: str, value: int, low: int, high: int) -> None:
 
 
 def product_bits(a: int, w: int) -> int:
-    """Width of the exact product of an unsigned a-bit activation and a signed w-bit weight."""
-    if a == 1 and w == 1:
-        return 1  # XNOR bit (bipolar x bipolar), popcounted downstream
+    """Width of the exact product of an unsigned a-bit activation and a signed w-bit weight (a 1-bit weight is
+    bipolar, {-1, +1}: the product is +-a, a + 1 bits, like any a x 1 product)."""
     return a + w
 
 
 def product_expr(a_sig: str, w_sig: str, a: int, w: int) -> str:
-    """Verilog expression of the product of activation `a_sig` (a bits) and weight `w_sig` (w bits)."""
-    if a == 1 and w == 1:
-        return f"~({a_sig} ^ {w_sig})"
+    """Verilog expression of the product of activation `a_sig` (a bits) and weight `w_sig` (w bits). A 1-bit weight
+    is bipolar: bit 1 is +1, bit 0 is -1 (docs/fixed-point.md)."""
+    if w == 1:
+        return f"({w_sig} ? $signed({{1'b0, {a_sig}}}) : -$signed({{1'b0, {a_sig}}}))"
     return f"($signed({{1'b0, {a_sig}}}) * $signed({w_sig}))"
 
 
@@ -44,10 +42,10 @@ def multiplier(a: int, w: int) -> str:
     _check_bits("activation bits a", a, 1, 32)
     _check_bits("weight bits w", w, 1, 32)
     p = product_bits(a, w)
-    sign = "" if (a == 1 and w == 1) else "signed "
+    kind = "bipolar weight: +-a" if w == 1 else "exact product"
     return (
-        f"// {a}-bit unsigned activation x {w}-bit signed weight ({'XNOR' if p == 1 else 'exact product'})\n"
-        f"module top(input [{a - 1}:0] a, input [{w - 1}:0] w, output {sign}[{p - 1}:0] p);\n"
+        f"// {a}-bit unsigned activation x {w}-bit signed weight ({kind})\n"
+        f"module top(input [{a - 1}:0] a, input [{w - 1}:0] w, output signed [{p - 1}:0] p);\n"
         f"  assign p = {product_expr('a', 'w', a, w)};\n"
         f"endmodule\n"
     )
@@ -147,7 +145,7 @@ def pe_array(tn: int, tm: int, a: int, w: int, acc_bits: int, out_bits: int, shi
                          f"use acc_bits >= {t_bits}")
     _check_bits("out_bits", out_bits, 1, acc_bits - 1)
     _check_bits("shift", shift, 1, acc_bits - 1)
-    psign = "" if p == 1 else "signed "
+    psign = "signed "
     L = [
         f"// PE array: Tn={tn} x Tm={tm} multipliers of {a}x{w} bits, adder trees, {acc_bits}-bit accumulators,",
         f"// requantizers to {out_bits} unsigned bits (shift {shift})",
@@ -163,8 +161,8 @@ def pe_array(tn: int, tm: int, a: int, w: int, acc_bits: int, out_bits: int, shi
             L.append(f"  wire [{w - 1}:0] w{m}_{n} = wgt[{(k + 1) * w - 1}:{k * w}];")
             L.append(f"  reg {psign}[{p - 1}:0] p{m}_{n};")
             L.append(f"  always @(posedge clk) p{m}_{n} <= {product_expr(f'a{n}', f'w{m}_{n}', a, w)};")
-        # adder tree (a popcount tree of unsigned counts for the 1x1 XNOR case)
-        sflag = "" if p == 1 else "signed "
+        # adder tree
+        sflag = "signed "
         level, names, bits = 0, [f"p{m}_{n}" for n in range(tn)], p
         while len(names) > 1:
             nxt = []
@@ -178,8 +176,7 @@ def pe_array(tn: int, tm: int, a: int, w: int, acc_bits: int, out_bits: int, shi
                 nxt.append(nm)
             names, bits, level = nxt, bits + 1, level + 1
         L.append(f"  wire {sflag}[{bits - 1}:0] s{m} = {names[0]};")
-        # popcount trees (1x1) are unsigned counts: widen with a zero before the signed accumulator
-        ext = f"$signed({{1'b0, s{m}}})" if p == 1 else f"s{m}"
+        ext = f"s{m}"
         L.append(f"  reg signed [{acc_bits - 1}:0] acc{m};")
         L.append(f"  always @(posedge clk) acc{m} <= (clr ? {acc_bits}'sd0 : acc{m}) + {ext};")
         L.append(f"  wire [{out_bits - 1}:0] q{m};")

@@ -2,7 +2,9 @@
 /// @file
 /// Fixed-point formats and the one arithmetic hwnas uses everywhere (training, integer inference, cost models).
 ///
-/// - Weights are signed two's complement Q(I.F): bits = 1 + I + F, value = code * 2^-F.
+/// - Weights are signed two's complement Q(I.F): bits = 1 + I + F, value = code * 2^-F. One-bit weights (s0.0) are
+///   bipolar, {-1, +1} (the sign of the latent weight, as BinaryConnect, XNOR-Net and FINN): a two's complement bit
+///   would be {-1, 0}, which has no positive weight, so no ReLU after it could ever fire.
 /// - Activations (after ReLU) are unsigned Q(I.F): bits = I + F >= 1.
 /// - Quantization rounds half away from zero, then saturates to the format's code range.
 /// - Requantization of an accumulator is an arithmetic shift with the same rounding and saturation.
@@ -31,8 +33,11 @@ struct qformat {
 
   /// Total bits including the sign bit.
   constexpr int bits() const noexcept { return (is_signed ? 1 : 0) + int_bits + frac_bits; }
+  /// A one-bit weight format: codes -1 and +1 (no 0).
+  constexpr bool bipolar() const noexcept { return is_signed && int_bits == 0 && frac_bits == 0; }
   /// Largest and smallest integer codes.
   constexpr std::int32_t max_code() const noexcept {
+    if (bipolar()) return 1;
     return is_signed ? (std::int32_t{1} << (bits() - 1)) - 1 : (std::int32_t{1} << bits()) - 1;
   }
   constexpr std::int32_t min_code() const noexcept { return is_signed ? -(std::int32_t{1} << (bits() - 1)) : 0; }
@@ -77,8 +82,10 @@ constexpr std::int32_t saturate(std::int64_t code, qformat f) noexcept {
 
 /// Rounds x * 2^F half away from zero and saturates: the integer code of x in format f.
 /// NaN maps to 0 (the caller that can see a NaN must report it; quantize never invents a value).
+/// A bipolar format (s0.0) takes the sign: +1 for x >= 0, -1 below.
 constexpr std::int32_t quantize(double x, qformat f) noexcept {
   if (!(x == x)) return 0;
+  if (f.bipolar()) return x >= 0 ? 1 : -1;
   const double scaled = x * static_cast<double>(std::int64_t{1} << f.frac_bits);
   if (scaled >= static_cast<double>(f.max_code())) return f.max_code();
   if (scaled <= static_cast<double>(f.min_code())) return f.min_code();

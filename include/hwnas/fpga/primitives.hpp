@@ -133,9 +133,7 @@ constexpr std::int64_t adder_tree_luts(lut_family family, std::int64_t inputs, i
 /// and the accumulation into one multi-operand adder, which `maccmap` lays out as a carry-save tree of full adders
 /// followed by one carry-propagate adder:
 /// - terms - 1 rows of full adders (terms products + the accumulator reduced to two operands), each as wide as the
-///   partial sums, term_bits + ceil(log2(terms)) (the sign-extension bits above are shared); 1-bit products (the
-///   XNOR/AND of binarized layers) are unsigned, so their rows collapse to terms - 1 full adders in all and the
-///   accumulator above the count is an incrementer (see the code);
+///   partial sums, term_bits + ceil(log2(terms)) (the sign-extension bits above are shared);
 ///   2 LUTs per full adder (its sum and carry are two 3-input functions);
 /// - one acc_bits-bit adder (the table);
 /// - the clear: LUT4 one 2:1 mux per accumulator bit; LUT6 folded into the carry chain's LUTs (3 LUTs, measured).
@@ -144,30 +142,12 @@ constexpr std::int64_t accumulating_sum_luts(lut_family family, std::int64_t ter
                                              int acc_bits) noexcept {
   const std::int64_t rows = std::max<std::int64_t>(terms - 1, 0);
   const std::int64_t clear = family == lut_family::lut4 ? acc_bits : 3;
-  if (term_bits > 1)
-    return 2 * rows * (term_bits + ceil_log2(std::max<std::int64_t>(terms, 1))) + adder_luts(family, acc_bits) + clear;
-  // 1-bit products: the popcount is only 1 + ceil(log2(terms)) bits wide; above it the accumulator only propagates
-  // a carry, an incrementer (LUT4: sum and clear in one LUT per bit, carry look-ahead one per 3 bits; LUT6: one
-  // LUT per bit on the carry chain). Never more than the general form.
-  const std::int64_t generic = 2 * rows + adder_luts(family, acc_bits) + clear;
-  const int count_bits = std::min(1 + ceil_log2(std::max<std::int64_t>(terms, 1)), acc_bits);
-  const std::int64_t above = acc_bits - count_bits;
-  const std::int64_t increment = family == lut_family::lut4 ? ceil_div(4 * above, 3) : above + 3;
-  return std::min(generic, 2 * rows + adder_luts(family, count_bits) + increment);
+  return 2 * rows * (term_bits + ceil_log2(std::max<std::int64_t>(terms, 1))) + adder_luts(family, acc_bits) + clear;
 }
 
-/// Width of one product: a + w bits (an (a+1)-bit signed activation times a w-bit signed weight), except 1-bit x
-/// 1-bit, a single XNOR (bipolar codes) or AND (hwnas's {0,1} x {-1,0} codes) bit that is popcounted.
-constexpr int product_bits(int act_bits, int weight_bits) noexcept {
-  return act_bits == 1 && weight_bits == 1 ? 1 : act_bits + weight_bits;
-}
-
-/// LUTs of a binarized column: `inputs` XNOR (or AND) gates, their popcount and its accumulation into an
-/// `acc_bits` register -- the 1-bit x 1-bit case of pe_array.
-constexpr std::int64_t xnor_popcount_luts(lut_family family, std::int64_t inputs, int acc_bits) noexcept {
-  if (inputs <= 0) return 0;
-  return inputs * multiplier_luts(family, 1, 1) + accumulating_sum_luts(family, inputs, 1, acc_bits);
-}
+/// Width of one product: a + w bits (an (a+1)-bit signed activation times a w-bit signed weight). A 1-bit weight is
+/// bipolar, so an a x 1 product is +-a, a + 1 bits; 1 x 1 gives {-1, 0, +1}, 2 bits.
+constexpr int product_bits(int act_bits, int weight_bits) noexcept { return act_bits + weight_bits; }
 
 /// The requantizer's right shift when formats are not known: the weight's fraction bits of a Q0.(w-1) weight,
 /// w - 1 (at least 1). With activations in the same format before and after a layer, that is the exact shift.

@@ -25,24 +25,16 @@ struct hypervolume_box {
   double fps_scale = 0;    ///< frames per second that count as "1" (faster is capped)
 };
 
-/// The default box of a run: lut_ceiling = spec.max_luts when set, else `device_luts` when > 0, else the most LUTs
-/// of any mapped trial; fps_scale = the highest fps of a trained design (1 when none was trained). Runs compare
-/// by hypervolume only when their boxes are equal (both are in report.json); pass your own box to compare runs
-/// whose fastest designs differ.
-inline hypervolume_box default_hypervolume_box(const search::search_result& r, const fpga::spec& s,
-                                               std::int64_t device_luts = 0) {
-  hypervolume_box box;
-  double most_luts = 0, most_fps = 0;
-  for (const auto& t : r.trials) {
-    if (!t.hardware) continue;
-    most_luts = std::max(most_luts, static_cast<double>(t.hardware->luts));
-    if (t.status == search::trial_status::trained) most_fps = std::max(most_fps, t.hardware->fps);
-  }
-  box.lut_ceiling = s.max_luts ? static_cast<double>(*s.max_luts)
-                    : device_luts > 0 ? static_cast<double>(device_luts)
-                                      : std::max(1.0, most_luts);
-  box.fps_scale = most_fps > 0 ? most_fps : 1.0;
-  return box;
+/// The box of a run, fixed by its spec, device and clock so that runs against the same spec and hardware compare:
+/// lut_ceiling = the spec's max_luts or the device's LUTs, whichever is lower (designs above it break the spec or do
+/// not fit); fps_scale = the frame rate of 1,000 cycles per frame at the clock (faster designs count as 1).
+/// @throws hwnas::invalid_argument when device_luts or clock_mhz is not > 0
+inline hypervolume_box hypervolume_box_for(const fpga::spec& s, std::int64_t device_luts, double clock_mhz) {
+  if (!(device_luts > 0) || !(clock_mhz > 0))
+    throw invalid_argument("hwnas::report::hypervolume_box_for: device_luts and clock_mhz must be > 0 (got " +
+                           std::to_string(device_luts) + " and " + std::to_string(clock_mhz) + ")");
+  const auto ceiling = std::min<std::int64_t>(s.max_luts.value_or(device_luts), device_luts);
+  return {std::max(1.0, static_cast<double>(ceiling)), clock_mhz * 1e6 / 1000.0};
 }
 
 /// The hypervolume of the trained designs' front of `r` in `box` (above), in [0, 1].
@@ -59,9 +51,9 @@ inline double front_hypervolume(const search::search_result& r, const hypervolum
   return search::hypervolume(points, {0.0, 0.0, 0.0});
 }
 
-/// Fills report.hypervolume and its box from report.search and report.spec (default_hypervolume_box).
-inline void set_hypervolume(codesign_report& report, std::int64_t device_luts = 0) {
-  const auto box = default_hypervolume_box(report.search, report.spec, device_luts);
+/// Fills report.hypervolume and its box (hypervolume_box_for the report's spec, the device's LUTs, the clock).
+inline void set_hypervolume(codesign_report& report, std::int64_t device_luts, double clock_mhz) {
+  const auto box = hypervolume_box_for(report.spec, device_luts, clock_mhz);
   report.hypervolume_lut_ceiling = box.lut_ceiling;
   report.hypervolume_fps_scale = box.fps_scale;
   report.hypervolume = front_hypervolume(report.search, box);

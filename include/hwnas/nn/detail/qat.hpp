@@ -52,6 +52,10 @@ inline void round_to_format_ref(const float* x, std::size_t n, const qformat& f,
 /// code range; NaN gives 0.
 template <class Arch = xsimd::default_arch>
 void round_to_format(const float* x, std::size_t n, const qformat& f, float* values, std::int16_t* codes) noexcept {
+  if (f.bipolar()) {  // the sign, +-1: weights only, so the scalar loop costs nothing that matters
+    round_to_format_ref(x, n, f, values, codes);
+    return;
+  }
   if constexpr (!Arch::supported()) {
     round_to_format_ref(x, n, f, values, codes);
   } else {
