@@ -50,7 +50,7 @@ struct options {
   std::string data_dir, out_dir = "runs/codesign", device = "cyclone-iv-e115", model = "pipelined_pe",
                         strategy = "evolution";
   double clock_mhz = 100;
-  std::size_t trials = 150, train_subset = 10000, top_k = 3, threads = 0, validation = 5000;
+  std::size_t trials = 400, train_subset = 10000, top_k = 3, threads = 0, validation = 5000;
   double seconds = 0;
   int epochs = 2, retrain_epochs = 15;
   std::uint64_t seed = 1;
