@@ -7,7 +7,7 @@
 //   hwnas-codesign                                          # the default spec, space, device and budget
 //   hwnas-codesign --max-luts 30000 --min-fps 1000 --trials 200 --out runs/big
 //   hwnas-codesign --model dataflow --device xc7z020 --strategy nsga2
-//   hwnas-codesign --out runs/big --resume                  # continue a stopped run
+//   hwnas-codesign --max-luts 30000 --min-fps 1000 --trials 200 --out runs/big --resume   # continue it
 //
 // The search space is pipeline_defaults (Lu et al. 2019): 2-4 conv layers, filters {8, 16, 32, 64}, kernels
 // {1, 3, 5, 7}, strides {1, 2}, pooling {none, 2x2}; per layer, weights s(1+I+F) and activations uI.F with integer
@@ -142,8 +142,9 @@ extern "C" void on_interrupt(int signo) {
 
 void explain_interruptions(const std::string& out_dir) {
   std::snprintf(interrupted_message, sizeof interrupted_message,
-                "\nhwnas-codesign: interrupted; every finished trial is in %s/journal.jsonl: run the same command "
-                "with --resume to continue (nothing is trained twice)\n",
+                "\nhwnas-codesign: interrupted; every finished search trial is in %s/journal.jsonl: run the same "
+                "command with --resume to continue (finished trials are not trained again; the retraining of the "
+                "top designs, if it had begun, starts over)\n",
                 out_dir.c_str());
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
@@ -156,7 +157,8 @@ int run(const options& o) {
   const hwnas::spec s = o.spec();
   hwnas::fpga::validate(s);
   if (!(o.seconds >= 0) || !(o.clock_mhz > 0))
-    throw hwnas::invalid_argument("--seconds must be a number >= 0 and --clock-mhz a number > 0");
+    throw hwnas::invalid_argument(!(o.seconds >= 0) ? "--seconds must be a number >= 0 (0: no time limit)"
+                                                    : "--clock-mhz must be a number > 0 (MHz, e.g. 100)");
   const fs::path journal = fs::path(o.out_dir) / "journal.jsonl";
   if (!o.resume && fs::exists(journal))
     throw hwnas::invalid_argument(journal.string() + " exists: pass --resume to continue that run, or choose another "
@@ -175,6 +177,24 @@ int run(const options& o) {
   hwnas::fpga::resolve_model(o.model, o.device, [](auto) { return 0; });
   hwnas::search::resolve_strategy(o.strategy, [](auto) { return 0; });
   const auto data = hwnas::io::fashion_mnist(o.data_dir, o.validation, /*seed*/ 0);
+  // Goals no design of this space can meet are bad input, not a search that rejects every candidate.
+  hwnas::fpga::resolve_model(o.model, o.device, [&](auto m) {
+    using Model = typename decltype(m)::type;
+    const double fmax = Model::device().fmax_mhz;
+    if (o.clock_mhz > fmax)
+      throw hwnas::invalid_argument("--clock-mhz " + hwnas::report::number(o.clock_mhz) + ": above the " + o.device +
+                                    " datapath's fmax of " + hwnas::report::number(fmax) +
+                                    " MHz (its block RAM, datasheet); choose a clock up to that");
+    const double pixels = static_cast<double>(data.train.height() * data.train.width());
+    if (Model::name != "tiled_engine" && s.min_fps && *s.min_fps > o.clock_mhz * 1e6 / pixels)
+      throw hwnas::invalid_argument("--min-fps " + hwnas::report::number(*s.min_fps) +
+                                    ": no design can reach it: reading a " + std::to_string(data.train.height()) +
+                                    "x" + std::to_string(data.train.width()) + " image at one pixel per cycle takes " +
+                                    hwnas::report::number(pixels) + " cycles, at most " +
+                                    hwnas::report::number(o.clock_mhz * 1e6 / pixels) + " fps at " +
+                                    hwnas::report::number(o.clock_mhz) + " MHz");
+    return 0;
+  });
   std::error_code ec;
   fs::create_directories(o.out_dir, ec);
   if (ec) throw hwnas::io_error("cannot create the output directory " + o.out_dir + ": " + ec.message());
@@ -212,7 +232,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--trials", o.trials, "candidates to evaluate")->capture_default_str()->check(CLI::Range(1, 10000000));
   app.add_option("--seconds", o.seconds, "stop the search after this many seconds (0: no limit)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(CLI::Range(0.0, 1e9));
   app.add_option("--epochs", o.epochs, "proxy training epochs per candidate")->capture_default_str()
       ->check(CLI::Range(1, 1000));
   app.add_option("--train-subset", o.train_subset, "proxy training images per candidate (0: all)")->capture_default_str()

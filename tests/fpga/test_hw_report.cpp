@@ -48,6 +48,19 @@ TEST_CASE("hw_report: the table shows every layer, the totals and the reasons") 
   const auto bad = to_table(model.map(a, spec{.max_luts = 10}));
   CHECK(bad.find("INFEASIBLE") != std::string::npos);
   CHECK(bad.find("max_luts: LUTs") != std::string::npos);
+  // the factors are explained; a layer on a shared stage points to it; group-boundary maps have their own BRAM row,
+  // so the BRAM column adds up to the total
+  CHECK(ok.find("where\n  Tn: ") != std::string::npos);
+  CHECK(ok.find("  stage: the physical PE array") != std::string::npos);
+  const auto shared = model.evaluate(a, pe_mapping{{{1, 4, 0}, {4, 2, 1}, {2, 1, 2}}});
+  const auto t = to_table(shared);
+  CHECK(t.find("(stage 0)") != std::string::npos);
+  CHECK(t.find("boundaries") != std::string::npos);
+  std::int64_t sum = 0;
+  for (const auto& l : shared.layers) sum += l.brams;
+  CHECK(t.find("group maps") != std::string::npos);
+  CHECK(shared.brams > sum);
+  CHECK(to_table(model.map(a, spec{.max_luts = 0})).find("(none allowed)") != std::string::npos);
 }
 
 TEST_CASE("hw_report: violation excess") {

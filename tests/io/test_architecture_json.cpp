@@ -49,6 +49,14 @@ TEST_CASE("architecture JSON: bad input is rejected with the key at fault") {
   CHECK_THROWS_WITH(parse_architecture(R"({"layers": {}})"), doctest::Contains("array"));
   CHECK_THROWS_WITH(parse_architecture(R"({"layers": [], "classes": 99999999999})"), doctest::Contains("range"));
   CHECK_THROWS_AS(hwnas::io::load_architecture("/nonexistent/arch.json"), hwnas::io_error);
+  // a key twice in one object (the parser would keep the last silently); the same key in two objects is fine
+  CHECK_THROWS_WITH_AS(parse_architecture(R"({"layers": [{"filters": 8, "filters": 64}]})"),
+                       doctest::Contains("\"filters\" appears twice"), hwnas::invalid_argument);
+  CHECK_THROWS_WITH(parse_architecture(R"({"classes": 10, "layers": [], "classes": 3})"),
+                    doctest::Contains("\"classes\" appears twice"));
+  CHECK_NOTHROW(parse_architecture(R"({"layers": [{"filters": 8}, {"filters": 16}]})"));
+  // a directory is not a file
+  CHECK_THROWS_WITH_AS(hwnas::io::load_architecture("/tmp"), doctest::Contains("is a directory"), hwnas::io_error);
 }
 
 TEST_CASE("architecture JSON: save and load a file") {

@@ -109,9 +109,11 @@ TEST_CASE("hwnas-codesign: exit codes 0 with the four outputs, 3 when nothing fi
   CHECK(again.out.find("--resume") != std::string::npos);
   CHECK(read(out / "journal.jsonl") == journal_before);
   // --resume with other settings is refused, naming the field; nothing is written.
-  const auto other = run(common + "--trials 6 --strategy random --seed 9 --resume --out " + out.string());
+  const auto other = run(common + "--trials 6 --strategy random --seed 9 --max-luts 4000 --resume --out " + out.string());
   CHECK(other.code == 2);
   CHECK(other.out.find("seed") != std::string::npos);
+  CHECK(other.out.find("max_luts") != std::string::npos);  // every field that differs, not only the first
+  CHECK(other.out.find("repeat the original command's options") != std::string::npos);
   CHECK(read(out / "journal.jsonl") == journal_before);
   // --resume with a larger budget extends the run, training only the new trials.
   const auto more = run(common + "--trials 8 --strategy random --resume --out " + out.string());
@@ -131,6 +133,15 @@ TEST_CASE("hwnas-codesign: exit codes 0 with the four outputs, 3 when nothing fi
   CHECK(device.out.find("known: cyclone-iv-e115, xc7z020") != std::string::npos);
   CHECK(run(common + "--strategy annealing --out " + (dir.path() / "d").string()).code == 2);
   CHECK(run(common + "--clock-mhz -1 --out " + (dir.path() / "e").string()).code == 2);
+  // goals nothing can meet are refused before the search: a clock above the device's fmax, a rate above reading the
+  // 12x12 image at one pixel per cycle (694,444 fps at 100 MHz)
+  const auto fast_clock = run(common + "--clock-mhz 1000 --out " + (dir.path() / "e2").string());
+  CHECK(fast_clock.code == 2);
+  CHECK(fast_clock.out.find("fmax of 274 MHz") != std::string::npos);
+  const auto fast = run(common + "--min-fps 1e30 --out " + (dir.path() / "e3").string());
+  CHECK(fast.code == 2);
+  CHECK(fast.out.find("no design can reach it") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.path() / "e3" / "journal.jsonl"));
   CHECK(run("--data " + (dir.path() / "nowhere").string() + " --out " + (dir.path() / "f").string()).code == 2);
   CHECK(run(common + "--resume --out " + (dir.path() / "g").string()).code == 2);  // nothing to resume
   CHECK_FALSE(fs::exists(dir.path() / "a" / "journal.jsonl"));

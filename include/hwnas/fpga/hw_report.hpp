@@ -109,7 +109,7 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
     if (used <= cap) return;
     violation v{name, static_cast<double>(cap), static_cast<double>(used), {}};
     v.message = std::string(name) + ": " + what + " " + std::to_string(used) + " > " + std::to_string(cap) + " (" +
-                format_percent(v.excess()) + ")";
+                (cap > 0 ? format_percent(v.excess()) : std::string("none allowed")) + ")";
     r.violations.push_back(std::move(v));
   };
   // The spec's own ceiling is named when it is the tighter one, the device's otherwise.
@@ -212,17 +212,23 @@ inline std::string to_table(const hw_report& r) {
     return s;
   };
   std::vector<std::vector<std::string>> rows;
-  rows.push_back({"layer", "parallelism", "LUTs", "FFs", "DSPs", "BRAMs", "cycles", "% cycles"});
-  std::int64_t cycle_sum = 0;
-  for (const auto& l : r.layers) cycle_sum += l.cycles;
+  rows.push_back({"layer", "parallelism", "LUTs", "FFs", "DSPs", "BRAMs", "cycles", "% frame"});
   auto res = [&](std::int64_t v) { return r.shared_engine ? std::string("(engine)") : std::to_string(v); };
+  std::int64_t layer_brams = 0;
   for (const auto& l : r.layers) {
-    const double share = cycle_sum > 0 ? 100.0 * static_cast<double>(l.cycles) / static_cast<double>(cycle_sum) : 0;
+    // a layer's cycles as a share of the frame interval: 100 for the layer that sets the rate of its group
+    const double share = r.cycles > 0 ? 100.0 * static_cast<double>(l.cycles) / static_cast<double>(r.cycles) : 0;
     char pct[32];
     std::snprintf(pct, sizeof pct, "%.1f", share);
-    rows.push_back({l.name, factors(l.parallelism), res(l.luts), res(l.ffs), res(l.dsps), res(l.brams),
-                    std::to_string(l.cycles), pct});
+    std::string luts = res(l.luts), ffs = res(l.ffs);
+    for (const auto& [k, v] : l.parallelism)  // a layer on a stage another layer owns: its array is listed there
+      if (k == "stage" && l.luts == 0 && !r.shared_engine) luts = ffs = "(stage " + std::to_string(v) + ")";
+    layer_brams += l.brams;
+    rows.push_back({l.name, factors(l.parallelism), luts, ffs, res(l.dsps), res(l.brams), std::to_string(l.cycles),
+                    pct});
   }
+  if (!r.shared_engine && r.brams > layer_brams)  // feature maps stored at group boundaries
+    rows.push_back({"boundaries", "group maps", "0", "0", "0", std::to_string(r.brams - layer_brams), "", ""});
   rows.push_back({"total", factors(r.engine), std::to_string(r.luts), std::to_string(r.ffs), std::to_string(r.dsps),
                   std::to_string(r.brams), std::to_string(r.cycles), ""});
   std::vector<std::size_t> width(rows.front().size(), 0);
@@ -243,6 +249,26 @@ inline std::string to_table(const hw_report& r) {
     while (!out.empty() && out.back() == ' ') out.pop_back();
     out += "\n";
   }
+  // what the parallelism factors mean, for those present
+  static const std::pair<const char*, const char*> legend[] = {
+      {"Tn", "products of one output computed at once (input channels, then the kernel window)"},
+      {"Tm", "output channels computed at once"},
+      {"group", "layers that stream together; groups run one after another"},
+      {"stage", "the physical PE array the layer runs on (shared by the groups)"},
+      {"PE", "output channels computed at once"},
+      {"SIMD", "products of one output computed at once (input channels, then the kernel window)"},
+      {"dsp", "1: multipliers in DSP units, 0: in LUTs"},
+      {"Tr", "output rows per tile"},
+      {"Tc", "output columns per tile"}};
+  std::string keys;
+  for (const auto& [name, meaning] : legend) {
+    bool present = false;
+    for (const auto& f : r.engine) present = present || f.first == name;
+    for (const auto& l : r.layers)
+      for (const auto& f : l.parallelism) present = present || f.first == name;
+    if (present) keys += std::string("  ") + name + ": " + meaning + "\n";
+  }
+  if (!keys.empty()) out += "where\n" + keys;
   char buf[256];
   std::snprintf(buf, sizeof buf, "throughput %.6g fps (%lld cycles/frame), latency %.6g ms\n", r.fps,
                 static_cast<long long>(r.cycles), r.latency_ms);

@@ -12,10 +12,13 @@
 /// Formats are written "s<I>.<F>" (signed) or "u<I>.<F>" (unsigned); a missing format means float. Unknown keys are
 /// rejected (a typo must not silently become a default).
 
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -151,19 +154,36 @@ inline architecture architecture_from_json(const nlohmann::json& j) {
   return a;
 }
 
-/// Parses JSON text; syntax errors become hwnas::invalid_argument with nlohmann's position.
+/// Parses JSON text; syntax errors become hwnas::invalid_argument with nlohmann's position, and so does a key given
+/// twice in one object (JSON parsers keep one of them silently: a typo'd edit must not pass unnoticed).
 inline architecture parse_architecture(const std::string& text) {
   nlohmann::json j;
+  std::vector<std::set<std::string>> keys;  // per open object
+  std::string duplicate;
+  const auto check = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using ev = nlohmann::json::parse_event_t;
+    if (event == ev::object_start) keys.emplace_back();
+    if (event == ev::object_end && !keys.empty()) keys.pop_back();
+    if (event == ev::key && !keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
+        duplicate.empty())
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
   try {
-    j = nlohmann::json::parse(text);
+    j = nlohmann::json::parse(text, check);
   } catch (const nlohmann::json::parse_error& e) {
     throw invalid_argument(std::string("architecture JSON: ") + e.what());
   }
+  if (!duplicate.empty())
+    throw invalid_argument("architecture JSON: the key \"" + duplicate +
+                           "\" appears twice in one object; keep one (docs/architecture-json.md)");
   return architecture_from_json(j);
 }
 
 /// Reads an architecture file. Throws hwnas::io_error when the file cannot be read.
 inline architecture load_architecture(const std::string& path) {
+  if (std::filesystem::is_directory(path))
+    throw io_error(path + " is a directory, not an architecture file (docs/architecture-json.md)");
   std::ifstream in(path);
   if (!in) throw io_error(path + ": cannot open the architecture file");
   std::stringstream ss;

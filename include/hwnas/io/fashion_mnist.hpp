@@ -102,6 +102,9 @@ inline std::filesystem::path fashion_mnist_dir(const std::string& dir) {
 /// @throws hwnas::io_error listing the missing files and what to do, or naming the bad file and its problem
 inline split_data fashion_mnist(const std::string& dir = "", std::size_t validation = 5000, std::uint64_t seed = 0) {
   const auto where = detail::fashion_mnist_dir(dir);
+  if (std::filesystem::exists(where) && !std::filesystem::is_directory(where))
+    throw io_error("Fashion-MNIST: " + where.string() +
+                   " is a file, not a directory; pass the directory that holds the four IDX files");
   const std::array<std::vector<std::string>, 4> names = {
       detail::mnist_file_names("train-images", "idx3"), detail::mnist_file_names("train-labels", "idx1"),
       detail::mnist_file_names("t10k-images", "idx3"), detail::mnist_file_names("t10k-labels", "idx1")};

@@ -43,7 +43,27 @@ inline std::optional<trial_status> parse_status(const std::string& s) {
 
 /// The first field (a JSON pointer, "/spec/max_luts") where `a` and `b` differ, or nullopt.
 inline std::optional<std::string> first_difference(const nlohmann::json& a, const nlohmann::json& b,
-                                                   const std::string& where = "") {
+                                                   const std::string& where = "");
+
+/// Every leaf path where `a` and `b` differ, in document order.
+inline void all_differences(const nlohmann::json& a, const nlohmann::json& b, const std::string& where,
+                            std::vector<std::string>& out) {
+  if (a.is_object() && b.is_object()) {
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      if (!b.contains(it.key()))
+        out.push_back(where + "/" + it.key());
+      else
+        all_differences(it.value(), b.at(it.key()), where + "/" + it.key(), out);
+    }
+    for (auto it = b.begin(); it != b.end(); ++it)
+      if (!a.contains(it.key())) out.push_back(where + "/" + it.key());
+    return;
+  }
+  if (a != b) out.push_back(where.empty() ? std::string("/") : where);
+}
+
+inline std::optional<std::string> first_difference(const nlohmann::json& a, const nlohmann::json& b,
+                                                   const std::string& where) {
   if (a.is_object() && b.is_object()) {
     for (auto it = a.begin(); it != a.end(); ++it) {
       if (!b.contains(it.key())) return where + "/" + it.key();
@@ -160,10 +180,21 @@ class journal {
           field->rfind("/data", 0) == 0
               ? " (the training or validation data differ: another data directory, or another validation split)"
               : "";
+      std::vector<std::string> fields;
+      detail::all_differences(h.at("settings"), settings_, "", fields);
+      std::string others;
+      for (std::size_t i = 1; i < fields.size(); ++i) {
+        const nlohmann::json::json_pointer p(fields[i] == "/" ? "" : fields[i]);
+        const nlohmann::json& was = h.at("settings");
+        others += (i == 1 ? "; also " : ", ") + fields[i].substr(1) + " = " +
+                  (was.contains(p) ? was.at(p).dump() : std::string("(absent)")) + " (this run: " +
+                  (settings_.contains(p) ? settings_.at(p).dump() : std::string("(absent)")) + ")";
+      }
       throw invalid_argument("journal " + path_ + " was written with " + field->substr(1) + " = " +
-                             value(h.at("settings")) + ", this run has " + value(settings_) + hint +
-                             ": resume with the same settings, or use another journal file (hwnas-codesign: another "
-                             "--out); it was not modified");
+                             value(h.at("settings")) + ", this run has " + value(settings_) + hint + others +
+                             ": resume with the same settings (repeat the original command's options and add "
+                             "--resume), or use another journal file (hwnas-codesign: another --out); it was not "
+                             "modified");
     }
   }
 
@@ -188,8 +219,12 @@ class journal {
         e.training_seconds = j.value("training_seconds", 0.0);
         entries_.push_back(std::move(e));
       } catch (const std::exception& ex) {
-        throw io_error("journal " + path_ + ": line " + std::to_string(number) + " is not a journal entry (" +
-                       ex.what() + "); remove the line, or use another journal file");
+        // the parser quotes what it read: keep a terminal safe from binary garbage, and the message short
+        std::string why;
+        for (const char c : std::string(ex.what()).substr(0, 200))
+          why += (static_cast<unsigned char>(c) >= 32 && static_cast<unsigned char>(c) < 127) ? c : '?';
+        throw io_error("journal " + path_ + ": line " + std::to_string(number) + " is not a journal entry (" + why +
+                       "); remove the line, or use another journal file");
       }
     }
   }
