@@ -354,9 +354,15 @@ class pipeline {
     });
     if (order.size() > settings.top_k) order.resize(settings.top_k);
     const auto t1 = clock::now();
+    // progress by epochs, so that a long retraining shows it moves ("retraining epoch 17/45")
+    const auto epochs = static_cast<std::size_t>(settings.retrain.epochs), steps = order.size() * epochs;
     for (std::size_t k = 0; k < order.size(); ++k) {
-      detail::announce_stage("retrain", k + 1, order.size(), hooks...);
-      rep.top.push_back(retrain(rep.search.trials[order[k]], order[k], data, pool));
+      detail::announce_stage("retraining epoch", k * epochs + 1, steps, hooks...);
+      rep.top.push_back(retrain(rep.search.trials[order[k]], order[k], data, pool, [&](const nn::epoch_report& e) {
+        const auto done = static_cast<std::size_t>(e.epoch);
+        if (done < epochs) detail::announce_stage("retraining epoch", k * epochs + done + 1, steps, hooks...);
+        return true;
+      }));
     }
     std::stable_sort(rep.top.begin(), rep.top.end(), [](const auto& a, const auto& c) {
       return a.validation_accuracy > c.validation_accuracy;
@@ -396,8 +402,9 @@ class pipeline {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 
+  template <class OnEpoch>
   report::retrained_design retrain(const search::trial& t, std::size_t index, const io::split_data& data,
-                                   thread_pool& pool) const {
+                                   thread_pool& pool, OnEpoch&& on_epoch) const {
     const auto t0 = std::chrono::steady_clock::now();
     report::retrained_design d;
     d.trial = index;
@@ -407,7 +414,7 @@ class pipeline {
     nn::network net(t.arch, settings.proxy.init_seed);
     nn::train_config c = settings.retrain;
     c.seed = settings.seed;
-    nn::train(net, data.train, nullptr, c, pool);
+    nn::train(net, data.train, nullptr, c, pool, on_epoch);
     d.validation_accuracy = nn::evaluate(net, data.validation, &pool).accuracy();
     const io::dataset& test = data.test.empty() ? data.validation : data.test;
     d.test_accuracy_qat = nn::evaluate(net, test, &pool).accuracy();

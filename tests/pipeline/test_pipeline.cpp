@@ -148,7 +148,9 @@ TEST_CASE("pipeline::run: infeasible designs are never trained; the top-k are re
     if (t.status == hs::trial_status::infeasible) CHECK(t.training_seconds == 0.0);
   }
   REQUIRE(rep.top.size() == 2);
-  CHECK(log.stages == std::vector<std::string>{"retrain 1/2", "retrain 2/2"});
+  // progress by epochs: two designs of two epochs each
+  CHECK(log.stages == std::vector<std::string>{"retraining epoch 1/4", "retraining epoch 2/4", "retraining epoch 3/4",
+                                               "retraining epoch 4/4"});
   REQUIRE(rep.best);
   CHECK(*rep.best == 0);
   CHECK(rep.met_spec());
