@@ -182,17 +182,17 @@ int run(const options& o) {
     using Model = typename decltype(m)::type;
     const double fmax = Model::device().fmax_mhz;
     if (o.clock_mhz > fmax)
-      throw hwnas::invalid_argument("--clock-mhz " + hwnas::report::number(o.clock_mhz) + ": above the " + o.device +
-                                    " datapath's fmax of " + hwnas::report::number(fmax) +
+      throw hwnas::invalid_argument("--clock-mhz " + hwnas::report::detail::number(o.clock_mhz) + ": above the " + o.device +
+                                    " datapath's fmax of " + hwnas::report::detail::number(fmax) +
                                     " MHz (its block RAM, datasheet); choose a clock up to that");
     const double pixels = static_cast<double>(data.train.height() * data.train.width());
     if (Model::name != "tiled_engine" && s.min_fps && *s.min_fps > o.clock_mhz * 1e6 / pixels)
-      throw hwnas::invalid_argument("--min-fps " + hwnas::report::number(*s.min_fps) +
+      throw hwnas::invalid_argument("--min-fps " + hwnas::report::detail::number(*s.min_fps) +
                                     ": no design can reach it: reading a " + std::to_string(data.train.height()) +
                                     "x" + std::to_string(data.train.width()) + " image at one pixel per cycle takes " +
-                                    hwnas::report::number(pixels) + " cycles, at most " +
-                                    hwnas::report::number(o.clock_mhz * 1e6 / pixels) + " fps at " +
-                                    hwnas::report::number(o.clock_mhz) + " MHz");
+                                    hwnas::report::detail::number(pixels) + " cycles, at most " +
+                                    hwnas::report::detail::number(o.clock_mhz * 1e6 / pixels) + " fps at " +
+                                    hwnas::report::detail::number(o.clock_mhz) + " MHz");
     return 0;
   });
   std::error_code ec;
