@@ -245,8 +245,10 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", o.threads, "threads (0: all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
   app.add_option("--data", o.data_dir, "Fashion-MNIST directory (default: $HWNAS_DATA, else the Debian package's)");
-  app.add_option("--validation", o.validation, "validation images split off the training set")->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  app.add_option("--validation", o.validation,
+                 "validation images split off the training set (the search scores candidates on them)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{59999}));
   app.add_option("--out", o.out_dir, "output directory: journal.jsonl, report.json, report.html, pareto.svg, trials.csv")
       ->capture_default_str();
   app.add_flag("--resume", o.resume, "continue the run journaled in --out (same settings; refused otherwise)");

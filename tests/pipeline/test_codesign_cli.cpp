@@ -133,6 +133,8 @@ TEST_CASE("hwnas-codesign: exit codes 0 with the four outputs, 3 when nothing fi
   CHECK(device.out.find("known: cyclone-iv-e115, xc7z020") != std::string::npos);
   CHECK(run(common + "--strategy annealing --out " + (dir.path() / "d").string()).code == 2);
   CHECK(run(common + "--clock-mhz -1 --out " + (dir.path() / "e").string()).code == 2);
+  CHECK(run(common + "--validation 0 --out " + (dir.path() / "e1").string()).code == 2);  // nothing to score on
+  CHECK(run(common + "--seconds -1 --out " + (dir.path() / "e1").string()).out.find("e+308") == std::string::npos);
   // goals nothing can meet are refused before the search: a clock above the device's fmax, a rate above reading the
   // 12x12 image at one pixel per cycle (694,444 fps at 100 MHz)
   const auto fast_clock = run(common + "--clock-mhz 1000 --out " + (dir.path() / "e2").string());
