@@ -58,6 +58,26 @@ std::size_t lines_of(const fs::path& p) {
   return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
 }
 
+/// Runs `command` (a shell command line) in the background, waits until `journal` has `lines` lines (at most two
+/// minutes), sends `signo`, and returns the wait status.
+int interrupt_when_journaled(const std::string& command, const fs::path& journal, std::size_t lines, int signo) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string cmd = "exec " + command;
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  while ((!fs::exists(journal) || lines_of(journal) < lines) &&
+         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120))
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ::kill(pid, signo);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
 /// report.json without what legitimately differs between two runs of the same search: wall times, and how many
 /// trials came from the journal.
 nlohmann::json comparable(const fs::path& report) {
@@ -173,21 +193,9 @@ TEST_CASE("hwnas-codesign: killed with SIGKILL mid-search and resumed, the same 
   REQUIRE(run(common + "--out " + whole.string()).code == 0);
 
   // Start the same run, kill it with SIGKILL once a few trials are journaled, then resume it.
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const std::string cmd = "exec " + program.string() + " " + common + "--out " + killed.string() + " > /dev/null 2>&1";
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
   const auto journal = killed / "journal.jsonl";
-  const auto t0 = std::chrono::steady_clock::now();
-  while ((!fs::exists(journal) || lines_of(journal) < 5) &&
-         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120))
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  const int status = interrupt_when_journaled(
+      program.string() + " " + common + "--out " + killed.string() + " > /dev/null 2>&1", journal, 5, SIGKILL);
   REQUIRE(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGKILL);
   const std::size_t journaled = lines_of(journal) - 1;
@@ -236,22 +244,9 @@ TEST_CASE("hwnas-codesign: Ctrl-C says how to continue, and --resume continues")
                              "--trials 12 --strategy random --seed 5 ";
   const auto out = dir.path() / "run";
   const auto err = dir.path() / "stderr.txt";
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const std::string cmd = "exec " + program.string() + " " + common + "--out " + out.string() + " > /dev/null 2> " +
-                            err.string();
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  const auto journal = out / "journal.jsonl";
-  const auto t0 = std::chrono::steady_clock::now();
-  while ((!fs::exists(journal) || lines_of(journal) < 3) &&
-         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120))
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  ::kill(pid, SIGINT);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  const int status = interrupt_when_journaled(
+      program.string() + " " + common + "--out " + out.string() + " > /dev/null 2> " + err.string(),
+      out / "journal.jsonl", 3, SIGINT);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 130);
   std::ifstream in(err);

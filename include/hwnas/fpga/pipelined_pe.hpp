@@ -454,18 +454,7 @@ inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vect
       // No sharing: every layer its own stage, all streaming at once. A frontier DP over the stages on (LUT sum,
       // cycles max[, BRAM sum]) is exact (both combinations are monotone in every key) and, unlike the branch and
       // bound, stays small when block RAM binds. The latency is a rising function of the interval here.
-      std::int64_t tcap = ccap;
-      if (lcap < unlimited) {
-        std::int64_t lo = 0, hi = std::min(ccap, lcap);
-        while (lo < hi) {
-          const std::int64_t mid = lo + (hi - lo + 1) / 2;
-          if (streaming_latency(g, 0, n - 1, mid) <= lcap)
-            lo = mid;
-          else
-            hi = mid - 1;
-        }
-        tcap = lo;
-      }
+      const std::int64_t tcap = std::min(ccap, interval_for_latency(g, lcap));
       // One DP run: with `bram_key` BRAM is a third key and a ceiling; `lut_cap`, `cycle_cap` bound the others.
       // Fills tn_pick/tm_pick and returns true when a mapping exists.
       // Per stage, its options as a (LUTs, cycles) staircase for the two-key runs (a = option index).

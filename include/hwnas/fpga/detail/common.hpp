@@ -71,6 +71,21 @@ inline std::int64_t streaming_latency(const std::vector<layer_geometry>& g, std:
   return t;
 }
 
+/// The largest frame interval whose streaming latency is within `latency_cap` cycles (latency rises with the
+/// interval), or 0 when none is.
+inline std::int64_t interval_for_latency(const std::vector<layer_geometry>& g, std::int64_t latency_cap) noexcept {
+  if (latency_cap >= unlimited) return unlimited;
+  std::int64_t lo = 0, hi = latency_cap;  // latency(T) >= T, so T <= cap
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo + 1) / 2;
+    if (streaming_latency(g, 0, g.size() - 1, mid) <= latency_cap)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
+
 /// The reduction a layer's products sum per output value: N * K * K (the input channels and the window), the
 /// extent Tn (pipelined_pe) and SIMD (dataflow) fold.
 constexpr std::int64_t reduction_length(const layer_geometry& g) noexcept {
