@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 
 #include "fpga_test_util.hpp"
@@ -151,6 +152,60 @@ TEST_CASE("dataflow: the window unrolls, so the 4-bit reference CNN reaches 20,0
   const auto r = dataflow<xc7z020>().map(a, spec{.min_fps = 20000});
   CHECK(r.feasible);
   CHECK(r.layers[0].parallelism[1].second > 1);  // SIMD > N = 1
+}
+
+TEST_CASE("dataflow: XC7 block RAM counts halves and small memories may go to LUT RAM (issue example)") {
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const dataflow<xc7z020> model;
+  // was "9 > 6" when every memory took a whole BRAM36
+  const auto r = model.map(a, spec{.max_brams = 6, .min_fps = 1000});
+  CHECK(r.feasible);
+  CHECK(r.brams <= 6);
+  // without LUT RAM, the halves alone: some layer takes an odd number of halves
+  const dataflow_mapping all_bram{{{2, 1, true, false}, {2, 6, true, false}, {1, 1, true, false}}};
+  const auto b = model.evaluate(a, all_bram);
+  bool odd_half = false;
+  for (const auto& l : b.layers) odd_half = odd_half || (l.brams != std::floor(l.brams));
+  CHECK(odd_half);
+  double sum = 0;
+  for (const auto& l : b.layers) sum += l.brams;
+  CHECK(b.brams == doctest::Approx(sum));
+  CHECK(to_table(b).find(".5") != std::string::npos);
+  CHECK(b.lutram_luts == 0);
+  // the same folding with the classifier's memories in LUT RAM: fewer block RAMs, more LUTs, the LUT RAM counted
+  auto some_lutram = all_bram;
+  some_lutram.layers[2].lutram = true;
+  const auto c = model.evaluate(a, some_lutram);
+  CHECK(c.brams < b.brams);
+  CHECK(c.lutram_luts > 0);
+  CHECK(c.luts == b.luts + c.lutram_luts);
+  CHECK(to_json(c)["layers"][2]["parallelism"]["lutram"] == 1);
+  // a limit is judged in halves: 6.5 blocks fit 7, not 6
+  const dataflow_mapping odd_total{{{2, 1, true, true}, {2, 6, true, false}, {1, 1, true, false}}};  // 6.5 blocks
+  const auto o = model.evaluate(a, odd_total);
+  REQUIRE(o.brams != std::floor(o.brams));
+  CHECK(model.evaluate(a, odd_total, spec{.max_brams = static_cast<std::int64_t>(std::ceil(o.brams))}).feasible);
+  CHECK(has_violation(model.evaluate(a, odd_total, spec{.max_brams = static_cast<std::int64_t>(std::floor(o.brams))}),
+                      "max_brams"));
+  // Cyclone IV has no LUT RAM: such a mapping is refused
+  CHECK_THROWS_WITH_AS(dataflow<>().evaluate(a, some_lutram), doctest::Contains("no LUT RAM"), invalid_argument);
+}
+
+namespace {
+/// The XC7Z020 with room for only 8 LUTs of LUT RAM.
+struct tiny_lutram_device : xc7z020 {
+  static constexpr std::string_view name = "tiny-lutram";
+  static constexpr std::int64_t lutram_luts = 8;
+};
+}  // namespace
+
+TEST_CASE("dataflow: LUT RAM beyond the device's capacity is a violation") {
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const dataflow_mapping m{{{2, 1, true, true}, {2, 6, true, true}, {1, 1, true, true}}};
+  const auto r = dataflow<tiny_lutram_device>().evaluate(a, m);
+  REQUIRE(r.lutram_luts > 8);
+  CHECK(has_violation(r, "device_lutram"));
+  CHECK_FALSE(has_violation(dataflow<xc7z020>().evaluate(a, m), "device_lutram"));
 }
 
 TEST_CASE("dataflow: a latency ceiling is a ceiling on the interval, and the search meets it exactly") {

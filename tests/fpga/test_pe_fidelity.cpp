@@ -1,7 +1,9 @@
 // Fidelity of the pipelined_pe LUT model against real synthesis: the LUT estimate of a Tn x Tm PE array
 // (pe_array, what pipelined_pe charges a layer before pooling) versus yosys on the same array, from
-// tools/calibration/pe_array_<flow>.csv (written by `tools/calibrate --only pe-array`). Goal: median |error| <= 10 %,
-// worst <= 20 %. The table printed here is the one in docs/cost-models.md#fidelity.
+// tools/calibration/pe_array_<flow>.csv (the arrays the model is fitted on, `tools/calibrate --only pe-array`) and
+// pe_heldout_<flow>.csv (more arrays, random Tn 1..64, Tm 1..8, a and w 1..8, never used by the fit). Goal on the
+// held-out arrays (issue 8): median |error| <= 8 %, worst <= 20 %, flip-flops exact; on the fit set median <= 10 %,
+// worst <= 25 %. The tables printed here are the ones in docs/calibration.md#pe-fit.
 
 #include <doctest/doctest.h>
 
@@ -25,7 +27,7 @@ namespace {
 
 struct row {
   int tn, tm, a, w, acc, out;
-  long luts;
+  long luts, ffs;
 };
 
 /// Reads the CSV by column name; empty when the file is missing.
@@ -41,7 +43,7 @@ std::vector<row> read_pe_csv(const std::filesystem::path& path) {
     std::string name;
     for (std::size_t i = 0; std::getline(ss, name, ','); ++i) col[name] = i;
   }
-  for (const std::string c : {"tn", "tm", "a", "w", "acc_bits", "out_bits", "luts"})
+  for (const std::string c : {"tn", "tm", "a", "w", "acc_bits", "out_bits", "luts", "ffs"})
     REQUIRE_MESSAGE(col.count(c) == 1, path.string() << " has no column " << c);
   while (std::getline(in, line)) {
     if (line.empty()) continue;
@@ -51,7 +53,7 @@ std::vector<row> read_pe_csv(const std::filesystem::path& path) {
     while (std::getline(ss, cell, ',')) v.push_back(std::stol(cell));
     rows.push_back({static_cast<int>(v[col["tn"]]), static_cast<int>(v[col["tm"]]), static_cast<int>(v[col["a"]]),
                     static_cast<int>(v[col["w"]]), static_cast<int>(v[col["acc_bits"]]),
-                    static_cast<int>(v[col["out_bits"]]), v[col["luts"]]});
+                    static_cast<int>(v[col["out_bits"]]), v[col["luts"]], v[col["ffs"]]});
   }
   return rows;
 }
@@ -133,32 +135,45 @@ summary compare_requantizers(lut_family family, const std::filesystem::path& pat
 
 }  // namespace
 
-TEST_CASE("fidelity: pipelined_pe PE-array LUTs against yosys synthesis (median <= 10 %, worst <= 20 %)") {
+namespace {
+struct flow_files {
+  lut_family family;
+  const char* flow;  // the CSV suffix
+};
+constexpr flow_files flows[] = {{lut_family::lut4, "ice40"}, {lut_family::lut6, "lut6"}, {lut_family::lut4_nocarry, "lut4"}};
+}  // namespace
+
+TEST_CASE("fidelity: PE-array LUTs against yosys synthesis, on arrays held out of the fit (median <= 8 %, worst <= 20 %)") {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(HWNAS_SOURCE_DIR) / "tools" / "calibration";
-  bool any = false;
-  for (const auto& [family, file] : {std::pair{lut_family::lut4, std::string("pe_array_lut4.csv")},
-                                     std::pair{lut_family::lut6, std::string("pe_array_lut6.csv")}}) {
-    const auto rows = read_pe_csv(dir / file);
-    if (rows.empty()) continue;
-    any = true;
-    if (calibration::provisional) {
-      WARN_MESSAGE(false,
-                   "calibration_tables.hpp is still provisional; the fidelity goal is checked once "
-                   "tools/calibrate has written measured tables");
-      continue;
-    }
+  for (const auto& f : flows) {
+    const auto fit = read_pe_csv(dir / (std::string("pe_array_") + f.flow + ".csv"));
+    const auto held = read_pe_csv(dir / (std::string("pe_heldout_") + f.flow + ".csv"));
+    const std::string flow = f.flow;
+    CAPTURE(flow);
+    REQUIRE(!fit.empty());
+    REQUIRE(!held.empty());
+    CHECK(held.size() > fit.size());  // more arrays held out than fitted on
     std::string table;
-    const auto s = compare(family, rows, table);
-    MESSAGE(file << "\n" << table);
-    CAPTURE(file);
+    const auto s = compare(f.family, fit, table);
+    MESSAGE("pe_array_" << f.flow << ".csv (fit)\n" << table);
     CHECK(s.median <= 0.10);
-    CHECK(s.worst <= 0.20);
+    CHECK(s.worst <= 0.25);  // the fit set includes its hardest arrays (64 x 1 at 2 bits); the goal is held out
+    std::string held_table;
+    const auto h = compare(f.family, held, held_table);
+    MESSAGE("pe_heldout_" << f.flow << ".csv (held out)\n" << held_table);
+    CHECK(h.median <= 0.08);
+    CHECK(h.worst <= 0.20);
+    for (const auto* rows : {&fit, &held})
+      for (const auto& r : *rows) {
+        CAPTURE(r.tn);
+        CAPTURE(r.tm);
+        CHECK(pe_array(f.family, r.tn, r.tm, r.a, r.w, r.acc, r.out).ffs == r.ffs);  // flip-flops exact
+      }
     std::string rq;
-    const auto q = compare_requantizers(
-        family, dir / (family == lut_family::lut4 ? "requantizer_lut4.csv" : "requantizer_lut6.csv"), rq);
+    const auto q = compare_requantizers(f.family, dir / (std::string("requantizer_") + f.flow + ".csv"), rq);
     MESSAGE(rq);
-    if (q.n > 0) CHECK(q.worst <= 0.20);
+    REQUIRE(q.n > 0);
+    CHECK(q.worst <= 0.20);
   }
-  if (!any) WARN_MESSAGE(false, "no tools/calibration/pe_array_*.csv yet: run tools/calibrate --only pe-array");
 }

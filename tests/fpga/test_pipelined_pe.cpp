@@ -47,9 +47,7 @@ TEST_CASE("pipelined_pe: one layer's cost follows the formulas") {
   // LUTs: Tm columns of (Tn multipliers + the accumulating sum of Tn products + requantizer) + Tm pool lanes
   const int acc = 6 + 5 + ceil_log2(3 * 9 + 1);
   CHECK(fpga::detail::accumulator_bits(g[0]) == acc);
-  const auto column = tn * multiplier_luts(lut_family::lut4, 6, 5) +
-                      accumulating_sum_luts(lut_family::lut4, tn, 11, acc) +
-                      requantizer_luts(lut_family::lut4, acc, 4, requantizer_default_shift(5));
+  const auto column = pe_column_luts(lut_family::lut4, tn, 6, 5, acc, 4, requantizer_default_shift(5));
   CHECK(cost.luts == tm * column + tm * max_pool_luts(lut_family::lut4, 4));
   // BRAM: weights (depth ceil(M/Tm) ceil(N K^2/Tn), width Tn Tm w) + line buffer ((K-1) W + K pixels of N a
   // bits) + pool row buffer

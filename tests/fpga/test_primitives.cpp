@@ -14,7 +14,7 @@ using namespace hwnas::fpga;
 TEST_CASE_TEMPLATE("primitives: multipliers follow the synthesized table, made monotone", Dev, cyclone_iv_ep4ce115,
                    xc7z020) {
   const auto f = Dev::family;
-  const auto& raw = f == lut_family::lut4 ? calibration::lut4_mult : calibration::lut6_mult;
+  const auto& raw = f == lut_family::lut4 ? calibration::lut4_carry_mult : calibration::lut6_mult;
   for (int a = 1; a <= 16; ++a)
     for (int w = 1; w <= 16; ++w) {
       CAPTURE(a);
@@ -30,6 +30,17 @@ TEST_CASE_TEMPLATE("primitives: multipliers follow the synthesized table, made m
         for (int w2 = w; w2 <= 16; ++w2) least = least && raw[a][w] <= raw[a2][w2];
       if (least && raw[a][w] >= 1) CHECK(c == raw[a][w]);
     }
+}
+
+TEST_CASE("primitives: LUT4 with carry chains: an n-bit adder is n + 1 cells; without them about twice that") {
+  for (int n = 2; n <= 48; ++n) {
+    CAPTURE(n);
+    CHECK(adder_luts(lut_family::lut4, n) == n + 1);  // the sum's n + 1 bits, one LUT4 + carry cell each
+    CHECK(adder_luts(lut_family::lut4_nocarry, n) >= adder_luts(lut_family::lut4, n));  // the pessimistic bound
+  }
+  CHECK(adder_luts(lut_family::lut4_nocarry, 16) == 36);
+  CHECK(multiplier_luts(lut_family::lut4_nocarry, 8, 8) == 163);  // synth_intel's table, kept
+  CHECK(to_string(lut_family::lut4_nocarry) == "lut4_nocarry");
 }
 
 TEST_CASE_TEMPLATE("primitives: adders and accumulators, extrapolated past the table", Dev, cyclone_iv_ep4ce115,
@@ -62,16 +73,31 @@ TEST_CASE("primitives: adder trees, each level one bit wider") {
   CHECK(ceil_div(7, 2) == 4);
 }
 
-TEST_CASE("primitives: a PE column's sum is a carry-save tree plus one carry-propagate adder") {
-  for (auto f : {lut_family::lut4, lut_family::lut6}) {
-    const std::int64_t clear = f == lut_family::lut4 ? 16 : 3;
-    CHECK(accumulating_sum_luts(f, 1, 8, 16) == adder_luts(f, 16) + clear);  // a single product: just accumulate
-    CHECK(accumulating_sum_luts(f, 2, 8, 16) == 2 * 1 * (8 + 1) + adder_luts(f, 16) + clear);
-    CHECK(accumulating_sum_luts(f, 8, 8, 16) == 2 * 7 * (8 + 3) + adder_luts(f, 16) + clear);
-    for (std::int64_t n = 1; n < 40; ++n) {
-      CHECK(accumulating_sum_luts(f, n, 6, 20) <= accumulating_sum_luts(f, n + 1, 6, 20));
-      CHECK(accumulating_sum_luts(f, n, 6, 20) <= accumulating_sum_luts(f, n, 7, 20));
-      CHECK(accumulating_sum_luts(f, n, 6, 20) <= accumulating_sum_luts(f, n, 6, 21));
+TEST_CASE("primitives: a PE column: products, a growing adder tree, the accumulator, the requantizer (fitted)") {
+  CHECK(adder_tree_bits(1, 8) == 0);
+  CHECK(adder_tree_bits(2, 8) == 8);
+  CHECK(adder_tree_bits(3, 8) == 8 + 9);
+  CHECK(adder_tree_bits(4, 8) == 2 * 8 + 9);
+  CHECK(adder_tree_bits(64, 4) == 32 * 4 + 16 * 5 + 8 * 6 + 4 * 7 + 2 * 8 + 9);  // 309, not 63 rows of 10
+  for (auto f : {lut_family::lut4, lut_family::lut6, lut_family::lut4_nocarry}) {
+    const auto* fit = fpga::detail::tables_of(f).pe_fit;
+    CHECK(fit[0] >= 0);
+    CHECK(fit[1] >= 0);
+    CHECK(fit[2] >= 0);
+    for (int tn : {1, 2, 7, 64}) {
+      const int a = 3, w = 4, acc = 16, out = 3;
+      const std::int64_t fitted = std::max<std::int64_t>(
+          0, ceil_div(fit[0] * tn * multiplier_luts(f, a, w) + fit[1] * adder_tree_bits(tn, 7) + fit[2] * acc, 100) +
+                 fit[3]);
+      CHECK(pe_column_luts(f, tn, a, w, acc, out, 3) == fitted + adder_luts(f, acc) + requantizer_luts(f, acc, out, 3));
+    }
+    for (std::int64_t n = 1; n < 40; ++n) {  // rises with Tn and every width
+      CHECK(pe_column_luts(f, n, 3, 3, 20, 3, 2) <= pe_column_luts(f, n + 1, 3, 3, 20, 3, 2));
+      CHECK(pe_column_luts(f, n, 3, 3, 20, 3, 2) <= pe_column_luts(f, n, 4, 3, 20, 3, 2));
+      CHECK(pe_column_luts(f, n, 3, 3, 20, 3, 2) <= pe_column_luts(f, n, 3, 4, 20, 3, 2));
+      CHECK(pe_column_luts(f, n, 3, 3, 20, 3, 2) <= pe_column_luts(f, n, 3, 3, 21, 3, 2));
+      CHECK(pe_column_luts(f, n, 1, 3, 20, 3, 2) <= pe_column_luts(f, n, 2, 3, 20, 3, 2));
+      CHECK(pe_column_luts(f, n, 3, 1, 20, 3, 2) <= pe_column_luts(f, n, 3, 2, 20, 3, 2));
     }
   }
 }
@@ -81,16 +107,21 @@ TEST_CASE("primitives: 1-bit weights are bipolar: a x 1 products are +-a, a + 1 
     for (std::int64_t n : {1, 2, 3, 7, 16, 64}) {
       const auto a1 = pe_array(f, n, 1, 1, 1, 20, 0), a2 = pe_array(f, n, 1, 1, 2, 20, 0);
       CHECK(a1.luts <= a2.luts);  // never more than a 1 x 2 datapath
-      CHECK(a1.luts == n * multiplier_luts(f, 1, 1) + accumulating_sum_luts(f, n, 2, 20));
+      CHECK(a1.luts == pe_column_luts(f, n, 1, 1, 20, 0, 1));
     }
   CHECK(product_bits(1, 1) == 2);  // {-1, 0, +1}
   CHECK(product_bits(4, 1) == 5);
   CHECK(product_bits(4, 4) == 8);
+  CHECK(array_product_luts(lut_family::lut4, 4, 1) == 4);  // conditional inversion, the +1 in the tree
+  CHECK(array_product_luts(lut_family::lut4, 4, 2) == multiplier_luts(lut_family::lut4, 4, 2));
+  CHECK(array_product_bits(lut_family::lut4, 1, 5) == 5);  // 0 or the weight
+  CHECK(array_product_bits(lut_family::lut6, 1, 5) == 6);
 }
 
 TEST_CASE("primitives: requantizer and PE array") {
   CHECK(requantizer_luts(lut_family::lut4, 20, 0, 3) == 0);
-  CHECK(requantizer_luts(lut_family::lut4, 16, 4, 3) == 2 * 4 + ceil_div(16 - 3 - 4 + 1, 3));
+  CHECK(requantizer_luts(lut_family::lut4_nocarry, 16, 4, 3) == 2 * 4 + ceil_div(16 - 3 - 4 + 1, 3));
+  CHECK(requantizer_luts(lut_family::lut4, 16, 4, 3) == (16 - 3) + 4 + ceil_div(16 - 3 - 4, 4));  // carry chain
   CHECK(requantizer_luts(lut_family::lut6, 16, 4, 3) == 4 + ceil_div(16 - 3 - 4 + 1, 5));
   for (int acc = 8; acc < 40; ++acc) {
     CHECK(requantizer_luts(lut_family::lut4, acc, 4, 3) <= requantizer_luts(lut_family::lut4, acc + 1, 4, 3));
@@ -101,10 +132,11 @@ TEST_CASE("primitives: requantizer and PE array") {
   const auto f = lut_family::lut6;
   const auto c = pe_array(f, 4, 3, 4, 4, 16, 4);
   CHECK(c.luts ==
-        3 * (4 * multiplier_luts(f, 4, 4) + accumulating_sum_luts(f, 4, 8, 16) + requantizer_luts(f, 16, 4, 3)));
+        3 * pe_column_luts(f, 4, 4, 4, 16, 4, 3));
   CHECK(c.ffs == 3 * (4 * 8 + accumulator_ffs(16) + 4));
   const auto d = pe_array(f, 4, 3, 4, 4, 16, 4, true);
-  CHECK(c.luts - d.luts == 12 * multiplier_luts(f, 4, 4));
+  CHECK(d.luts == 3 * pe_column_luts(f, 4, 4, 4, 16, 4, 3, true));  // the products in DSPs cost no LUTs
+  CHECK(c.luts - d.luts >= 12 * multiplier_luts(f, 4, 4) * 9 / 10);
 }
 
 TEST_CASE("primitives: block RAM count picks the best block shape") {
@@ -124,6 +156,42 @@ TEST_CASE("primitives: block RAM count picks the best block shape") {
   CHECK(bram_blocks(b36, 100, 720) == 10);
   for (const auto& s : m9k) CHECK(std::int64_t{s.width} * s.depth <= cyclone_iv_ep4ce115::bram_bits);
   for (const auto& s : b36) CHECK(std::int64_t{s.width} * s.depth <= xc7z020::bram_bits);
+}
+
+TEST_CASE("primitives: XC7 block RAM in halves (RAMB18) and LUT RAM; Cyclone IV in whole M9Ks") {
+  const auto cyc = info_of<cyclone_iv_ep4ce115>();
+  const auto x7 = info_of<xc7z020>();
+  CHECK(cyc.bram_units_per_block() == 1);
+  CHECK(x7.bram_units_per_block() == 2);
+  // Cyclone IV: a unit is an M9K
+  CHECK(bram_units(cyc, 1024, 9) == 1);
+  CHECK(bram_units(cyc, 1025, 9) == 2);
+  // XC7: a unit is half a BRAM36
+  CHECK(bram_units(x7, 512, 36) == 1);     // one RAMB18 (512 x 36)
+  CHECK(bram_units(x7, 16384, 1) == 1);    // one RAMB18 (16K x 1)
+  CHECK(bram_units(x7, 512, 72) == 2);     // a whole BRAM36 (x72) or two halves: 2 units either way
+  CHECK(bram_units(x7, 32768, 1) == 2);    // a whole block; no half holds 32K words
+  CHECK(bram_units(x7, 600, 36) == 2);     // two halves stacked
+  CHECK(bram_units(x7, 100, 720) == 20);   // 20 x36 halves side by side (= 10 blocks of x72)
+  CHECK(bram_units(x7, 0, 8) == 0);
+  for (const auto& s : xc7z020::bram_half_shapes) CHECK(std::int64_t{s.width} * s.depth * 2 <= xc7z020::bram_bits);
+  // LUT RAM (UG474): RAM32M 32 x 6, RAM64M 64 x 3, RAM128X1D 128 x 1, each 4 LUTs
+  CHECK(lutram_luts(x7, 32, 6) == 4);
+  CHECK(lutram_luts(x7, 32, 7) == 8);
+  CHECK(lutram_luts(x7, 33, 3) == 4);
+  CHECK(lutram_luts(x7, 64, 4) == 8);
+  CHECK(lutram_luts(x7, 128, 2) == 8);
+  CHECK(lutram_luts(x7, 129, 1) == -1);   // too deep: block RAM
+  CHECK(lutram_luts(cyc, 16, 4) == -1);   // Cyclone IV has no LUT RAM
+  CHECK(x7.lutram_luts == 17400);
+  CHECK(cyc.lutram_luts == 0);
+  const auto in_lutram = memory(x7, 64, 3, true), in_bram = memory(x7, 64, 3, false), deep = memory(x7, 500, 3, true);
+  CHECK(in_lutram.luts == 4);
+  CHECK(in_lutram.bram_units == 0);
+  CHECK(in_bram.bram_units == 1);
+  CHECK(in_bram.luts == 0);
+  CHECK(deep.bram_units == 1);  // falls back to block RAM
+  CHECK(deep.luts == 0);
 }
 
 TEST_CASE("detail: quotient candidates are exactly the distinct ceil(x / q)") {

@@ -46,7 +46,9 @@ TEST_CASE("tiled_engine: a layer's cycles follow the tile formulas") {
   const auto with_lut = model.evaluate(a, tiled_mapping{4, 4, 5, 3, false});
   CHECK(with_dsp.dsps == 16 * cyclone_iv_ep4ce115::dsps_per_multiplier(8, 8));
   CHECK(with_lut.dsps == 0);
-  CHECK(with_lut.luts - with_dsp.luts == 16 * multiplier_luts(lut_family::lut4, 8, 8));
+  // the 16 multipliers' LUTs, times the fitted share that stays the products' inside an array (kappa ~0.95)
+  CHECK(with_lut.luts - with_dsp.luts <= 16 * multiplier_luts(lut_family::lut4, 8, 8));
+  CHECK(with_lut.luts - with_dsp.luts >= 16 * multiplier_luts(lut_family::lut4, 8, 8) * 9 / 10);
   CHECK(with_lut.cycles == with_dsp.cycles);
   CHECK(with_lut.cycles == fpga::detail::tiled_layer_cycles(g[0], 4, 4, 5, 3, 64) +
                                fpga::detail::tiled_layer_cycles(g[1], 4, 4, 5, 3, 64));

@@ -4,6 +4,8 @@
 //   lut4: synth_intel -family cycloneive (Cyclone IV E; same counts as -family cycloneiv), cells cycloneive_lcell_comb
 //   lut6: synth_xilinx -family xc7 -nodsp -noiopad -noclkbuf -flatten, cells LUT1..LUT6 (CARRY4 and MUXF7/8 are
 //         not counted here: they are in tools/calibration/*_lut6.csv)
+//   lut4_carry: synth_ice40 (LUT4 logic cells with carry chains), SB_LUT4 + every SB_CARRY no LUT can share a cell
+//         with (the carries are in tools/calibration/*_ice40.csv)
 // Multipliers and adders are combinational; flip-flops appear only in the accumulator tables.
 // Regenerate: tools/calibrate (synthesizes what is missing from tools/calibration/*.csv, then writes this file).
 #pragma once
@@ -23,7 +25,7 @@ inline constexpr int max_adder_bits = 48;
 /// LUTs of an unsigned a-bit activation x signed w-bit weight multiplier, `$signed({1'b0,a}) * w` (a+w-bit
 /// product), [a][w], a, w in 1..16 (row/col 0 unused = 0). 1 bit included: a 1-bit weight is bipolar {-1, +1}
 /// (`w ? a : -a`), a 1-bit activation {0, 1}.
-/// synth_intel -family cycloneive (LUT4 logic elements).
+/// synth_intel -family cycloneive (LUT4 logic elements, no carry chains: the pessimistic LUT4 bound).
 inline constexpr std::uint16_t lut4_mult[17][17] = {
     {   0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0},
     {   0,    1,    3,    3,    4,    5,    6,    7,    8,    9,   10,   11,   12,   13,   14,   15,   16},
@@ -61,6 +63,25 @@ inline constexpr std::uint16_t lut6_mult[17][17] = {
     {   0,   29,   28,   69,  114,  113,  147,  173,  248,  286,  308,  336,  357,  437,  469,  503,  618},
     {   0,   31,   30,   75,  123,  122,  157,  186,  264,  311,  331,  362,  384,  468,  505,  549,  513},
     {   0,   33,   32,   81,  132,  131,  167,  199,  286,  336,  354,  388,  411,  499,  541,  593,  549}};
+/// Same multipliers, synth_ice40 (LUT4 logic cells with carry chains: a Cyclone IV LE's arithmetic mode).
+inline constexpr std::uint16_t lut4_carry_mult[17][17] = {
+    {   0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0},
+    {   0,    1,    3,    3,    4,    5,    6,    7,    8,    9,   10,   11,   12,   13,   14,   15,   16},
+    {   0,    5,    6,    9,   13,   16,   19,   22,   25,   28,   31,   34,   37,   40,   43,   46,   49},
+    {   0,    8,    9,   16,   24,   31,   37,   43,   49,   55,   61,   67,   73,   79,   85,   91,   97},
+    {   0,   11,   12,   21,   32,   42,   57,   65,   73,   83,   93,  101,  110,  120,  129,  137,  146},
+    {   0,   14,   15,   27,   40,   51,   71,   84,   95,  106,  117,  128,  139,  150,  161,  172,  183},
+    {   0,   17,   18,   33,   49,   62,   85,  105,  131,  145,  162,  175,  190,  206,  221,  237,  252},
+    {   0,   20,   21,   39,   58,   73,  100,  122,  137,  172,  187,  204,  221,  240,  257,  274,  289},
+    {   0,   23,   24,   45,   67,   84,  115,  139,  157,  187,  227,  247,  269,  290,  312,  335,  352},
+    {   0,   26,   27,   51,   76,   95,  130,  156,  178,  210,  233,  281,  305,  328,  350,  373,  399},
+    {   0,   29,   30,   57,   85,  106,  145,  173,  199,  233,  258,  279,  341,  369,  393,  419,  444},
+    {   0,   32,   33,   63,   94,  117,  160,  190,  220,  256,  283,  306,  345,  401,  431,  457,  482},
+    {   0,   35,   36,   69,  103,  128,  175,  207,  241,  279,  308,  333,  375,  419,  474,  506,  538},
+    {   0,   38,   39,   75,  112,  139,  190,  224,  262,  302,  333,  360,  405,  451,  481,  568,  602},
+    {   0,   41,   42,   81,  121,  151,  205,  241,  283,  325,  358,  387,  435,  484,  516,  557,  643},
+    {   0,   44,   45,   87,  130,  161,  220,  258,  304,  348,  383,  414,  465,  518,  551,  595,  642},
+    {   0,   47,   48,   93,  139,  172,  235,  275,  325,  371,  408,  441,  495,  550,  586,  633,  683}};
 
 /// LUTs of an n-bit adder (two n-bit signed inputs, n+1-bit output), n in 1..48 (index 0 unused).
 inline constexpr std::uint16_t lut4_adder[49] = {
@@ -73,6 +94,11 @@ inline constexpr std::uint16_t lut6_adder[49] = {
      16,  17,  18,  19,  20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,
      32,  33,  34,  35,  36,  37,  38,  39,  40,  41,  42,  43,  44,  45,  46,  47,
      48};
+inline constexpr std::uint16_t lut4_carry_adder[49] = {
+      0,   2,   3,   4,   5,   6,   7,   8,   9,  10,  11,  12,  13,  14,  15,  16,
+     17,  18,  19,  20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,  32,
+     33,  34,  35,  36,  37,  38,  39,  40,  41,  42,  43,  44,  45,  46,  47,  48,
+     49};
 
 /// LUTs and flip-flops of an n-bit accumulator (register + adder with load-first clear:
 /// acc <= (clr ? 0 : acc) + x, x n-bit signed), n in 1..48 (index 0 unused).
@@ -86,10 +112,22 @@ inline constexpr std::uint16_t lut6_accumulator[49] = {
      32,  34,  36,  38,  40,  42,  44,  46,  48,  50,  52,  54,  56,  58,  60,  62,
      64,  66,  68,  70,  72,  74,  76,  78,  80,  82,  84,  86,  88,  90,  92,  94,
      96};
+inline constexpr std::uint16_t lut4_carry_accumulator[49] = {
+      0,   1,   3,   5,   7,   9,  11,  13,  15,  17,  19,  21,  23,  25,  27,  29,
+     31,  33,  35,  37,  39,  41,  43,  45,  47,  49,  51,  53,  55,  57,  59,  61,
+     63,  65,  67,  69,  71,  73,  75,  77,  79,  81,  83,  85,  87,  89,  91,  93,
+     95};
 inline constexpr std::uint16_t ff_accumulator[49] = {
       0,   1,   2,   3,   4,   5,   6,   7,   8,   9,  10,  11,  12,  13,  14,  15,
      16,  17,  18,  19,  20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,
      32,  33,  34,  35,  36,  37,  38,  39,  40,  41,  42,  43,  44,  45,  46,  47,
      48};
+
+/// The PE array's accumulating sum, fitted on tools/calibration/pe_array_<flow>.csv (docs/calibration.md#pe-fit):
+/// {kappa, alpha, beta, gamma}: kappa / 100 times the column's products' LUTs, alpha / 100 LUTs per bit of the
+/// growing adder tree, beta / 100 per accumulator bit, gamma LUTs per column (pe_column_luts in fpga/primitives.hpp).
+inline constexpr std::int32_t lut4_pe_fit[4] = {98, 232, 165, -12};
+inline constexpr std::int32_t lut6_pe_fit[4] = {95, 240, 65, -4};
+inline constexpr std::int32_t lut4_carry_pe_fit[4] = {95, 239, 138, -10};
 
 }  // namespace hwnas::fpga::calibration

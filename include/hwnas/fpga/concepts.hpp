@@ -26,7 +26,9 @@ namespace hwnas::fpga {
 /// - `fmax_mhz` (the highest clock this datapath runs at on the part, MHz, from its datasheet: the block RAM's
 ///   fmax in the speed grade you buy; a clock above it is reported as a violation, `device_fmax`).
 /// Optional: `products_per_dsp(act_bits, weight_bits)` (products one DSP unit computes at once when they share the
-/// activation, e.g. two narrow ones packed into a DSP48E1; 1 when absent).
+/// activation, e.g. two narrow ones packed into a DSP48E1; 1 when absent), `bram_half_shapes` (the shapes of half a
+/// block when a block splits into two independent halves, as XC7's RAMB18E1; block RAM is then counted in halves),
+/// `lutram_luts` (LUTs usable as distributed RAM; 0 when absent).
 /// Semantics: capacities are positive; every shape holds at most bram_bits bits; fmax_mhz > 0.
 template <class D>
 concept Device = requires(int bits) {

@@ -41,6 +41,9 @@ struct dataflow_layer_mapping {
   int pe = 1;        ///< output channels in parallel; divides M
   int simd = 1;      ///< products of one output in parallel; divides N*K*K (beyond N the window unrolls)
   bool dsp = false;  ///< multipliers in DSP units (true) or LUTs
+  /// The layer's memories of at most max_lutram_depth words in LUT RAM (true) or all in block RAM; only on a
+  /// device with LUT RAM (device_info::lutram_luts > 0).
+  bool lutram = false;
   friend bool operator==(const dataflow_layer_mapping&, const dataflow_layer_mapping&) = default;
 };
 
@@ -65,12 +68,14 @@ inline std::vector<int> divisors(int x) {
 }
 
 struct dataflow_layer_cost {
-  std::int64_t luts = 0, ffs = 0, dsps = 0, brams = 0, cycles = 0;
+  std::int64_t luts = 0, ffs = 0, dsps = 0, brams = 0, cycles = 0;  ///< brams in block RAM units (bram_units)
+  std::int64_t lutram_luts = 0;  ///< of the luts, those used as distributed RAM
 };
 
-/// The cost of layer g folded by (PE, SIMD), multipliers in DSPs or LUTs (see the file comment).
+/// The cost of layer g folded by (PE, SIMD), multipliers in DSPs or LUTs, small memories in LUT RAM or block RAM
+/// (see the file comment).
 inline dataflow_layer_cost dataflow_layer(const device_info& d, const layer_geometry& g, std::int64_t pe,
-                                          std::int64_t simd, bool dsp) noexcept {
+                                          std::int64_t simd, bool dsp, bool lutram = false) noexcept {
   const int a = g.act_bits, w = g.weight_bits, ob = g.out_bits, acc = accumulator_bits(g);
   const auto arr = pe_array(d.family, simd, pe, a, w, acc, ob, dsp);
   dataflow_layer_cost c;
@@ -84,14 +89,20 @@ inline dataflow_layer_cost dataflow_layer(const device_info& d, const layer_geom
   }
   const std::int64_t fold_m = g.out_channels / pe, fold_n = reduction_length(g) / simd;
   c.cycles = std::max(fold_m * fold_n * g.out_height * g.out_width, read_cycles(g));
-  c.brams = bram_blocks(d.bram_shapes, fold_m * fold_n, pe * simd * w)  // weights
-            + line_buffer_brams(d, g, simd);
-  if (g.pool == 2) c.brams += bram_blocks(d.bram_shapes, std::int64_t{g.pooled_width} * fold_m, pe * ob);
+  const memory_cost mem[] = {memory(d, fold_m * fold_n, pe * simd * w, lutram),  // weights
+                             line_buffer_memory(d, g, simd, lutram),
+                             g.pool == 2 ? memory(d, std::int64_t{g.pooled_width} * fold_m, pe * ob, lutram)
+                                         : memory_cost{}};
+  for (const auto& m : mem) {
+    c.brams += m.bram_units;
+    c.lutram_luts += m.luts;
+  }
+  c.luts += c.lutram_luts;
   return c;
 }
 
 struct dataflow_totals {
-  std::int64_t luts = 0, ffs = 0, dsps = 0, brams = 0, interval = 0, latency = 0;
+  std::int64_t luts = 0, ffs = 0, dsps = 0, brams = 0, interval = 0, latency = 0, lutram_luts = 0;
 };
 
 inline dataflow_totals dataflow_combine(const std::vector<layer_geometry>& g,
@@ -102,13 +113,14 @@ inline dataflow_totals dataflow_combine(const std::vector<layer_geometry>& g,
     t.ffs += x.ffs;
     t.dsps += x.dsps;
     t.brams += x.brams;
+    t.lutram_luts += x.lutram_luts;
     t.interval = std::max(t.interval, x.cycles);
   }
   t.latency = c.empty() ? 0 : streaming_latency(g, 0, c.size() - 1, t.interval);
   return t;
 }
 
-inline void check_mapping(const std::vector<layer_geometry>& g, const dataflow_mapping& m) {
+inline void check_mapping(const device_info& d, const std::vector<layer_geometry>& g, const dataflow_mapping& m) {
   if (m.layers.size() != g.size())
     throw invalid_argument("dataflow mapping: has " + std::to_string(m.layers.size()) +
                            " layers, the architecture has " + std::to_string(g.size()) +
@@ -122,6 +134,9 @@ inline void check_mapping(const std::vector<layer_geometry>& g, const dataflow_m
     if (x.simd < 1 || reduction_length(g[l]) % x.simd != 0)
       throw invalid_argument(where + "SIMD = " + std::to_string(x.simd) + " must divide N*K*K = " +
                              std::to_string(reduction_length(g[l])) + " (input channels times the window)");
+    if (x.lutram && d.lutram_luts <= 0)
+      throw invalid_argument(where + "lutram = true, but the " + std::string(d.name) +
+                             " has no LUT RAM; keep every memory in block RAM (lutram = false)");
   }
 }
 
@@ -137,7 +152,12 @@ inline std::vector<std::vector<dataflow_option>> dataflow_options(const device_i
     for (int pe : divisors(g[l].out_channels))
       for (int simd : divisors(static_cast<int>(reduction_length(g[l]))))
         for (int dsp = 0; dsp < 2; ++dsp)
-          all[l].push_back({dataflow_layer(d, g[l], pe, simd, dsp != 0), {pe, simd, dsp != 0}});
+          for (int lutram = 0; lutram < (d.lutram_luts > 0 ? 2 : 1); ++lutram) {
+            const auto c = dataflow_layer(d, g[l], pe, simd, dsp != 0, lutram != 0);
+            // LUT RAM for none of the layer's memories (all too deep): the same option as without
+            if (lutram && c.lutram_luts == 0) continue;
+            all[l].push_back({c, {pe, simd, dsp != 0, lutram != 0}});
+          }
   return all;
 }
 
@@ -312,7 +332,7 @@ class dataflow : public detail::model_base<D, Clock> {
   hw_report evaluate(const architecture& a, const mapping_type& m, const spec& s = {}) const {
     const auto g = detail::quantized_geometry(a, name);
     const auto lim = this->resolved(s);
-    detail::check_mapping(g, m);
+    detail::check_mapping(device(), g, m);
     std::vector<detail::dataflow_layer_cost> costs;
     hw_report r;
     r.model = std::string(name);
@@ -320,14 +340,15 @@ class dataflow : public detail::model_base<D, Clock> {
     r.clock_mhz = this->clock_mhz();
     for (std::size_t l = 0; l < g.size(); ++l) {
       const auto& x = m.layers[l];
-      costs.push_back(detail::dataflow_layer(device(), g[l], x.pe, x.simd, x.dsp));
+      costs.push_back(detail::dataflow_layer(device(), g[l], x.pe, x.simd, x.dsp, x.lutram));
       layer_report lr;
       lr.name = detail::layer_name(g[l], l);
       lr.parallelism = {{"PE", x.pe}, {"SIMD", x.simd}, {"dsp", x.dsp ? 1 : 0}};
+      if (device().lutram_luts > 0) lr.parallelism.emplace_back("lutram", x.lutram ? 1 : 0);
       lr.luts = costs.back().luts;
       lr.ffs = costs.back().ffs;
       lr.dsps = costs.back().dsps;
-      lr.brams = costs.back().brams;
+      lr.brams = detail::blocks(device(), costs.back().brams);
       lr.cycles = costs.back().cycles;
       r.layers.push_back(std::move(lr));
     }
@@ -335,7 +356,8 @@ class dataflow : public detail::model_base<D, Clock> {
     r.luts = t.luts;
     r.ffs = t.ffs;
     r.dsps = t.dsps;
-    r.brams = t.brams;
+    r.brams = detail::blocks(device(), t.brams);
+    r.lutram_luts = t.lutram_luts;
     r.cycles = t.interval;
     r.latency_cycles = t.latency;
     r.assumptions = {

@@ -20,12 +20,20 @@ namespace hwnas::fpga {
 
 /// The logic cell a device's LUT counts refer to; selects the calibration table (fpga/primitives.hpp).
 enum class lut_family {
-  lut4,  ///< 4-input LUTs (Intel Cyclone IV logic elements); tables from yosys `synth_intel -family cycloneiv`
-  lut6   ///< 6-input LUTs (AMD/Xilinx 7 series); tables from yosys `synth_xilinx`
+  /// 4-input LUT logic elements with a carry chain (Intel Cyclone IV LEs in arithmetic mode: an n-bit adder is about
+  /// n LEs, Cyclone IV Device Handbook vol. 1, ch. 2); tables from yosys `synth_ice40` (SB_LUT4 + SB_CARRY, the same
+  /// LUT4-plus-carry cell), docs/calibration.md
+  lut4,
+  lut6,  ///< 6-input LUTs with CARRY4 chains (AMD/Xilinx 7 series); tables from yosys `synth_xilinx`
+  /// 4-input LUTs without carry chains: yosys `synth_intel -family cycloneive` tables (adders cost about twice what
+  /// the device needs). The pessimistic LUT4 bound, for a user device whose flow does not map carry chains.
+  lut4_nocarry
 };
 
-/// "lut4" / "lut6".
-constexpr std::string_view to_string(lut_family f) noexcept { return f == lut_family::lut4 ? "lut4" : "lut6"; }
+/// "lut4" / "lut6" / "lut4_nocarry".
+constexpr std::string_view to_string(lut_family f) noexcept {
+  return f == lut_family::lut4 ? "lut4" : f == lut_family::lut6 ? "lut6" : "lut4_nocarry";
+}
 
 /// One configuration of a block RAM: `width` bits per word, `depth` words.
 struct bram_shape {
@@ -88,6 +96,14 @@ struct xc7z020 {
   /// The RAMB36E1 configurations (x72 in simple dual port mode).
   static constexpr std::array<bram_shape, 7> bram_shapes{
       {{1, 32768}, {2, 16384}, {4, 8192}, {9, 4096}, {18, 2048}, {36, 1024}, {72, 512}}};
+  /// A BRAM36 splits into two independent RAMB18E1 halves of 18 Kb (x36 in simple dual port mode); Vivado and FINN
+  /// count 0.5 blocks for each. Source: Xilinx UG473 (7 Series Memory Resources), RAMB18E1 port widths.
+  static constexpr std::array<bram_shape, 6> bram_half_shapes{
+      {{1, 16384}, {2, 8192}, {4, 4096}, {9, 2048}, {18, 1024}, {36, 512}}};
+  /// LUTs that can hold distributed (LUT) RAM: the SLICEMs' LUTs, 17,400 of the 53,200 (the "LUT as Memory"
+  /// capacity Vivado's utilization report gives for the xc7z020; UG474 describes the SLICEM). A memory of at most
+  /// 128 words can live there instead of block RAM, its LUTs counted (lutram_luts() in fpga/primitives.hpp).
+  static constexpr std::int64_t lutram_luts = 17400;
   /// One DSP48E1 (25x18) holds any product of a signed act_bits+1 operand and a signed weight_bits operand up to
   /// 25x18 (always, for the 1..16-bit formats hwnas uses), either way round.
   static constexpr int dsps_per_multiplier(int act_bits, int weight_bits) noexcept {
@@ -116,6 +132,13 @@ struct device_info {
   double fmax_mhz = 0.0;  ///< the clock ceiling of this datapath, MHz (a clock above it is a violation)
   /// Products one DSP unit computes at once when they share an activation (1 unless the device says otherwise).
   int (*products_per_dsp)(int, int) noexcept = nullptr;
+  /// The shapes of half a block RAM when a block splits into two independent halves (XC7's RAMB18E1); empty when it
+  /// does not. The cost models count block RAM in units of a half block then (bram_units_per_block = 2).
+  std::span<const bram_shape> bram_half_shapes;
+  /// LUTs usable as distributed RAM (0: the device has none, every memory is block RAM).
+  std::int64_t lutram_luts = 0;
+  /// Block RAM is counted in units of 1 / bram_units_per_block of a block: 2 with halves, else 1.
+  constexpr std::int64_t bram_units_per_block() const noexcept { return bram_half_shapes.empty() ? 1 : 2; }
 };
 
 namespace detail {
@@ -141,6 +164,18 @@ constexpr device_info info_of() noexcept {
                          return &D::products_per_dsp;
                        else
                          return &detail::one_product_per_dsp;
+                     }(),
+                     [] {
+                       if constexpr (requires { D::bram_half_shapes.data(); })
+                         return std::span<const bram_shape>(D::bram_half_shapes.data(), D::bram_half_shapes.size());
+                       else
+                         return std::span<const bram_shape>{};
+                     }(),
+                     [] {
+                       if constexpr (requires { { D::lutram_luts } -> std::convertible_to<std::int64_t>; })
+                         return static_cast<std::int64_t>(D::lutram_luts);
+                       else
+                         return std::int64_t{0};
                      }()};
 }
 

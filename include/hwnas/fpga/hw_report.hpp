@@ -26,7 +26,9 @@ using factor = std::pair<std::string, std::int64_t>;
 struct layer_report {
   std::string name;                 ///< "conv0", "conv1", ..., "fc"
   std::vector<factor> parallelism;  ///< model-specific factors, in the model's order
-  std::int64_t luts = 0, ffs = 0, dsps = 0, brams = 0;
+  std::int64_t luts = 0, ffs = 0, dsps = 0;
+  /// Block RAMs, in the device's blocks (M9K, BRAM36); 0.5 for an XC7 half block (RAMB18E1), as Vivado counts.
+  double brams = 0;
   std::int64_t cycles = 0;  ///< clock cycles this layer takes per frame
 };
 
@@ -54,7 +56,10 @@ struct hw_report {
   std::vector<factor> engine;
   /// True when the per-layer luts/ffs/dsps/brams are 0 because the layers share one engine (tiled_engine).
   bool shared_engine = false;
-  std::int64_t luts = 0, ffs = 0, dsps = 0, brams = 0;
+  std::int64_t luts = 0, ffs = 0, dsps = 0;
+  /// Block RAMs, in the device's blocks (M9K, BRAM36); halves count 0.5 (XC7's RAMB18E1), as Vivado counts.
+  double brams = 0;
+  std::int64_t lutram_luts = 0;     ///< of the LUTs, those used as distributed RAM (small memories)
   std::int64_t cycles = 0;          ///< frame interval in clock cycles: fps = clock / cycles
   std::int64_t latency_cycles = 0;  ///< one frame from first input to last output
   double fps = 0;
@@ -70,6 +75,18 @@ struct hw_report {
 };
 
 namespace detail {
+
+/// Block RAM units (bram_units in fpga/primitives.hpp) as the device's blocks: 9 halves are 4.5 BRAM36.
+inline double blocks(const device_info& d, std::int64_t units) noexcept {
+  return static_cast<double>(units) / static_cast<double>(d.bram_units_per_block());
+}
+
+/// A block count as the reports print it: "4" or "4.5".
+inline std::string format_blocks(double b) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", b);
+  return buf;
+}
 
 inline std::string format_number(double v, int precision = 4) {
   char buf[64];
@@ -88,12 +105,24 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
                                           std::string(dev.name) +
                                           " datapath's fmax (block RAM, from its datasheet); a faster clock is a "
                                           "violation, and synthesis may close lower");
-  r.assumptions.emplace_back("LUT costs", dev.family == lut_family::lut4
-                                              ? "yosys 0.23 synth_intel tables (LUT4 cells; no carry chains, so "
-                                                "adders cost about twice a Cyclone IV's arithmetic mode: a "
-                                                "pessimistic bound)"
-                                              : "yosys 0.23 synth_xilinx tables (LUT6 with CARRY4 chains)");
-  r.assumptions.emplace_back("block RAM", "every memory in whole blocks of the device's shapes (no LUT RAM)");
+  r.assumptions.emplace_back(
+      "LUT costs",
+      dev.family == lut_family::lut4
+          ? "yosys 0.23 synth_ice40 tables (LUT4 cells with carry chains, as a Cyclone IV LE's arithmetic mode; "
+            "PE arrays fitted on synthesized arrays, docs/calibration.md)"
+      : dev.family == lut_family::lut6
+          ? "yosys 0.23 synth_xilinx tables (LUT6 with CARRY4 chains; PE arrays fitted on synthesized arrays)"
+          : "yosys 0.23 synth_intel tables (LUT4 without carry chains: adders cost about twice a carry chain's, a "
+            "pessimistic bound)");
+  r.assumptions.emplace_back(
+      "block RAM",
+      dev.bram_half_shapes.empty()
+          ? std::string("every memory in whole blocks of the device's shapes (the device has no LUT RAM)")
+          : std::string("every memory in the fewest halves (RAMB18, 0.5 each) or whole blocks") +
+                (dev.lutram_luts > 0 ? ", or where the search chose it, memories of at most 128 words in LUT RAM "
+                                       "(their LUTs counted; at most " +
+                                           std::to_string(dev.lutram_luts) + " LUTs can be RAM)"
+                                     : std::string()));
   const double hz = r.clock_mhz * 1e6;
   r.fps = r.cycles > 0 ? hz / static_cast<double>(r.cycles) : 0.0;
   r.latency_ms = static_cast<double>(r.latency_cycles) / hz * 1e3;
@@ -103,7 +132,7 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
   r.lut_utilization = frac(r.luts, dev.luts);
   r.ff_utilization = frac(r.ffs, dev.flip_flops);
   r.dsp_utilization = frac(r.dsps, dev.dsps);
-  r.bram_utilization = frac(r.brams, dev.brams);
+  r.bram_utilization = dev.brams > 0 ? r.brams / static_cast<double>(dev.brams) : (r.brams > 0 ? INFINITY : 0.0);
   r.violations.clear();
   auto ceiling = [&](const char* name, const char* what, std::int64_t used, std::int64_t cap) {
     if (used <= cap) return;
@@ -122,8 +151,19 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
   };
   resource("max_luts", "device_luts", "LUTs", r.luts, s.max_luts, dev.luts);
   resource("max_dsps", "device_dsps", "DSP units", r.dsps, s.max_dsps, dev.dsps);
-  resource("max_brams", "device_brams", "block RAMs", r.brams, s.max_brams, dev.brams);
+  {  // block RAM is compared in units (halves on XC7), printed in blocks
+    const bool by_spec = s.max_brams && *s.max_brams <= dev.brams;
+    const std::int64_t cap = by_spec ? *s.max_brams : dev.brams;
+    const auto units = static_cast<std::int64_t>(std::llround(r.brams * static_cast<double>(dev.bram_units_per_block())));
+    if (units > cap * dev.bram_units_per_block()) {
+      violation v{by_spec ? "max_brams" : "device_brams", static_cast<double>(cap), r.brams, {}};
+      v.message = v.constraint + ": block RAMs " + format_blocks(r.brams) + " > " + std::to_string(cap) + " (" +
+                  (cap > 0 ? format_percent(v.excess()) : std::string("none allowed")) + ")";
+      r.violations.push_back(std::move(v));
+    }
+  }
   ceiling("device_ffs", "flip-flops", r.ffs, dev.flip_flops);  // no spec field: only the device's capacity
+  if (r.lutram_luts > 0) ceiling("device_lutram", "LUTs used as RAM", r.lutram_luts, dev.lutram_luts);
   if (r.clock_mhz > dev.fmax_mhz) {
     violation v{"device_fmax", dev.fmax_mhz, r.clock_mhz, {}};
     v.message = "device_fmax: the clock " + format_number(r.clock_mhz) + " MHz > " + format_number(dev.fmax_mhz) +
@@ -149,7 +189,8 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
 
 }  // namespace detail
 
-/// The report as JSON: model, device, clock_mhz, feasible, luts, ffs, dsps, brams, cycles, fps, latency_ms,
+/// The report as JSON: model, device, clock_mhz, feasible, luts, ffs, dsps, brams (blocks; 0.5 per XC7 half),
+/// lutram_luts, cycles, fps, latency_ms,
 /// latency_cycles, utilization{luts, ffs, dsps, brams}, engine{...}, layers[{name, parallelism{...}, luts, ffs, dsps,
 /// brams, cycles}], violations[{constraint, limit, actual, excess, message}], note, assumptions{topic: statement}.
 inline nlohmann::json to_json(const hw_report& r) {
@@ -183,6 +224,7 @@ inline nlohmann::json to_json(const hw_report& r) {
               {"ffs", r.ffs},
               {"dsps", r.dsps},
               {"brams", r.brams},
+              {"lutram_luts", r.lutram_luts},
               {"cycles", r.cycles},
               {"fps", r.fps},
               {"latency_cycles", r.latency_cycles},
@@ -214,7 +256,7 @@ inline std::string to_table(const hw_report& r) {
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"layer", "parallelism", "LUTs", "FFs", "DSPs", "BRAMs", "cycles", "% frame"});
   auto res = [&](std::int64_t v) { return r.shared_engine ? std::string("(engine)") : std::to_string(v); };
-  std::int64_t layer_brams = 0;
+  double layer_brams = 0;
   for (const auto& l : r.layers) {
     // a layer's cycles as a share of the frame interval: 100 for the layer that sets the rate of its group
     const double share = r.cycles > 0 ? 100.0 * static_cast<double>(l.cycles) / static_cast<double>(r.cycles) : 0;
@@ -224,13 +266,13 @@ inline std::string to_table(const hw_report& r) {
     for (const auto& [k, v] : l.parallelism)  // a layer on a stage another layer owns: its array is listed there
       if (k == "stage" && l.luts == 0 && !r.shared_engine) luts = ffs = "(stage " + std::to_string(v) + ")";
     layer_brams += l.brams;
-    rows.push_back({l.name, factors(l.parallelism), luts, ffs, res(l.dsps), res(l.brams), std::to_string(l.cycles),
-                    pct});
+    rows.push_back({l.name, factors(l.parallelism), luts, ffs, res(l.dsps),
+                    r.shared_engine ? res(0) : detail::format_blocks(l.brams), std::to_string(l.cycles), pct});
   }
   if (!r.shared_engine && r.brams > layer_brams)  // feature maps stored at group boundaries
-    rows.push_back({"boundaries", "group maps", "0", "0", "0", std::to_string(r.brams - layer_brams), "", ""});
+    rows.push_back({"boundaries", "group maps", "0", "0", "0", detail::format_blocks(r.brams - layer_brams), "", ""});
   rows.push_back({"total", factors(r.engine), std::to_string(r.luts), std::to_string(r.ffs), std::to_string(r.dsps),
-                  std::to_string(r.brams), std::to_string(r.cycles), ""});
+                  detail::format_blocks(r.brams), std::to_string(r.cycles), ""});
   std::vector<std::size_t> width(rows.front().size(), 0);
   for (const auto& row : rows)
     for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
@@ -258,6 +300,7 @@ inline std::string to_table(const hw_report& r) {
       {"PE", "output channels computed at once"},
       {"SIMD", "products of one output computed at once (input channels, then the kernel window)"},
       {"dsp", "1: multipliers in DSP units, 0: in LUTs"},
+      {"lutram", "1: the layer's memories of <= 128 words in LUT RAM (in its LUTs), 0: all in block RAM"},
       {"Tr", "output rows per tile"},
       {"Tc", "output columns per tile"}};
   std::string keys;

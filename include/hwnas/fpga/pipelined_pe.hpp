@@ -62,7 +62,7 @@ namespace detail {
 
 /// Resources and cycles of one layer mapped with (Tn, Tm).
 struct pe_layer_cost {
-  std::int64_t luts = 0, ffs = 0, brams = 0, cycles = 0;
+  std::int64_t luts = 0, ffs = 0, brams = 0, cycles = 0;  ///< brams in block RAM units (bram_units)
 };
 
 /// The cost of layer `g` with a Tn x Tm array, Tn over the N*K*K products of an output value (the input channels
@@ -81,17 +81,16 @@ inline pe_layer_cost pe_layer(const device_info& d, const layer_geometry& g, std
   }
   // compute, or read the input one pixel per cycle, whichever takes longer
   c.cycles = std::max(qm * qn * g.out_height * g.out_width, read_cycles(g));
-  c.brams = bram_blocks(d.bram_shapes, qm * qn, tn * tm * w)  // weights, Tn*Tm per read
-            + line_buffer_brams(d, g, tn);
-  if (g.pool == 2) c.brams += bram_blocks(d.bram_shapes, std::int64_t{g.pooled_width} * qm, tm * ob);
+  c.brams = bram_units(d, qm * qn, tn * tm * w)  // weights, Tn*Tm per read
+            + line_buffer_memory(d, g, tn).bram_units;
+  if (g.pool == 2) c.brams += bram_units(d, std::int64_t{g.pooled_width} * qm, tm * ob);
   return c;
 }
 
-/// Block RAMs holding layer g's whole (pooled) output map when a group boundary follows it: one pixel (all M
+/// Block RAM (units) holding layer g's whole (pooled) output map when a group boundary follows it: one pixel (all M
 /// channels) per word, the rate at which the next group's first layer reads it.
 inline std::int64_t pe_boundary_brams(const device_info& d, const layer_geometry& g) noexcept {
-  return bram_blocks(d.bram_shapes, std::int64_t{g.pooled_height} * g.pooled_width,
-                     std::int64_t{g.out_channels} * g.out_bits);
+  return bram_units(d, std::int64_t{g.pooled_height} * g.pooled_width, std::int64_t{g.out_channels} * g.out_bits);
 }
 
 /// The groups of a mapping: which layers run together, and the stage (position in its group) of every layer. The
@@ -131,7 +130,7 @@ constexpr std::int64_t lanes_used(std::int64_t x, std::int64_t extent) noexcept 
 /// removes 1 (LUT4) or 3 (LUT6) inputs per LUT.
 constexpr std::int64_t mux_bit_luts(lut_family family, std::int64_t inputs) noexcept {
   if (inputs <= 1) return 0;
-  return family == lut_family::lut4 ? inputs - 1 : ceil_div(inputs - 1, 3);
+  return family == lut_family::lut6 ? ceil_div(inputs - 1, 3) : inputs - 1;
 }
 
 /// A stage's physical array: Tn x Tm sized for the largest of the layers it serves, each bit width the largest of
@@ -761,13 +760,13 @@ class pipelined_pe : public detail::model_base<D, Clock> {
                         {"stage", p.stage[l]}};
       lr.luts = owner ? stages[st].luts : 0;
       lr.ffs = owner ? stages[st].ffs : 0;
-      lr.brams = layers[l].brams;
+      lr.brams = detail::blocks(device(), layers[l].brams);
       lr.cycles = layers[l].cycles;
       r.layers.push_back(std::move(lr));
     }
     r.luts = t.luts;
     r.ffs = t.ffs;
-    r.brams = t.brams;
+    r.brams = detail::blocks(device(), t.brams);
     r.dsps = 0;
     r.cycles = t.cycles;
     r.latency_cycles = t.latency;

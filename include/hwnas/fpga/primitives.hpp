@@ -38,7 +38,7 @@ constexpr std::int64_t ceil_div(std::int64_t x, std::int64_t y) noexcept { retur
 
 namespace detail {
 
-constexpr int lut_inputs(lut_family f) noexcept { return f == lut_family::lut4 ? 4 : 6; }
+constexpr int lut_inputs(lut_family f) noexcept { return f == lut_family::lut6 ? 6 : 4; }
 
 struct mult_table {
   std::array<std::array<std::int32_t, 17>, 17> v{};
@@ -69,13 +69,35 @@ constexpr adder_table monotone_adder(const std::uint16_t (&t)[49]) noexcept {
   return m;
 }
 
-inline constexpr mult_table mult4 = monotone_mult(calibration::lut4_mult);
+inline constexpr mult_table mult4 = monotone_mult(calibration::lut4_carry_mult);
 inline constexpr mult_table mult6 = monotone_mult(calibration::lut6_mult);
-inline constexpr adder_table adder4 = monotone_adder(calibration::lut4_adder);
+inline constexpr mult_table mult4n = monotone_mult(calibration::lut4_mult);
+inline constexpr adder_table adder4 = monotone_adder(calibration::lut4_carry_adder);
 inline constexpr adder_table adder6 = monotone_adder(calibration::lut6_adder);
-inline constexpr adder_table acc4 = monotone_adder(calibration::lut4_accumulator);
+inline constexpr adder_table adder4n = monotone_adder(calibration::lut4_adder);
+inline constexpr adder_table acc4 = monotone_adder(calibration::lut4_carry_accumulator);
 inline constexpr adder_table acc6 = monotone_adder(calibration::lut6_accumulator);
+inline constexpr adder_table acc4n = monotone_adder(calibration::lut4_accumulator);
 inline constexpr adder_table acc_ff = monotone_adder(calibration::ff_accumulator);
+
+/// The tables of a family: lut4 = synth_ice40 (carry chains), lut6 = synth_xilinx, lut4_nocarry = synth_intel.
+struct family_tables {
+  const mult_table* mult;
+  const adder_table* adder;
+  const adder_table* accumulator;
+  const std::int32_t* pe_fit;  ///< {kappa, alpha, beta, gamma} of pe_column_luts
+};
+constexpr family_tables tables_of(lut_family f) noexcept {
+  switch (f) {
+    case lut_family::lut6:
+      return {&mult6, &adder6, &acc6, calibration::lut6_pe_fit};
+    case lut_family::lut4_nocarry:
+      return {&mult4n, &adder4n, &acc4n, calibration::lut4_pe_fit};
+    case lut_family::lut4:
+    default:
+      return {&mult4, &adder4, &acc4, calibration::lut4_carry_pe_fit};
+  }
+}
 
 /// Table lookup for n in 1..48, linear extrapolation (slope of the last 16 entries, at least 1 per bit) beyond.
 constexpr std::int64_t lookup_linear(const adder_table& t, int n) noexcept {
@@ -92,17 +114,17 @@ constexpr std::int64_t lookup_linear(const adder_table& t, int n) noexcept {
 constexpr std::int64_t multiplier_luts(lut_family family, int act_bits, int weight_bits) noexcept {
   act_bits = std::clamp(act_bits, 1, 16);
   weight_bits = std::clamp(weight_bits, 1, 16);
-  return (family == lut_family::lut4 ? detail::mult4 : detail::mult6).v[act_bits][weight_bits];
+  return detail::tables_of(family).mult->v[act_bits][weight_bits];
 }
 
 /// LUTs of an n-bit adder (two n-bit operands, n+1-bit sum).
 constexpr std::int64_t adder_luts(lut_family family, int bits) noexcept {
-  return detail::lookup_linear(family == lut_family::lut4 ? detail::adder4 : detail::adder6, bits);
+  return detail::lookup_linear(*detail::tables_of(family).adder, bits);
 }
 
 /// LUTs of an n-bit accumulator (acc <= clear ? x : acc + x).
 constexpr std::int64_t accumulator_luts(lut_family family, int bits) noexcept {
-  return detail::lookup_linear(family == lut_family::lut4 ? detail::acc4 : detail::acc6, bits);
+  return detail::lookup_linear(*detail::tables_of(family).accumulator, bits);
 }
 
 /// Flip-flops of an n-bit accumulator.
@@ -115,7 +137,7 @@ constexpr int adder_tree_output_bits(std::int64_t inputs, int input_bits) noexce
 
 /// LUTs of a binary adder tree over `inputs` operands of `input_bits` bits built from separate adders, as Lu'19
 /// (NAQS) costs it: level k adds pairs of (input_bits + k - 1)-bit operands (each level one bit wider); an odd operand
-/// passes to the next level. Synthesis does not build a PE column's tree this way (see accumulating_sum_luts, which
+/// passes to the next level. Synthesis does not build a PE column's tree this way (see pe_column_luts, which
 /// pe_array uses); this is kept for comparison (docs/cost-models.md#fidelity).
 constexpr std::int64_t adder_tree_luts(lut_family family, std::int64_t inputs, int input_bits) noexcept {
   std::int64_t luts = 0;
@@ -128,21 +150,17 @@ constexpr std::int64_t adder_tree_luts(lut_family family, std::int64_t inputs, i
   return luts;
 }
 
-/// LUTs of one PE column's summation: `terms` products of `term_bits` bits added together and accumulated into an
-/// `acc_bits` register (acc <= (clear ? 0 : acc) + sum), as yosys builds it. Its `alumacc` pass merges the adder tree
-/// and the accumulation into one multi-operand adder, which `maccmap` lays out as a carry-save tree of full adders
-/// followed by one carry-propagate adder:
-/// - terms - 1 rows of full adders (terms products + the accumulator reduced to two operands), each as wide as the
-///   partial sums, term_bits + ceil(log2(terms)) (the sign-extension bits above are shared);
-///   2 LUTs per full adder (its sum and carry are two 3-input functions);
-/// - one acc_bits-bit adder (the table);
-/// - the clear: LUT4 one 2:1 mux per accumulator bit; LUT6 folded into the carry chain's LUTs (3 LUTs, measured).
-/// Checked against synthesized PE arrays in tests/fpga/test_pe_fidelity.cpp.
-constexpr std::int64_t accumulating_sum_luts(lut_family family, std::int64_t terms, int term_bits,
-                                             int acc_bits) noexcept {
-  const std::int64_t rows = std::max<std::int64_t>(terms - 1, 0);
-  const std::int64_t clear = family == lut_family::lut4 ? acc_bits : 3;
-  return 2 * rows * (term_bits + ceil_log2(std::max<std::int64_t>(terms, 1))) + adder_luts(family, acc_bits) + clear;
+/// Bits of a binary tree of adders over `inputs` operands of `input_bits` bits whose rows grow as the sums do: level
+/// k adds pairs of (input_bits + k - 1)-bit operands, an odd operand passing to the next level (the Lu'19 tree).
+constexpr std::int64_t adder_tree_bits(std::int64_t inputs, int input_bits) noexcept {
+  std::int64_t bits = 0;
+  int width = input_bits;
+  for (std::int64_t n = inputs; n > 1; ++width) {
+    const std::int64_t pairs = n / 2;
+    bits += pairs * width;
+    n -= pairs;
+  }
+  return bits;
 }
 
 /// Width of one product: a + w bits (an (a+1)-bit signed activation times a w-bit signed weight). A 1-bit weight is
@@ -154,16 +172,26 @@ constexpr int product_bits(int act_bits, int weight_bits) noexcept { return act_
 constexpr int requantizer_default_shift(int weight_bits) noexcept { return std::max(1, weight_bits - 1); }
 
 /// LUTs of a requantizer from a signed `acc_bits` accumulator to an unsigned `out_bits` activation
-/// (docs/fixed-point.md): round half away from zero and shift right by `shift`, ReLU, saturate. Per output bit the
-/// rounding increment and the choice 0 / all ones / value: 2 LUT4s, or 1 LUT6 (the increment rides the carry
-/// chain); the acc_bits - shift - out_bits bits above the output only feed the overflow test, an OR of them and
-/// the rounding carry in k-1-input steps (the incrementer there folds into it). 0 when out_bits is 0 (the
-/// classifier keeps its logits). Checked against tools/calibration/requantizer_*.csv (test_pe_fidelity.cpp).
+/// (docs/fixed-point.md): round half away from zero and shift right by `shift`, ReLU, saturate. With high =
+/// acc_bits - shift - out_bits, the bits above the output that only feed the overflow test:
+/// - lut4 (carry chain): the rounding increment over the acc_bits - shift kept bits on the carry chain (one cell a
+///   bit), a 0 / all ones / value choice per output bit, and the overflow OR of the high bits 4 at a time;
+/// - lut4_nocarry: 2 LUTs per output bit (the increment and the choice) and the OR in 3-input steps;
+/// - lut6: 1 LUT per output bit (the increment rides the CARRY4) and the OR in 5-input steps.
+/// 0 when out_bits is 0 (the classifier keeps its logits). Checked against tools/calibration/requantizer_*.csv
+/// (test_pe_fidelity.cpp).
 constexpr std::int64_t requantizer_luts(lut_family family, int acc_bits, int out_bits, int shift) noexcept {
   if (out_bits <= 0) return 0;
-  const int k = detail::lut_inputs(family);
   const int high = std::max(acc_bits - shift - out_bits, 0);
-  return (family == lut_family::lut4 ? 2 : 1) * std::int64_t{out_bits} + ceil_div(high + 1, k - 1);
+  switch (family) {
+    case lut_family::lut6:
+      return std::int64_t{out_bits} + ceil_div(high + 1, 5);
+    case lut_family::lut4_nocarry:
+      return 2 * std::int64_t{out_bits} + ceil_div(high + 1, 3);
+    case lut_family::lut4:
+    default:
+      return std::int64_t{std::max(acc_bits - shift, out_bits)} + out_bits + ceil_div(high, 4);
+  }
 }
 
 /// LUTs of one lane of a 2x2 max-pool unit: a comparator (a subtractor's carry chain) and a 2:1 mux per bit.
@@ -185,15 +213,108 @@ constexpr std::int64_t bram_blocks(std::span<const bram_shape> shapes, std::int6
   return best < 0 ? 0 : best;
 }
 
+/// Block RAM of a memory of `depth` words of `width` bits on device `d`, in units of 1 / d.bram_units_per_block()
+/// of a block: the fewest over whole blocks (bram_units_per_block() units each) of the device's shapes and, where a
+/// block splits into independent halves (XC7's RAMB18E1, UG473), half blocks (1 unit each). 0 for an empty memory.
+constexpr std::int64_t bram_units(const device_info& d, std::int64_t depth, std::int64_t width) noexcept {
+  if (depth <= 0 || width <= 0) return 0;
+  const std::int64_t whole = bram_blocks(d.bram_shapes, depth, width) * d.bram_units_per_block();
+  return d.bram_half_shapes.empty() ? whole : std::min(whole, bram_blocks(d.bram_half_shapes, depth, width));
+}
+
+/// The deepest memory kept in distributed (LUT) RAM: 128 words (RAM128X1D, the deepest dual-port LUT RAM of a
+/// 7-series SLICEM; UG474, distributed RAM configurations).
+inline constexpr std::int64_t max_lutram_depth = 128;
+
+/// LUTs of a simple dual-port (one write, one read port) LUT RAM of `depth` words of `width` bits on a LUT6 SLICEM
+/// (Xilinx UG474, distributed RAM configurations): up to 32 words RAM32M (6 bits per 4 LUTs), up to 64 words RAM64M
+/// (3 bits per 4 LUTs), up to 128 words RAM128X1D (1 bit per 4 LUTs). -1 when it cannot be LUT RAM: deeper than
+/// max_lutram_depth, or the device has no LUT RAM. 0 for an empty memory.
+constexpr std::int64_t lutram_luts(const device_info& d, std::int64_t depth, std::int64_t width) noexcept {
+  if (depth <= 0 || width <= 0) return 0;
+  if (d.lutram_luts <= 0 || d.family != lut_family::lut6 || depth > max_lutram_depth) return -1;
+  if (depth <= 32) return 4 * ceil_div(width, 6);
+  if (depth <= 64) return 4 * ceil_div(width, 3);
+  return 4 * width;
+}
+
+/// Where a memory lives and what it costs: block RAM units (bram_units) or LUTs (lutram_luts).
+struct memory_cost {
+  std::int64_t bram_units = 0;
+  std::int64_t luts = 0;  ///< LUTs used as distributed RAM
+};
+
+/// A memory in block RAM, or, with `lutram` and when LUT RAM can hold it, in LUT RAM.
+constexpr memory_cost memory(const device_info& d, std::int64_t depth, std::int64_t width, bool lutram) noexcept {
+  if (lutram) {
+    const std::int64_t l = lutram_luts(d, depth, width);
+    if (l >= 0) return {0, l};
+  }
+  return {bram_units(d, depth, width), 0};
+}
+
+/// LUTs one product costs inside a PE array: the multiplier table's, except for a bipolar 1-bit weight, whose
+/// product w ? a : -a is the activation's bits conditionally inverted (a LUTs) with the +1 of the negation joining
+/// the adder tree as one more bit (the table's standalone a x 1 multiplier pays for a separate incrementer).
+constexpr std::int64_t array_product_luts(lut_family family, int act_bits, int weight_bits) noexcept {
+  const std::int64_t m = multiplier_luts(family, act_bits, weight_bits);
+  return weight_bits == 1 ? std::min<std::int64_t>(m, std::max(act_bits, 1)) : m;
+}
+
+/// Bits a product adds to a PE array's adder tree: a + w; in the LUT4 carry-chain flow w for a 1-bit activation,
+/// whose product is 0 or the w-bit weight (synth_ice40 finds it; synth_xilinx and synth_intel do not, measured). A
+/// 1-bit weight keeps its 2 bits ({-1, 0, +1} with a 1-bit activation).
+constexpr int array_product_bits(lut_family family, int act_bits, int weight_bits) noexcept {
+  return family == lut_family::lut4 && act_bits == 1 && weight_bits > 1 ? weight_bits : act_bits + weight_bits;
+}
+
+/// LUTs of one column of a Tn x Tm PE array: its Tn products (none with `multipliers_in_dsps`), the sum of the
+/// products accumulated into an `acc_bits` register (acc <= (clear ? 0 : acc) + sum) and the requantizer. yosys
+/// merges the adder tree and the accumulation into one multi-operand adder (`alumacc`), laid out as a carry-save
+/// reduction (`maccmap`) ending in one carry-propagate adder; its full adders follow the bits that are really there,
+/// rows that grow a bit a level as the partial sums do (charging every row at the final sum's width, as before,
+/// overestimated wide arrays of narrow products by up to 50 %, issue 8). So, with P = Tn * array_product_luts:
+///   LUTs = max(0, ceil((kappa * P + alpha * adder_tree_bits(Tn, array_product_bits) + beta * acc_bits) / 100) + gamma)
+///          + adder(acc_bits) + requantizer
+/// {kappa, alpha, beta, gamma} fitted per family on synthesized arrays by tools/calibrate (calibration::*_pe_fit:
+/// alpha ~2.4, a full adder being two 3-input functions plus what ABC adds restructuring for delay; kappa ~0.95,
+/// some product logic merging into the tree's LUTs) and checked on more arrays held out of the fit
+/// (tests/fpga/test_pe_fidelity.cpp, docs/calibration.md#pe-fit). Rises with Tn and every bit width.
+constexpr std::int64_t pe_column_luts(lut_family family, std::int64_t tn, int act_bits, int weight_bits, int acc_bits,
+                                      int out_bits, int shift, bool multipliers_in_dsps = false) noexcept {
+  const std::int32_t* fit = detail::tables_of(family).pe_fit;
+  const std::int64_t products = multipliers_in_dsps ? 0 : tn * array_product_luts(family, act_bits, weight_bits);
+  const std::int64_t fitted = ceil_div(fit[0] * products +
+                                           fit[1] * adder_tree_bits(tn, array_product_bits(family, act_bits, weight_bits)) +
+                                           fit[2] * std::int64_t{acc_bits},
+                                       100) +
+                              fit[3];
+  return std::max<std::int64_t>(0, fitted) + adder_luts(family, acc_bits) +
+         requantizer_luts(family, acc_bits, out_bits, shift);
+}
+
 /// The cost of a Tn x Tm processing-element array (Lu'19): Tn*Tm a x w multipliers with registered products, Tm
 /// adder trees over Tn products with Tm accumulators of `acc_bits` (costed as synthesis builds them, see
-/// accumulating_sum_luts) and Tm requantizers to `out_bits` with registered outputs (none when out_bits == 0).
+/// pe_column_luts) and Tm requantizers to `out_bits` with registered outputs (none when out_bits == 0).
 /// This is the circuit that tools/calibrate synthesizes into tools/calibration/pe_array_*.csv
 /// (tools/verilog/rtl.py), and what tests/fpga/test_pe_fidelity.cpp compares.
 struct pe_array_cost {
   std::int64_t luts = 0;
   std::int64_t ffs = 0;
 };
+
+/// Flip-flops of a Tn x Tm array's product registers: a + w bits each, less those yosys merges because they hold
+/// the same value: the LUT4 flows (synth_ice40, synth_intel) see that a 1-bit activation's product (0 or the
+/// weight) is w bits, its sign bit repeated above them. A bipolar product +-a has the activation's own lowest bit (negation keeps it), so that
+/// register is one per input, shared by the Tm columns: every flow finds it for a 1-bit activation ({-1, 0, +1}),
+/// synth_intel (lut4_nocarry) for every a (measured, tools/calibration/pe_*_<flow>.csv).
+constexpr std::int64_t product_register_ffs(lut_family family, std::int64_t tn, std::int64_t tm, int act_bits,
+                                            int weight_bits) noexcept {
+  if (weight_bits == 1 && (act_bits == 1 || family == lut_family::lut4_nocarry))
+    return tn * tm * (act_bits + 1) - (tm - 1) * tn;
+  if (family != lut_family::lut6 && act_bits == 1) return tn * tm * weight_bits;
+  return tn * tm * product_bits(act_bits, weight_bits);
+}
 
 /// See pe_array_cost. With `multipliers_in_dsps` the products come from DSP units and cost no LUTs (count the
 /// DSPs with the device's dsps_per_multiplier). `shift` is the requantizer's right shift (default:
@@ -202,13 +323,12 @@ constexpr pe_array_cost pe_array(lut_family family, std::int64_t tn, std::int64_
                                  int acc_bits, int out_bits, bool multipliers_in_dsps = false,
                                  int shift = -1) noexcept {
   if (shift < 0) shift = requantizer_default_shift(weight_bits);
-  const int p = product_bits(act_bits, weight_bits);
-  const std::int64_t products = multipliers_in_dsps ? 0 : tn * multiplier_luts(family, act_bits, weight_bits);
   const std::int64_t column =
-      products + accumulating_sum_luts(family, tn, p, acc_bits) + requantizer_luts(family, acc_bits, out_bits, shift);
+      pe_column_luts(family, tn, act_bits, weight_bits, acc_bits, out_bits, shift, multipliers_in_dsps);
   pe_array_cost c;
   c.luts = tm * column;
-  c.ffs = tm * (tn * p + accumulator_ffs(acc_bits) + (out_bits > 0 ? out_bits : 0));
+  c.ffs = product_register_ffs(family, tn, tm, act_bits, weight_bits) +
+          tm * (accumulator_ffs(acc_bits) + (out_bits > 0 ? out_bits : 0));
   return c;
 }
 

@@ -68,7 +68,8 @@ inline constexpr std::int64_t unlimited = std::numeric_limits<std::int64_t>::max
 /// A spec resolved against a device and a clock into integer ceilings, the single source of truth for
 /// feasibility (the searches prune with these, the reports judge with these).
 struct limits {
-  std::int64_t luts = unlimited, dsps = unlimited, brams = unlimited;
+  std::int64_t luts = unlimited, dsps = unlimited;
+  std::int64_t brams = unlimited;  ///< block RAM units: blocks times device_info::bram_units_per_block()
   std::int64_t cycles = unlimited;          ///< frame interval, clock cycles (from min_fps)
   std::int64_t latency_cycles = unlimited;  ///< one frame's latency, clock cycles (from max_latency_ms)
 };
@@ -101,7 +102,7 @@ inline limits resolve(const spec& s, const device_info& d, double clock_mhz) {
   limits l;
   l.luts = std::min(s.max_luts.value_or(unlimited), d.luts);
   l.dsps = std::min(s.max_dsps.value_or(unlimited), d.dsps);
-  l.brams = std::min(s.max_brams.value_or(unlimited), d.brams);
+  l.brams = std::min(s.max_brams.value_or(unlimited), d.brams) * d.bram_units_per_block();  // units
   if (s.min_fps) l.cycles = detail::cycles_for_fps(hz, *s.min_fps);
   if (s.max_latency_ms) l.latency_cycles = detail::cycles_for_ms(hz, *s.max_latency_ms);
   return l;

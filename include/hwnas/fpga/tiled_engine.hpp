@@ -108,7 +108,7 @@ inline std::int64_t tiled_in_extent(std::int64_t t, const layer_geometry& g) noe
   return (t - 1) * g.stride + g.kernel;
 }
 
-/// Block RAMs of the engine's double-buffered tiles (depend on all four factors).
+/// Block RAM (units, bram_units) of the engine's double-buffered tiles (depend on all four factors).
 inline std::int64_t tiled_brams(const device_info& d, const tiled_widths& t, const std::vector<layer_geometry>& g,
                                 std::int64_t tm, std::int64_t tn, std::int64_t tr, std::int64_t tc) noexcept {
   std::int64_t in_words = 0, k2 = 0, out_words = 0;
@@ -118,8 +118,8 @@ inline std::int64_t tiled_brams(const device_info& d, const tiled_widths& t, con
     k2 = std::max<std::int64_t>(k2, std::int64_t{l.kernel} * l.kernel);
     out_words = std::max(out_words, r * c);
   }
-  return bram_blocks(d.bram_shapes, 2 * in_words, tn * t.a) + bram_blocks(d.bram_shapes, 2 * k2, tm * tn * t.w) +
-         bram_blocks(d.bram_shapes, 2 * out_words, tm * t.acc);
+  return bram_units(d, 2 * in_words, tn * t.a) + bram_units(d, 2 * k2, tm * tn * t.w) +
+         bram_units(d, 2 * out_words, tm * t.acc);
 }
 
 /// Cycles of layer g on the engine (see the file comment).
@@ -334,7 +334,7 @@ class tiled_engine : public detail::model_base<D, Clock> {
     r.luts = x.res.luts;
     r.ffs = x.res.ffs;
     r.dsps = x.res.dsps;
-    r.brams = x.brams;
+    r.brams = detail::blocks(device(), x.brams);
     r.cycles = x.cycles;
     r.latency_cycles = x.cycles;
     r.assumptions = {

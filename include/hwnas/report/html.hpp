@@ -85,7 +85,8 @@ inline void hardware_table(std::ostream& s, const fpga::hw_report& hw) {
     const double share = cycle_sum > 0 ? 100.0 * static_cast<double>(l.cycles) / static_cast<double>(cycle_sum) : 0;
     s << "<tr><td>" << escape(l.name) << "</td><td>" << escape(factors_line(l.parallelism))
       << "</td><td class=\"num\">" << res(l.luts) << "</td><td class=\"num\">" << res(l.ffs)
-      << "</td><td class=\"num\">" << res(l.dsps) << "</td><td class=\"num\">" << res(l.brams)
+      << "</td><td class=\"num\">" << res(l.dsps) << "</td><td class=\"num\">"
+      << (hw.shared_engine ? std::string("(engine)") : fpga::detail::format_blocks(l.brams))
       << "</td><td class=\"num\">" << l.cycles << "</td><td class=\"num\">" << fixed(share, 1) << "</td></tr>\n";
   }
   s << "<tr class=\"total\"><td>total</td><td>" << escape(factors_line(hw.engine)) << "</td><td class=\"num\">"
@@ -173,7 +174,7 @@ inline void write_html(std::ostream& out, const codesign_report& r) {
     s << detail::kv_row("test accuracy, QAT", percent(best->test_accuracy_qat));
     s << detail::kv_row("test accuracy, integer", percent(best->test_accuracy_integer));
     s << detail::kv_row("LUTs / DSPs / BRAMs", std::to_string(best->hw.luts) + " / " + std::to_string(best->hw.dsps) +
-                                                   " / " + std::to_string(best->hw.brams));
+                                                   " / " + fpga::detail::format_blocks(best->hw.brams));
     s << detail::kv_row("throughput, latency",
                         number(best->hw.fps) + " fps, " + number(best->hw.latency_ms) + " ms");
   } else {

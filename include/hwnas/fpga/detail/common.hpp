@@ -92,18 +92,20 @@ constexpr std::int64_t reduction_length(const layer_geometry& g) noexcept {
   return std::int64_t{g.in_channels} * g.kernel * g.kernel;
 }
 
-/// Block RAMs of a layer's input buffer, one pixel (all its channels) per word as the stream writes it. A conv
-/// layer keeps K-1 rows and K pixels (its line buffer); an array that unrolls the window (T > N, T being
-/// pipelined_pe's Tn or dataflow's SIMD) reads ceil(T / N) pixels per cycle from as many copies. The classifier
-/// consumes its input as it streams and keeps only the ceil(T / C) pixels one pass reads. Never fewer blocks for a
-/// larger T (the quotient-candidate argument needs it).
-inline std::int64_t line_buffer_brams(const device_info& d, const layer_geometry& g, std::int64_t t) noexcept {
+/// A layer's input buffer, one pixel (all its channels) per word as the stream writes it. A conv layer keeps K-1
+/// rows and K pixels (its line buffer); an array that unrolls the window (T > N, T being pipelined_pe's Tn or
+/// dataflow's SIMD) reads ceil(T / N) pixels per cycle from as many copies. The classifier consumes its input as it
+/// streams and keeps only the ceil(T / C) pixels one pass reads. In block RAM units (bram_units), or, with `lutram`
+/// where it fits, in LUT RAM. Never more block RAM for a smaller T (the quotient-candidate argument needs it).
+inline memory_cost line_buffer_memory(const device_info& d, const layer_geometry& g, std::int64_t t,
+                                      bool lutram = false) noexcept {
   const std::int64_t per_pixel =  // channels of one input pixel: N, or the classifier's C of its N = C*H*W
       g.is_classifier ? g.in_channels / std::max<std::int64_t>(g.in_pixels, 1) : g.in_channels;
   const std::int64_t width = per_pixel * g.act_bits;
-  if (g.is_classifier) return bram_blocks(d.bram_shapes, ceil_div(t, per_pixel), width);
-  const std::int64_t k = g.kernel;
-  return ceil_div(t, per_pixel) * bram_blocks(d.bram_shapes, (k - 1) * g.in_width + k, width);
+  if (g.is_classifier) return memory(d, ceil_div(t, per_pixel), width, lutram);
+  const std::int64_t k = g.kernel, copies = ceil_div(t, per_pixel);
+  const auto one = memory(d, (k - 1) * g.in_width + k, width, lutram);
+  return {copies * one.bram_units, copies * one.luts};
 }
 
 /// The parallelism factors worth trying for an extent x: T = ceil(x / q) for q = 1..x, ascending and distinct
