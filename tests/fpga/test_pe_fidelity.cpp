@@ -3,7 +3,7 @@
 // tools/calibration/pe_array_<flow>.csv (the arrays the model is fitted on, `tools/calibrate --only pe-array`) and
 // pe_heldout_<flow>.csv (more arrays, random Tn 1..64, Tm 1..8, a and w 1..8, never used by the fit). Goal on the
 // held-out arrays (issue 8): median |error| <= 8 %, worst <= 20 %, flip-flops exact; on the fit set median <= 10 %,
-// worst <= 25 %. The tables printed here are the ones in docs/calibration.md#pe-fit.
+// worst <= 25 %. The tables printed here are the ones in docs/calibration.md#pe-array-fit.
 
 #include <doctest/doctest.h>
 

@@ -123,7 +123,7 @@ inline constexpr std::uint16_t ff_accumulator[49] = {
      32,  33,  34,  35,  36,  37,  38,  39,  40,  41,  42,  43,  44,  45,  46,  47,
      48};
 
-/// The PE array's accumulating sum, fitted on tools/calibration/pe_array_<flow>.csv (docs/calibration.md#pe-fit):
+/// The PE array's column, fitted on tools/calibration/pe_array_<flow>.csv (docs/calibration.md#pe-array-fit):
 /// {kappa, alpha, beta, gamma}: kappa / 100 times the column's products' LUTs, alpha / 100 LUTs per bit of the
 /// growing adder tree, beta / 100 per accumulator bit, gamma LUTs per column (pe_column_luts in fpga/primitives.hpp).
 inline constexpr std::int32_t lut4_pe_fit[4] = {98, 232, 165, -12};

@@ -132,36 +132,31 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
   r.lut_utilization = frac(r.luts, dev.luts);
   r.ff_utilization = frac(r.ffs, dev.flip_flops);
   r.dsp_utilization = frac(r.dsps, dev.dsps);
-  r.bram_utilization = dev.brams > 0 ? r.brams / static_cast<double>(dev.brams) : (r.brams > 0 ? INFINITY : 0.0);
+  // block RAM is judged in units (halves on the XC7) and shown in blocks
+  const std::int64_t per_block = dev.bram_units_per_block();
+  const auto bram_units = static_cast<std::int64_t>(std::llround(r.brams * static_cast<double>(per_block)));
+  r.bram_utilization = frac(bram_units, dev.brams * per_block);
   r.violations.clear();
-  auto ceiling = [&](const char* name, const char* what, std::int64_t used, std::int64_t cap) {
-    if (used <= cap) return;
-    violation v{name, static_cast<double>(cap), static_cast<double>(used), {}};
-    v.message = std::string(name) + ": " + what + " " + std::to_string(used) + " > " + std::to_string(cap) + " (" +
+  // `used` in 1/per of the unit `cap` counts (per > 1 only for block RAM halves)
+  auto ceiling = [&](const char* name, const char* what, std::int64_t used, std::int64_t cap, std::int64_t per = 1) {
+    if (used <= cap * per) return;
+    const double actual = static_cast<double>(used) / static_cast<double>(per);
+    violation v{name, static_cast<double>(cap), actual, {}};
+    v.message = std::string(name) + ": " + what + " " + format_blocks(actual) + " > " + std::to_string(cap) + " (" +
                 (cap > 0 ? format_percent(v.excess()) : std::string("none allowed")) + ")";
     r.violations.push_back(std::move(v));
   };
   // The spec's own ceiling is named when it is the tighter one, the device's otherwise.
   auto resource = [&](const char* spec_name, const char* device_name, const char* what, std::int64_t used,
-                      const std::optional<std::int64_t>& spec_cap, std::int64_t device_cap) {
+                      const std::optional<std::int64_t>& spec_cap, std::int64_t device_cap, std::int64_t per = 1) {
     if (spec_cap && *spec_cap <= device_cap)
-      ceiling(spec_name, what, used, *spec_cap);
+      ceiling(spec_name, what, used, *spec_cap, per);
     else
-      ceiling(device_name, what, used, device_cap);
+      ceiling(device_name, what, used, device_cap, per);
   };
   resource("max_luts", "device_luts", "LUTs", r.luts, s.max_luts, dev.luts);
   resource("max_dsps", "device_dsps", "DSP units", r.dsps, s.max_dsps, dev.dsps);
-  {  // block RAM is compared in units (halves on XC7), printed in blocks
-    const bool by_spec = s.max_brams && *s.max_brams <= dev.brams;
-    const std::int64_t cap = by_spec ? *s.max_brams : dev.brams;
-    const auto units = static_cast<std::int64_t>(std::llround(r.brams * static_cast<double>(dev.bram_units_per_block())));
-    if (units > cap * dev.bram_units_per_block()) {
-      violation v{by_spec ? "max_brams" : "device_brams", static_cast<double>(cap), r.brams, {}};
-      v.message = v.constraint + ": block RAMs " + format_blocks(r.brams) + " > " + std::to_string(cap) + " (" +
-                  (cap > 0 ? format_percent(v.excess()) : std::string("none allowed")) + ")";
-      r.violations.push_back(std::move(v));
-    }
-  }
+  resource("max_brams", "device_brams", "block RAMs", bram_units, s.max_brams, dev.brams, per_block);
   ceiling("device_ffs", "flip-flops", r.ffs, dev.flip_flops);  // no spec field: only the device's capacity
   if (r.lutram_luts > 0) ceiling("device_lutram", "LUTs used as RAM", r.lutram_luts, dev.lutram_luts);
   if (r.clock_mhz > dev.fmax_mhz) {

@@ -38,8 +38,6 @@ constexpr std::int64_t ceil_div(std::int64_t x, std::int64_t y) noexcept { retur
 
 namespace detail {
 
-constexpr int lut_inputs(lut_family f) noexcept { return f == lut_family::lut6 ? 6 : 4; }
-
 struct mult_table {
   std::array<std::array<std::int32_t, 17>, 17> v{};
 };
@@ -135,31 +133,36 @@ constexpr int adder_tree_output_bits(std::int64_t inputs, int input_bits) noexce
   return input_bits + ceil_log2(std::max<std::int64_t>(inputs, 1));
 }
 
-/// LUTs of a binary adder tree over `inputs` operands of `input_bits` bits built from separate adders, as Lu'19
-/// (NAQS) costs it: level k adds pairs of (input_bits + k - 1)-bit operands (each level one bit wider); an odd operand
-/// passes to the next level. Synthesis does not build a PE column's tree this way (see pe_column_luts, which
-/// pe_array uses); this is kept for comparison (docs/cost-models.md#fidelity).
-constexpr std::int64_t adder_tree_luts(lut_family family, std::int64_t inputs, int input_bits) noexcept {
-  std::int64_t luts = 0;
+namespace detail {
+/// Walks the levels of a binary adder tree over `inputs` operands of `input_bits` bits whose rows grow as the sums
+/// do: level k adds `pairs` pairs of (input_bits + k - 1)-bit operands, an odd operand passing to the next level
+/// (the Lu'19 tree). Calls level(pairs, width) for each level.
+template <class F>
+constexpr void for_each_tree_level(std::int64_t inputs, int input_bits, F&& level) {
   int width = input_bits;
   for (std::int64_t n = inputs; n > 1; ++width) {
     const std::int64_t pairs = n / 2;
-    luts += pairs * adder_luts(family, width);
+    level(pairs, width);
     n -= pairs;
   }
+}
+}  // namespace detail
+
+/// LUTs of the tree of detail::for_each_tree_level built from separate adders, as Lu'19 (NAQS) costs it. Synthesis
+/// does not build a PE column's tree this way (see pe_column_luts, which pe_array uses); this is kept for comparison
+/// (docs/cost-models.md#fidelity).
+constexpr std::int64_t adder_tree_luts(lut_family family, std::int64_t inputs, int input_bits) noexcept {
+  std::int64_t luts = 0;
+  detail::for_each_tree_level(inputs, input_bits,
+                              [&](std::int64_t pairs, int width) { luts += pairs * adder_luts(family, width); });
   return luts;
 }
 
-/// Bits of a binary tree of adders over `inputs` operands of `input_bits` bits whose rows grow as the sums do: level
-/// k adds pairs of (input_bits + k - 1)-bit operands, an odd operand passing to the next level (the Lu'19 tree).
+/// Bits of the same tree: the sum over its levels of pairs x width (64 products of 4 bits: 309, where 63 rows at
+/// the final 10-bit width would be 630).
 constexpr std::int64_t adder_tree_bits(std::int64_t inputs, int input_bits) noexcept {
   std::int64_t bits = 0;
-  int width = input_bits;
-  for (std::int64_t n = inputs; n > 1; ++width) {
-    const std::int64_t pairs = n / 2;
-    bits += pairs * width;
-    n -= pairs;
-  }
+  detail::for_each_tree_level(inputs, input_bits, [&](std::int64_t pairs, int width) { bits += pairs * width; });
   return bits;
 }
 
@@ -279,7 +282,7 @@ constexpr int array_product_bits(lut_family family, int act_bits, int weight_bit
 /// {kappa, alpha, beta, gamma} fitted per family on synthesized arrays by tools/calibrate (calibration::*_pe_fit:
 /// alpha ~2.4, a full adder being two 3-input functions plus what ABC adds restructuring for delay; kappa ~0.95,
 /// some product logic merging into the tree's LUTs) and checked on more arrays held out of the fit
-/// (tests/fpga/test_pe_fidelity.cpp, docs/calibration.md#pe-fit). Rises with Tn and every bit width.
+/// (tests/fpga/test_pe_fidelity.cpp, docs/calibration.md#pe-array-fit). Rises with Tn and every bit width.
 constexpr std::int64_t pe_column_luts(lut_family family, std::int64_t tn, int act_bits, int weight_bits, int acc_bits,
                                       int out_bits, int shift, bool multipliers_in_dsps = false) noexcept {
   const std::int32_t* fit = detail::tables_of(family).pe_fit;
@@ -304,10 +307,10 @@ struct pe_array_cost {
 };
 
 /// Flip-flops of a Tn x Tm array's product registers: a + w bits each, less those yosys merges because they hold
-/// the same value: the LUT4 flows (synth_ice40, synth_intel) see that a 1-bit activation's product (0 or the
-/// weight) is w bits, its sign bit repeated above them. A bipolar product +-a has the activation's own lowest bit (negation keeps it), so that
-/// register is one per input, shared by the Tm columns: every flow finds it for a 1-bit activation ({-1, 0, +1}),
-/// synth_intel (lut4_nocarry) for every a (measured, tools/calibration/pe_*_<flow>.csv).
+/// the same value. The LUT4 flows (synth_ice40, synth_intel) see that a 1-bit activation's product (0 or the
+/// weight) is w bits, its sign bit repeated above them. A bipolar product +-a has the activation's own lowest bit
+/// (negation keeps it), so that register is one per input, shared by the Tm columns: every flow finds it for a
+/// 1-bit activation ({-1, 0, +1}), synth_intel (lut4_nocarry) for every a (measured, tools/calibration/pe_*.csv).
 constexpr std::int64_t product_register_ffs(lut_family family, std::int64_t tn, std::int64_t tm, int act_bits,
                                             int weight_bits) noexcept {
   if (weight_bits == 1 && (act_bits == 1 || family == lut_family::lut4_nocarry))
