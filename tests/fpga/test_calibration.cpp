@@ -192,8 +192,20 @@ TEST_CASE("calibration: re-synthesized samples equal the table") {
   const auto lut4 = parse_results(run(tool + " --flow lut4 --sample mult:3x5 --sample mult:8x8 --sample adder:12"
                                              " --sample accumulator:10"));
   const auto lut6 = parse_results(run(tool + " --flow lut6 --sample mult:3x5 --sample adder:12"));
+  // LUT4 with carry chains (synth_ice40, the lut4 family): a multiplier, an adder, an accumulator and a PE array
+  const auto ice40 = parse_results(run(tool + " --flow ice40 --sample mult:4x3 --sample adder:12 --sample accumulator:10"
+                                              " --sample pe-heldout:3,5,2,1,7,2"));
   REQUIRE(lut4.size() == 4);
   REQUIRE(lut6.size() == 2);
+  REQUIRE(ice40.size() == 4);
+  CHECK(ice40.at("mult,ice40,4,3").at("luts") == cal::lut4_carry_mult[4][3]);
+  CHECK(ice40.at("adder,ice40,12").at("luts") == cal::lut4_carry_adder[12]);
+  CHECK(ice40.at("adder,ice40,12").at("carry") == 12);  // every carry shares a cell with its sum LUT
+  CHECK(ice40.at("accumulator,ice40,10").at("luts") == cal::lut4_carry_accumulator[10]);
+  const auto held = read_csv("pe_heldout_ice40.csv");
+  for (const auto& r : held.rows)
+    if (r[0] == 3 && r[1] == 5 && r[2] == 2 && r[3] == 1)
+      CHECK(ice40.at("pe-heldout,ice40,3,5,2,1,7,2").at("luts") == r[held.column("luts")]);
   CHECK(lut4.at("mult,lut4,3,5").at("luts") == cal::lut4_mult[3][5]);
   CHECK(lut4.at("mult,lut4,8,8").at("luts") == cal::lut4_mult[8][8]);
   CHECK(lut4.at("adder,lut4,12").at("luts") == cal::lut4_adder[12]);
