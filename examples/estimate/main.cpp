@@ -5,6 +5,7 @@
 //   hwnas-estimate --arch examples/architectures/reference_cnn_4bit.json
 //   hwnas-estimate --arch net.json --model dataflow --device xc7z020 --max-luts 20000 --min-fps 5000
 //   hwnas-estimate --arch net.json --max-luts 30000 --min-fps 1000 --json
+//   hwnas-estimate --arch net.json --max-luts 1000 --min-fps 1000 --reconfigure-groups 100000   (NAQS's accounting)
 //
 // Exit codes: 0 the mapping meets the spec, 3 no mapping meets it (the reason is printed), 2 bad input (options,
 // architecture file, spec), 1 anything else.
@@ -30,6 +31,7 @@ struct options {
   double clock_mhz = 100.0;
   std::optional<std::int64_t> max_luts, max_dsps, max_brams;
   std::optional<double> min_fps, max_latency_ms;
+  std::int64_t reconfigure_batch = 0;
   bool json = false;
 };
 
@@ -44,7 +46,7 @@ int run(const options& o) {
                .min_fps = o.min_fps,
                .max_latency_ms = o.max_latency_ms};
   // 3. The exact mapping search of the chosen model on the chosen device.
-  const fpga::hw_report report = fpga::estimate(o.model, o.device, o.clock_mhz, arch, s);
+  const fpga::hw_report report = fpga::estimate(o.model, o.device, o.clock_mhz, arch, s, o.reconfigure_batch);
   // 4. The report: a table for people, JSON for programs.
   if (o.json)
     std::cout << fpga::to_json(report).dump(2) << "\n";
@@ -81,6 +83,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-brams", o.max_brams, "at most this many block RAMs (M9K / BRAM36)");
   app.add_option("--min-fps", o.min_fps, "at least this many frames per second");
   app.add_option("--max-latency-ms", o.max_latency_ms, "at most this latency per frame, in milliseconds");
+  app.add_option("--reconfigure-groups", o.reconfigure_batch,
+                 "pipelined_pe only: NAQS's accounting, each group its own bitstream loaded in turn for a batch of "
+                 "this many frames (the configuration time is charged; docs/cost-models.md#reconfigured-groups) "
+                 "[default: one static bitstream]")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000000000}));
   app.add_flag("--json", o.json, "print the report as JSON instead of a table");
   return hwnas::examples::cli_main("hwnas-estimate", app, argc, argv, [&] { return run(o); });
 }

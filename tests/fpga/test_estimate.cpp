@@ -87,4 +87,12 @@ TEST_CASE("hwnas-estimate: exit codes 0 feasible, 3 infeasible, 2 bad input") {
   CHECK(run("--arch " + arch + " --clock-mhz 0").code == 2);
   CHECK(run("--arch " + arch + " --model systolic").code == 2);
   CHECK(run("--max-luts 5").code == 2);
+  // NAQS's accounting: reconfigured groups, their configuration time in the report; pipelined_pe only
+  auto reconf = run("--arch " + arch + " --min-fps 100 --reconfigure-groups 100000");
+  CHECK(reconf.code == 0);
+  CHECK(reconf.out.find("reconfiguration: a full configuration takes 35.71 ms") != std::string::npos);
+  auto other = run("--arch " + arch + " --model dataflow --reconfigure-groups 10");
+  CHECK(other.code == 2);
+  CHECK(other.out.find("pipelined_pe's option") != std::string::npos);
+  CHECK(run("--arch " + arch + " --reconfigure-groups 0").code == 2);
 }

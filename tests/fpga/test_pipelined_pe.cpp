@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
 
 #include "fpga_test_util.hpp"
@@ -393,4 +394,98 @@ TEST_CASE("pipelined_pe: a latency ceiling is met exactly (equals brute force)")
     if (free && model.evaluate(a, *free).latency_ms > *s.max_latency_ms) ++bound;
   }
   CHECK(bound > 3);
+}
+
+namespace {
+/// A random grouping of any sizes (reconfigured groups need no S-stage shape), random Tn and Tm.
+pe_mapping random_any_grouping(rng& r, const std::vector<layer_geometry>& g) {
+  pe_mapping m;
+  int group = 0;
+  for (std::size_t l = 0; l < g.size(); ++l) {
+    if (l > 0 && r.below(2) == 1) ++group;
+    const int tn_max = static_cast<int>(fpga::detail::reduction_length(g[l]));
+    m.layers.push_back({test::pick(r, 1, tn_max), test::pick(r, 1, g[l].out_channels), group});
+  }
+  return m;
+}
+}  // namespace
+
+TEST_CASE("pipelined_pe reconfigure_groups: NAQS's accounting, its search equals brute force") {
+  for (const std::int64_t batch : {1000, 100000, 10000000}) {
+    CAPTURE(batch);
+    const auto t = test::check_searches_against_brute_force(
+        pipelined_pe<>().reconfigure_groups(batch), pipelined_pe<xc7z020, clock_mhz<150>>().reconfigure_groups(batch),
+        777 + static_cast<std::uint64_t>(batch), 40, [](rng& r, int) { return test::random_small_architecture(r, 2, 8); },
+        random_any_grouping);
+    CHECK(t.feasible > 8);
+    CHECK(t.infeasible > 2);
+  }
+}
+
+TEST_CASE("pipelined_pe reconfigure_groups: the largest group's resources, the configurations charged per batch") {
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto g = geometry(a);
+  const auto d = info_of<cyclone_iv_ep4ce115>();
+  // 28,571,136 bits over 8 bits at 100 MHz: 35.7 ms, 3,571,392 cycles at 100 MHz
+  CHECK(fpga::detail::configuration_cycles(d, 100) == 3571392);
+  const pe_mapping two_groups{{{1, 4, 0}, {8, 4, 1}, {16, 2, 1}}};
+  const std::int64_t batch = 1000;
+  const auto model = pipelined_pe<>().reconfigure_groups(batch);
+  CHECK(model.reconfiguration_batch() == batch);
+  const auto r = model.evaluate(a, two_groups);
+  std::vector<fpga::detail::pe_layer_cost> c;
+  for (std::size_t l = 0; l < g.size(); ++l)
+    c.push_back(fpga::detail::pe_layer(d, g[l], two_groups.layers[l].tn, two_groups.layers[l].tm));
+  CHECK(r.luts == std::max(c[0].luts, c[1].luts + c[2].luts));  // one group on the fabric at a time
+  CHECK(r.brams == static_cast<double>(std::max(c[0].brams, c[1].brams + c[2].brams)));  // maps off chip
+  const std::int64_t interval0 = c[0].cycles, interval1 = std::max(c[1].cycles, c[2].cycles);
+  CHECK(r.cycles == interval0 + interval1 + ceil_div(2 * 3571392, batch));
+  const std::int64_t fills = fpga::detail::streaming_latency(g, 0, 0, interval0) - interval0 +
+                             fpga::detail::streaming_latency(g, 1, 2, interval1) - interval1;
+  CHECK(r.latency_cycles == batch * (interval0 + interval1) + fills + 3571392);
+  std::map<std::string, std::string> m(r.assumptions.begin(), r.assumptions.end());
+  CHECK(m["arrays"].find("reconfigured") != std::string::npos);
+  CHECK(m["reconfiguration"].find("35.71 ms") != std::string::npos);
+  // groups of 1 and 2 layers are no S-stage pipeline, so no static bitstream; reconfigured groups may have any
+  // sizes. One frame per batch pays two whole configurations.
+  CHECK_THROWS_AS(pipelined_pe<>().evaluate(a, two_groups), invalid_argument);
+  const auto one = pipelined_pe<>().reconfigure_groups(1).evaluate(a, two_groups);
+  CHECK(one.cycles == interval0 + interval1 + 2 * 3571392);
+  CHECK(one.fps < 15);
+  // one group is the static design, figure for figure
+  const pe_mapping one_group{{{1, 4, 0}, {8, 4, 0}, {16, 2, 0}}};
+  const auto x = model.evaluate(a, one_group), y = pipelined_pe<>().evaluate(a, one_group);
+  CHECK(x.luts == y.luts);
+  CHECK(x.cycles == y.cycles);
+  CHECK(x.latency_cycles == y.latency_cycles);
+  CHECK(x.brams == y.brams);
+}
+
+TEST_CASE("pipelined_pe reconfigure_groups: the issue's example under NAQS's accounting, and its price") {
+  // hwnas-estimate --arch examples/architectures/reference_cnn_4bit.json --max-luts 1000 --min-fps 1000
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const spec s{.max_luts = 1000, .min_fps = 1000};
+  const auto reconf = pipelined_pe<>().reconfigure_groups(1000000).map(a, s);
+  const auto stat = pipelined_pe<>().map(a, s);
+  if (stat.feasible) CHECK(reconf.luts <= stat.luts);  // a reconfigured fabric never needs more
+  // with small batches the configurations eat the frame rate: no grouping reaches 1,000 fps
+  const auto small = pipelined_pe<>().reconfigure_groups(10).map(a, spec{.min_fps = 1000});
+  bool grouped = false;
+  for (const auto& l : small.layers)
+    for (const auto& [k, v] : l.parallelism) grouped = grouped || (k == "group" && v > 0);
+  CHECK_FALSE(grouped);  // at 10 frames per batch only the one-group (static) design reaches it
+}
+
+namespace {
+/// A Cyclone IV that does not say how it is configured.
+struct no_config : cyclone_iv_ep4ce115 {
+  static constexpr std::string_view name = "no-config";
+  static constexpr std::int64_t config_bits = 0;
+};
+}  // namespace
+
+TEST_CASE("pipelined_pe reconfigure_groups: bad input is refused") {
+  CHECK_THROWS_WITH_AS(pipelined_pe<>().reconfigure_groups(0), doctest::Contains("at least 1"), invalid_argument);
+  CHECK_THROWS_WITH_AS(pipelined_pe<no_config>().reconfigure_groups(10), doctest::Contains("config_bits"),
+                       invalid_argument);
 }

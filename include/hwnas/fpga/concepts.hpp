@@ -28,7 +28,8 @@ namespace hwnas::fpga {
 /// Optional: `products_per_dsp(act_bits, weight_bits)` (products one DSP unit computes at once when they share the
 /// activation, e.g. two narrow ones packed into a DSP48E1; 1 when absent), `bram_half_shapes` (the shapes of half a
 /// block when a block splits into two independent halves, as XC7's RAMB18E1; block RAM is then counted in halves),
-/// `lutram_luts` (LUTs usable as distributed RAM; 0 when absent).
+/// `lutram_luts` (LUTs usable as distributed RAM; 0 when absent), `config_bits`, `config_port_bits`,
+/// `config_clock_mhz` (a full configuration and its port: needed only by pipelined_pe's reconfigure_groups).
 /// Semantics: capacities are positive; every shape holds at most bram_bits bits; fmax_mhz > 0.
 template <class D>
 concept Device = requires(int bits) {

@@ -68,6 +68,12 @@ struct cyclone_iv_ep4ce115 {
   /// EP4CE115F29C7 (Cyclone IV Device Datasheet, CYIV-53001, memory block performance). Weights, line buffers
   /// and feature maps live in M9K, so no clock above it is usable; the LUT datapath may close lower (synthesis).
   static constexpr double fmax_mhz = 274.0;
+  /// Reconfiguring the whole fabric (only pipelined_pe's reconfigure_groups option does): the EP4CE115's
+  /// uncompressed configuration, 28,571,136 bits (Cyclone IV Device Handbook vol. 1, configuration chapter, raw
+  /// binary file sizes), over fast passive parallel, 8 bits per DCLK at up to 100 MHz (same chapter, FPP timing).
+  static constexpr std::int64_t config_bits = 28571136;
+  static constexpr int config_port_bits = 8;
+  static constexpr double config_clock_mhz = 100.0;
   /// The M9K configurations (simple dual port; x9/x18/x36 use the parity bits).
   static constexpr std::array<bram_shape, 9> bram_shapes{
       {{1, 8192}, {2, 4096}, {4, 2048}, {8, 1024}, {9, 1024}, {16, 512}, {18, 512}, {32, 256}, {36, 256}}};
@@ -93,6 +99,12 @@ struct xc7z020 {
   /// -1 speed grade of the common XC7Z020-1 boards (Xilinx DS187, block RAM switching characteristics); the
   /// DSP48E1's F_MAX (464 MHz, -1) is higher, so block RAM binds.
   static constexpr double fmax_mhz = 388.2;
+  /// Reconfiguring the whole fabric (pipelined_pe's reconfigure_groups option): the XC7Z020's bitstream, 32,364,512
+  /// bits (UG470, 7 Series Configuration, table 1-1), over ICAPE2 or SelectMAP, 32 bits at 100 MHz (UG909, maximum
+  /// bandwidths of the 7-series configuration ports: 3.2 Gb/s).
+  static constexpr std::int64_t config_bits = 32364512;
+  static constexpr int config_port_bits = 32;
+  static constexpr double config_clock_mhz = 100.0;
   /// The RAMB36E1 configurations (x72 in simple dual port mode).
   static constexpr std::array<bram_shape, 7> bram_shapes{
       {{1, 32768}, {2, 16384}, {4, 8192}, {9, 4096}, {18, 2048}, {36, 1024}, {72, 512}}};
@@ -137,6 +149,11 @@ struct device_info {
   std::span<const bram_shape> bram_half_shapes;
   /// LUTs usable as distributed RAM (0: the device has none, every memory is block RAM).
   std::int64_t lutram_luts = 0;
+  /// Full configuration: bits, port width and port clock (0 when the device does not say: then it cannot be modelled
+  /// as reconfigured between groups).
+  std::int64_t config_bits = 0;
+  int config_port_bits = 0;
+  double config_clock_mhz = 0;
   /// Block RAM is counted in units of 1 / bram_units_per_block of a block: 2 with halves, else 1.
   constexpr std::int64_t bram_units_per_block() const noexcept { return bram_half_shapes.empty() ? 1 : 2; }
 };
@@ -176,6 +193,24 @@ constexpr device_info info_of() noexcept {
                          return static_cast<std::int64_t>(D::lutram_luts);
                        else
                          return std::int64_t{0};
+                     }(),
+                     [] {
+                       if constexpr (requires { { D::config_bits } -> std::convertible_to<std::int64_t>; })
+                         return static_cast<std::int64_t>(D::config_bits);
+                       else
+                         return std::int64_t{0};
+                     }(),
+                     [] {
+                       if constexpr (requires { { D::config_port_bits } -> std::convertible_to<int>; })
+                         return static_cast<int>(D::config_port_bits);
+                       else
+                         return 0;
+                     }(),
+                     [] {
+                       if constexpr (requires { { D::config_clock_mhz } -> std::convertible_to<double>; })
+                         return static_cast<double>(D::config_clock_mhz);
+                       else
+                         return 0.0;
                      }()};
 }
 

@@ -14,7 +14,8 @@
 /// holds every layer's weights (banked Tn*Tm*w bits wide), its line buffer (one pixel per word; ceil(Tn/N) copies
 /// when the window unrolls), its pooling row buffer, and the whole feature map at each group boundary (one pixel
 /// per word). Multipliers are LUTs (as Lu'19): no DSPs. (NAQS counted LUTs as the largest group's, which only
-/// reconfiguring the fabric between groups on every frame could achieve; docs/cost-models.md#static-groups.)
+/// reconfiguring the fabric between groups could achieve; docs/cost-models.md#static-groups. That accounting is an
+/// explicit option, `reconfigure_groups(batch)`, which charges the configurations: #reconfigured-groups.)
 /// fps = f_clk / sum_g max_{l in g} cycles_l; latency = sum_g (interval_g + the fills of g's layers), from a frame's
 /// first input pixel to its class (docs/cost-models.md#latency).
 ///
@@ -24,6 +25,7 @@
 /// docs/cost-models.md#pipelined-pe.
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -240,8 +242,9 @@ inline void stage_dims(const pe_partition& p, const pe_mapping& m, std::vector<s
     }
 }
 
-/// Throws hwnas::invalid_argument unless `m` is a valid mapping of `g`.
-inline void check_mapping(const std::vector<layer_geometry>& g, const pe_mapping& m) {
+/// Throws hwnas::invalid_argument unless `m` is a valid mapping of `g`. With `stages` (the static bitstream) the
+/// groups must form an S-stage pipeline; reconfigured groups may have any sizes.
+inline void check_mapping(const std::vector<layer_geometry>& g, const pe_mapping& m, bool stages = true) {
   if (m.layers.size() != g.size())
     throw invalid_argument("pipelined_pe mapping: has " + std::to_string(m.layers.size()) +
                            " layers, the architecture has " + std::to_string(g.size()) +
@@ -262,6 +265,7 @@ inline void check_mapping(const std::vector<layer_geometry>& g, const pe_mapping
                              ": groups are consecutive, numbered from 0 (each layer's group is the previous "
                              "layer's or one more)");
   }
+  if (!stages) return;
   // An S-stage pipeline: every group but the last has S layers, the last at most S.
   std::vector<std::size_t> sizes;
   for (std::size_t l = 0; l < g.size(); ++l) {
@@ -709,6 +713,278 @@ inline std::optional<pe_mapping> pe_search_ref(const device_info& d, const std::
   return best;
 }
 
+
+// ------------------------------------------------------------------------------------------------------------
+// Reconfigured groups (NAQS's accounting, an explicit option): each group is its own bitstream, loaded in turn.
+
+/// What reconfiguring between groups costs: `cycles`, one full configuration at the design clock, amortized over
+/// `batch` frames (each group runs on the whole batch before the next is loaded).
+struct pe_reconfiguration {
+  std::int64_t batch = 0;   ///< frames per batch (>= 1)
+  std::int64_t cycles = 0;  ///< design-clock cycles of one configuration
+};
+
+/// Design-clock cycles of loading a full bitstream: config_bits / (config_port_bits x config_clock) seconds.
+inline std::int64_t configuration_cycles(const device_info& d, double clock_mhz) {
+  const double seconds = static_cast<double>(d.config_bits) /
+                         (static_cast<double>(d.config_port_bits) * d.config_clock_mhz * 1e6);
+  // (the tolerance keeps an exact quotient, 28,571,136 bits / 8 bits at equal clocks, from rounding up a cycle)
+  return static_cast<std::int64_t>(std::ceil(seconds * clock_mhz * 1e6 * (1 - goal_tolerance)));
+}
+
+/// Totals of a reconfigured mapping: every layer its own array inside its group's bitstream (LUTs/FFs/BRAMs add in
+/// a group, the largest group counts: the fabric and the block RAM hold one group at a time); group boundary maps
+/// go off chip (reconfiguration wipes block RAM). One group is the static design. G > 1 groups: a batch of B frames
+/// takes sum_g B x interval_g + G configurations, so cycles per frame = sum_g interval_g + ceil(G R / B); latency =
+/// the batch's span to its last class, sum_g (B interval_g + fills_g) + (G - 1) R (every frame of the batch is
+/// classified within it).
+inline pe_totals pe_reconfigured_totals(const std::vector<layer_geometry>& g, const pe_partition& p,
+                                        const std::vector<pe_layer_cost>& c, const pe_reconfiguration& rc) {
+  pe_totals t;
+  const auto groups = static_cast<std::int64_t>(p.first.size());
+  for (std::size_t k = 0; k < p.first.size(); ++k) {
+    pe_totals x;
+    std::int64_t interval = 0;
+    for (std::size_t l = p.first[k]; l <= p.last[k]; ++l) {
+      x.luts += c[l].luts;
+      x.ffs += c[l].ffs;
+      x.brams += c[l].brams;
+      interval = std::max(interval, c[l].cycles);
+    }
+    t.luts = std::max(t.luts, x.luts);
+    t.ffs = std::max(t.ffs, x.ffs);
+    t.brams = std::max(t.brams, x.brams);
+    t.cycles += interval;
+    t.latency += groups == 1 ? streaming_latency(g, p.first[k], p.last[k], interval)
+                             : rc.batch * interval + streaming_latency(g, p.first[k], p.last[k], interval) - interval;
+  }
+  if (groups > 1) {
+    t.cycles += ceil_div(groups * rc.cycles, rc.batch);
+    t.latency += (groups - 1) * rc.cycles;
+  }
+  return t;
+}
+
+/// One group's staircase: for each frame interval T it can reach (ascending), the least LUTs of its layers' arrays
+/// with every layer's cycles <= T and the group's block RAM within `brams_cap`, and the (Tn, Tm) index per layer.
+struct pe_group_step {
+  std::int64_t interval = 0, luts = 0, brams = 0, ffs = 0;
+  std::vector<std::size_t> pick;  ///< per layer of the group: index into its pe_layer_table cost
+};
+
+inline std::vector<pe_group_step> pe_group_staircase(const std::vector<pe_layer_table>& table, std::size_t first,
+                                                     std::size_t last, std::int64_t luts_cap,
+                                                     std::int64_t brams_cap) {
+  std::vector<std::int64_t> ts;
+  for (std::size_t l = first; l <= last; ++l)
+    for (const auto& c : table[l].cost) ts.push_back(c.cycles);
+  std::sort(ts.begin(), ts.end());
+  ts.erase(std::unique(ts.begin(), ts.end()), ts.end());
+  std::vector<pe_group_step> out;
+  const std::size_t n = last - first + 1;
+  for (const auto t : ts) {
+    // per layer, its options within T as a (LUTs, BRAMs) staircase; a frontier DP over the group's layers
+    std::vector<std::vector<frontier_point>> lay(n);
+    bool empty = false;
+    for (std::size_t i = 0; i < n && !empty; ++i) {
+      const auto& cost = table[first + i].cost;
+      for (std::size_t o = 0; o < cost.size(); ++o)
+        if (cost[o].cycles <= t && cost[o].luts <= luts_cap && cost[o].brams <= brams_cap) {
+          frontier_point q;
+          q.k[0] = cost[o].luts;
+          q.k[1] = cost[o].brams;
+          q.a = static_cast<std::int32_t>(o);
+          lay[i].push_back(q);
+        }
+      pareto_filter(lay[i], 2);
+      empty = lay[i].empty();
+    }
+    if (empty) continue;
+    std::vector<std::vector<frontier_point>> f(n + 1);
+    f[0].push_back(frontier_point{});
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t x = 0; x < f[i].size(); ++x)
+        for (std::size_t y = 0; y < lay[i].size(); ++y) {
+          frontier_point q;
+          q.k[0] = f[i][x].k[0] + lay[i][y].k[0];
+          q.k[1] = f[i][x].k[1] + lay[i][y].k[1];
+          if (q.k[0] > luts_cap || q.k[1] > brams_cap) continue;
+          q.a = static_cast<std::int32_t>(x);
+          q.b = static_cast<std::int32_t>(y);
+          f[i + 1].push_back(q);
+        }
+      pareto_filter(f[i + 1], 2);
+    }
+    if (f[n].empty()) continue;
+    if (!out.empty() && f[n].front().k[0] >= out.back().luts) continue;  // a longer interval that saves nothing
+    pe_group_step s;
+    s.interval = t;
+    s.luts = f[n].front().k[0];
+    s.brams = f[n].front().k[1];
+    s.pick.resize(n);
+    std::size_t idx = 0;
+    for (std::size_t i = n; i-- > 0;) {
+      const auto& q = f[i + 1][idx];
+      s.pick[i] = static_cast<std::size_t>(lay[i][static_cast<std::size_t>(q.b)].a);
+      s.ffs += table[first + i].cost[s.pick[i]].ffs;
+      idx = static_cast<std::size_t>(q.a);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+/// Least-LUT (or, with `fastest`, least-cycle) reconfigured mapping within `lim`, exact. For every consecutive
+/// partition into groups each group runs at the shortest interval its staircase reaches under a LUT ceiling L (the
+/// frame's cycles and latency both rise with every group's interval, so that choice is best for both); feasibility
+/// rises with L, so the least L is found by bisection over the staircases' LUT values. `fastest`: L = the LUT limit,
+/// the partition with the fewest cycles (ties: fewer LUTs).
+inline std::optional<pe_mapping> pe_search_reconfigured(const device_info& d, const std::vector<layer_geometry>& g,
+                                                        const limits& lim, bool fastest,
+                                                        const pe_reconfiguration& rc) {
+  const std::size_t n = g.size();
+  if (n > 20)
+    throw invalid_argument("pipelined_pe with reconfigured groups: " + std::to_string(n) +
+                           " layers give too many groupings to search exactly (at most 20)");
+  std::vector<pe_layer_table> table(n);
+  for (std::size_t l = 0; l < n; ++l) {
+    auto& t = table[l];
+    t.tn = quotient_candidates(reduction_length(g[l]));
+    t.tm = quotient_candidates(g[l].out_channels);
+    for (const int tn : t.tn)
+      for (const int tm : t.tm) t.cost.push_back(pe_layer(d, g[l], tn, tm));
+  }
+  // staircases of every group [i, j]
+  std::vector<std::vector<std::vector<pe_group_step>>> stair(n, std::vector<std::vector<pe_group_step>>(n));
+  std::vector<std::int64_t> levels;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = i; j < n; ++j) {
+      stair[i][j] = pe_group_staircase(table, i, j, lim.luts, lim.brams);
+      for (const auto& s : stair[i][j]) levels.push_back(s.luts);
+    }
+  std::sort(levels.begin(), levels.end());
+  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  struct choice {
+    pe_totals t;
+    std::uint32_t mask = 0;  ///< bit l set: a group ends after layer l (l < n - 1)
+    std::vector<const pe_group_step*> steps;
+  };
+  // The best partition under LUT ceiling L (fewest cycles, then fewest LUTs), or none meeting the goals.
+  auto best_under = [&](std::int64_t L, bool goals) {
+    std::optional<choice> best;
+    for (std::uint32_t mask = 0; mask < (std::uint32_t{1} << (n - 1)); ++mask) {
+      choice c;
+      c.mask = mask;
+      std::int64_t groups = 0, fills = 0;
+      bool ok = true;
+      for (std::size_t i = 0; i < n && ok;) {
+        std::size_t j = i;
+        while (j + 1 < n && !(mask >> j & 1U)) ++j;
+        const auto& st = stair[i][j];
+        const auto it = std::find_if(st.begin(), st.end(), [&](const pe_group_step& s) { return s.luts <= L; });
+        if (it == st.end()) {
+          ok = false;
+          break;
+        }
+        c.steps.push_back(&*it);
+        ++groups;
+        c.t.luts = std::max(c.t.luts, it->luts);
+        c.t.brams = std::max(c.t.brams, it->brams);
+        c.t.cycles += it->interval;
+        fills += streaming_latency(g, i, j, it->interval) - it->interval;
+        i = j + 1;
+      }
+      if (!ok) continue;
+      if (groups == 1) {  // the static design: pe_reconfigured_totals' arithmetic
+        c.t.latency = c.t.cycles + fills;
+      } else {
+        c.t.latency = rc.batch * c.t.cycles + fills + (groups - 1) * rc.cycles;
+        c.t.cycles += ceil_div(groups * rc.cycles, rc.batch);
+      }
+      if (goals && (c.t.cycles > lim.cycles || c.t.latency > lim.latency_cycles)) continue;
+      if (!best || std::tie(c.t.cycles, c.t.luts, c.t.brams) < std::tie(best->t.cycles, best->t.luts, best->t.brams))
+        best = std::move(c);
+    }
+    return best;
+  };
+  std::optional<choice> found;
+  if (fastest) {
+    found = best_under(lim.luts, false);
+  } else {
+    std::size_t lo = 0, hi = levels.size();  // the least level with a feasible partition, in [lo, hi)
+    while (lo < hi) {
+      const std::size_t mid = (lo + hi) / 2;
+      if (best_under(levels[mid], true))
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    if (lo < levels.size()) found = best_under(levels[lo], true);
+  }
+  if (!found) return std::nullopt;
+  pe_mapping m;
+  int group = 0;
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < n; ++group, ++k) {
+    std::size_t j = i;
+    while (j + 1 < n && !(found->mask >> j & 1U)) ++j;
+    for (std::size_t l = i; l <= j; ++l) {
+      const auto& t = table[l];
+      const std::size_t o = found->steps[k]->pick[l - i];
+      m.layers.push_back({t.tn[o / t.tm.size()], t.tm[o % t.tm.size()], group});
+    }
+    i = j + 1;
+  }
+  return m;
+}
+
+/// Exhaustive twin of pe_search_reconfigured: every grouping, every Tn in 1..N*K*K and Tm in 1..M per layer (small
+/// instances only; throws hwnas::invalid_argument over ~5e7 mappings).
+inline std::optional<pe_mapping> pe_search_reconfigured_ref(const device_info& d, const std::vector<layer_geometry>& g,
+                                                            const limits& lim, bool fastest,
+                                                            const pe_reconfiguration& rc) {
+  const std::size_t n = g.size();
+  double count = std::pow(2.0, static_cast<double>(n) - 1);
+  std::vector<std::vector<std::pair<int, int>>> dims(n);
+  std::vector<std::vector<pe_layer_cost>> cost(n);
+  for (std::size_t l = 0; l < n; ++l) {
+    for (std::int64_t tm = 1; tm <= g[l].out_channels; ++tm)
+      for (std::int64_t tn = 1; tn <= reduction_length(g[l]); ++tn) {
+        dims[l].emplace_back(static_cast<int>(tn), static_cast<int>(tm));
+        cost[l].push_back(pe_layer(d, g[l], tn, tm));
+      }
+    count *= static_cast<double>(dims[l].size());
+  }
+  if (count > 5e7)
+    throw invalid_argument("pipelined_pe brute force: " + std::to_string(count) +
+                           " mappings are too many; use it on small architectures only");
+  std::optional<pe_mapping> best;
+  pe_totals best_t;
+  std::vector<pe_layer_cost> c(n);
+  for (std::uint32_t mask = 0; mask < (std::uint32_t{1} << (n - 1)); ++mask) {
+    std::vector<int> group(n, 0);
+    for (std::size_t l = 1; l < n; ++l) group[l] = group[l - 1] + static_cast<int>(mask >> (l - 1) & 1U);
+    const auto p = make_partition(group);
+    std::vector<std::size_t> pick(n, 0);
+    while (true) {
+      for (std::size_t l = 0; l < n; ++l) c[l] = cost[l][pick[l]];
+      const auto t = pe_reconfigured_totals(g, p, c, rc);
+      const bool ok = t.luts <= lim.luts && t.brams <= lim.brams &&
+                      (fastest || (t.cycles <= lim.cycles && t.latency <= lim.latency_cycles));
+      if (ok && (!best || pe_better(t, best_t, fastest))) {
+        best_t = t;
+        pe_mapping m;
+        for (std::size_t l = 0; l < n; ++l) m.layers.push_back({dims[l][pick[l]].first, dims[l][pick[l]].second, group[l]});
+        best = std::move(m);
+      }
+      std::size_t l = 0;
+      while (l < n && ++pick[l] == cost[l].size()) pick[l++] = 0;
+      if (l == n) break;
+    }
+  }
+  return best;
+}
+
 }  // namespace detail
 
 /// The Lu'19 pipelined PE cost model as a policy.
@@ -733,8 +1009,32 @@ class pipelined_pe : public detail::model_base<D, Clock> {
   using detail::model_base<D, Clock>::model_base;  // () at Clock::mhz, or (double mhz) at run time
   using detail::model_base<D, Clock>::device;
 
+  /// The same model with NAQS's accounting (Lu'19): groups are not stages of one static bitstream but bitstreams of
+  /// their own, loaded in turn, so the fabric and the block RAM hold one group at a time (LUTs, flip-flops and BRAMs
+  /// are the largest group's; group boundary maps go off chip). Each group runs on a batch of `batch_frames` frames
+  /// before the next is loaded, and every load (the device's config_bits over its configuration port) is charged:
+  /// cycles per frame = sum of the groups' intervals + ceil(G x configuration / batch); latency = the batch's span,
+  /// sum_g (batch x interval_g + fills) + (G - 1) configurations. One group is the static design.
+  /// Throws hwnas::invalid_argument when batch_frames < 1 or the device gives no configuration figures.
+  pipelined_pe reconfigure_groups(std::int64_t batch_frames) const {
+    const auto d = device();
+    if (batch_frames < 1)
+      throw invalid_argument("pipelined_pe::reconfigure_groups: a batch of " + std::to_string(batch_frames) +
+                             " frames; give at least 1 (frames run per group before the next bitstream loads)");
+    if (d.config_bits <= 0 || d.config_port_bits <= 0 || d.config_clock_mhz <= 0)
+      throw invalid_argument("pipelined_pe::reconfigure_groups: the " + std::string(d.name) +
+                             " gives no configuration figures; add config_bits, config_port_bits and "
+                             "config_clock_mhz to the device (docs/cost-models.md#reconfigured-groups)");
+    pipelined_pe m = *this;
+    m.reconf_ = {batch_frames, detail::configuration_cycles(d, this->clock_mhz())};
+    return m;
+  }
+  /// Frames per batch when groups are reconfigured, 0 for the static bitstream (the default).
+  std::int64_t reconfiguration_batch() const noexcept { return reconf_.batch; }
+
   /// The report of one given mapping, judged against `s`.
   hw_report evaluate(const architecture& a, const mapping_type& m, const spec& s = {}) const {
+    if (reconf_.batch > 0) return evaluate_reconfigured(a, m, s);
     const auto g = detail::quantized_geometry(a, name);
     const auto lim = this->resolved(s);
     detail::check_mapping(g, m);
@@ -788,18 +1088,18 @@ class pipelined_pe : public detail::model_base<D, Clock> {
 
   /// The least-LUT mapping meeting `s` (ties: fewer cycles, then fewer BRAMs), or nullopt when none exists.
   std::optional<mapping_type> best_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::pe_search(device(), detail::quantized_geometry(a, name), this->resolved(s), false);
+    return search(a, this->resolved(s), false, false);
   }
   /// The fastest mapping within the resource limits of `s` (its rate/latency goals ignored), or nullopt.
   std::optional<mapping_type> fastest_mapping(const architecture& a, const spec& s = {}) const {
-    return detail::pe_search(device(), detail::quantized_geometry(a, name), this->resolved(s), true);
+    return search(a, this->resolved(s), true, false);
   }
   /// Brute-force twins of best_mapping / fastest_mapping (small architectures only).
   std::optional<mapping_type> best_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::pe_search_ref(device(), detail::quantized_geometry(a, name), this->resolved(s), false);
+    return search(a, this->resolved(s), false, true);
   }
   std::optional<mapping_type> fastest_mapping_ref(const architecture& a, const spec& s = {}) const {
-    return detail::pe_search_ref(device(), detail::quantized_geometry(a, name), this->resolved(s), true);
+    return search(a, this->resolved(s), true, true);
   }
 
   /// Maps `a` onto the device: the least-LUT mapping meeting `s`; when none exists, the fastest mapping within the
@@ -807,10 +1107,77 @@ class pipelined_pe : public detail::model_base<D, Clock> {
   /// violated constraints.
   hw_report map(const architecture& a, const spec& s = {}) const {
     return this->map_in_steps(*this, a, s,
-                              {"mapping", "exact search over S-stage pipelines", "exact search", ", even with Tn = Tm = 1"},
-                              [&] { return detail::pe_search(device(), detail::quantized_geometry(a, name), limits{}, false); });
+                              {"mapping",
+                               reconf_.batch > 0 ? "exact search over reconfigured groupings"
+                                                 : "exact search over S-stage pipelines",
+                               "exact search", ", even with Tn = Tm = 1"},
+                              [&] { return search(a, limits{}, false, false); });
   }
 
+ private:
+  detail::pe_reconfiguration reconf_{};  // batch 0: the static bitstream
+
+  std::optional<mapping_type> search(const architecture& a, const limits& lim, bool fastest, bool brute) const {
+    const auto g = detail::quantized_geometry(a, name);
+    if (reconf_.batch > 0)
+      return brute ? detail::pe_search_reconfigured_ref(device(), g, lim, fastest, reconf_)
+                   : detail::pe_search_reconfigured(device(), g, lim, fastest, reconf_);
+    return brute ? detail::pe_search_ref(device(), g, lim, fastest) : detail::pe_search(device(), g, lim, fastest);
+  }
+
+  hw_report evaluate_reconfigured(const architecture& a, const mapping_type& m, const spec& s) const {
+    const auto g = detail::quantized_geometry(a, name);
+    const auto lim = this->resolved(s);
+    detail::check_mapping(g, m, false);
+    std::vector<int> group;
+    std::vector<detail::pe_layer_cost> layers;
+    for (std::size_t l = 0; l < g.size(); ++l) {
+      group.push_back(m.layers[l].group);
+      layers.push_back(detail::pe_layer(device(), g[l], m.layers[l].tn, m.layers[l].tm));
+    }
+    const auto p = detail::make_partition(group);
+    const auto t = detail::pe_reconfigured_totals(g, p, layers, reconf_);
+    hw_report r;
+    r.model = std::string(name);
+    r.device = std::string(D::name);
+    r.clock_mhz = this->clock_mhz();
+    for (std::size_t l = 0; l < g.size(); ++l) {
+      layer_report lr;
+      lr.name = detail::layer_name(g[l], l);
+      lr.parallelism = {{"Tn", m.layers[l].tn}, {"Tm", m.layers[l].tm}, {"group", m.layers[l].group}};
+      lr.luts = layers[l].luts;
+      lr.ffs = layers[l].ffs;
+      lr.brams = detail::blocks(device(), layers[l].brams);
+      lr.cycles = layers[l].cycles;
+      r.layers.push_back(std::move(lr));
+    }
+    r.luts = t.luts;
+    r.ffs = t.ffs;
+    r.brams = detail::blocks(device(), t.brams);
+    r.cycles = t.cycles;
+    r.latency_cycles = t.latency;
+    const auto groups = p.first.size();
+    const double config_ms = static_cast<double>(reconf_.cycles) / (this->clock_mhz() * 1e3);
+    r.assumptions = {
+        {"arrays", groups == 1 ? std::string("one group: one static bitstream, every layer its own PE array")
+                               : "reconfigured (NAQS's accounting): each of the " + std::to_string(groups) +
+                                     " groups is a bitstream of its own, loaded in turn; LUTs, flip-flops and block "
+                                     "RAMs are the largest group's; group boundary maps are kept off chip"},
+        {"reconfiguration", "a full configuration takes " + detail::format_number(config_ms) + " ms (" +
+                                std::to_string(reconf_.cycles) + " cycles; the " + std::string(D::name) + "'s " +
+                                std::to_string(device().config_bits) + " bits over " +
+                                std::to_string(device().config_port_bits) + " bits at " +
+                                detail::format_number(device().config_clock_mhz) + " MHz); each group runs on a batch of " +
+                                std::to_string(reconf_.batch) + " frames, so a frame pays ceil(groups x configuration / " +
+                                "batch) cycles"},
+        {"read ports", "one input pixel (all its channels) per cycle into every layer"},
+        {"multipliers", "LUTs (no DSPs), as Lu et al. 2019"},
+        {"latency", groups == 1 ? std::string("first input pixel to class: the interval plus every layer's fill")
+                                : std::string("a batch's span to its last class: per group the batch's intervals "
+                                              "and its layers' fills, plus the configurations between groups")}};
+    detail::finish_report(r, device(), s, lim);
+    return r;
+  }
 
 };
 
