@@ -52,7 +52,7 @@ struct options {
   double clock_mhz = 100;
   std::size_t trials = 400, train_subset = 10000, top_k = 3, threads = 0, validation = 5000;
   double seconds = 0;
-  int epochs = 2, retrain_epochs = 15;
+  int epochs = 2, retrain_epochs = 25;
   std::uint64_t seed = 1;
   bool resume = false, unconstrained = false, quiet = false;
   std::optional<std::int64_t> max_luts, max_dsps, max_brams;

@@ -3,8 +3,11 @@
 // an unreadable file), 3 a negative result the program reports (infeasible design, diverged training), 1 anything
 // unexpected. Every error is printed as "<program>: <message>".
 
+#include <cerrno>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <string>
 #include <string_view>
 
 #include <CLI/CLI.hpp>
@@ -13,9 +16,35 @@
 
 namespace hwnas::examples {
 
+/// Integer options take plain decimal numbers that fit 64 bits. (CLI11 alone reads "010" as octal 8 and "0x10" as
+/// 16, and lets a number past the 64-bit range through.)
+inline const CLI::Validator decimal_integer(
+    [](std::string& text) -> std::string {
+      std::size_t i = (!text.empty() && (text[0] == '+' || text[0] == '-')) ? 1 : 0;
+      if (i == text.size()) return "'" + text + "' is not a number";
+      for (std::size_t k = i; k < text.size(); ++k)
+        if (text[k] < '0' || text[k] > '9') return "'" + text + "' is not a whole decimal number";
+      if (text[i] == '0' && text.size() > i + 1)
+        return "'" + text + "': write the number without leading zeros (it is not read as octal)";
+      errno = 0;
+      (void)std::strtoll(text.c_str(), nullptr, 10);
+      if (errno == ERANGE) return "'" + text + "' is out of the 64-bit range";
+      return {};
+    },
+    "", "decimal");
+
+/// Adds decimal_integer to every integer option of `app` (type INT or UINT).
+inline void decimal_integers_only(CLI::App& app) {
+  for (CLI::Option* o : app.get_options()) {
+    const std::string type = o->get_type_name();
+    if (type.rfind("INT", 0) == 0 || type.rfind("UINT", 0) == 0) o->check(decimal_integer);
+  }
+}
+
 /// Parses the command line, then runs `run()` (which returns the program's exit code) and maps errors to exit codes.
 template <class Run>
 int cli_main(std::string_view program, CLI::App& app, int argc, char** argv, Run&& run) {
+  decimal_integers_only(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

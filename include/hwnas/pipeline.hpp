@@ -97,7 +97,7 @@ struct codesign_settings {
   /// Full retraining of the top-k: all training images (the validation split held out), these epochs.
   nn::train_config retrain = [] {
     nn::train_config c;
-    c.epochs = 15;
+    c.epochs = 25;
     return c;
   }();
   std::size_t threads = 0;  ///< 0: every core

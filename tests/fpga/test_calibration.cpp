@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include <sys/wait.h>
+
 #include "hwnas/fpga/calibration_tables.hpp"
 
 namespace {
@@ -345,4 +347,23 @@ TEST_CASE("calibration: the PE-array CSVs are complete and count the declared re
   // the LUT4 CSV holds exactly the columns the fidelity test reads
   const std::vector<std::string> want = {"tn", "tm", "a", "w", "acc_bits", "out_bits", "luts", "ffs"};
   CHECK(read_csv("pe_array_lut4.csv").columns == want);
+}
+
+TEST_CASE("calibration: tools/calibrate refuses bad arguments with exit 2 and a message, before any synthesis") {
+  if (!command_exists("/usr/bin/python3")) return;
+  const std::string tool = std::string("'") + HWNAS_SOURCE_DIR + "/tools/calibrate'";
+  for (const std::string args : {"--verify -1", "--timeout 0", "--timeout -5 --sample adder:3", "--record",
+                                 "--jobs 0", "--sample mult:0x5", "--sample pe-array:1,2", "--only nothing"}) {
+    CAPTURE(args);
+    FILE* pipe = popen((tool + " " + args + " 2>&1").c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    std::array<char, 4096> buf{};
+    for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0;) out.append(buf.data(), n);
+    const int status = pclose(pipe);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 2);
+    CHECK(out.find("calibrate: ") != std::string::npos);
+    CHECK(out.find("Traceback") == std::string::npos);
+  }
 }

@@ -180,6 +180,9 @@ TEST_CASE("dataflow: XC7 block RAM counts halves and small memories may go to LU
   CHECK(c.lutram_luts > 0);
   CHECK(c.luts == b.luts + c.lutram_luts);
   CHECK(to_json(c)["layers"][2]["parallelism"]["lutram"] == 1);
+  CHECK(to_json(c)["lutram_luts"] == c.lutram_luts);
+  CHECK(to_table(c).find("LUT RAM: " + std::to_string(c.lutram_luts) + " of the") != std::string::npos);
+  CHECK(to_table(b).find("\nLUT RAM: ") == std::string::npos);  // (the assumptions line is indented)
   // a limit is judged in halves: 6.5 blocks fit 7, not 6
   const dataflow_mapping odd_total{{{2, 1, true, true}, {2, 6, true, false}, {1, 1, true, false}}};  // 6.5 blocks
   const auto o = model.evaluate(a, odd_total);

@@ -95,4 +95,17 @@ TEST_CASE("hwnas-estimate: exit codes 0 feasible, 3 infeasible, 2 bad input") {
   CHECK(other.code == 2);
   CHECK(other.out.find("pipelined_pe's option") != std::string::npos);
   CHECK(run("--arch " + arch + " --reconfigure-groups 0").code == 2);
+  // integers are plain decimal and fit 64 bits: no octal "010", no hex, no silent "no limit" past the range
+  for (const char* bad : {"010", "0x10", "18446744073709551616", "1e3"}) {
+    CAPTURE(bad);
+    CHECK(run("--arch " + arch + " --max-luts " + bad).code == 2);
+  }
+  // a number in the architecture too large for a double is bad input (exit 2), named by file
+  const auto huge = fs::temp_directory_path() / "hwnas_estimate_huge.json";
+  std::ofstream(huge) << R"({"input": {"channels": 1, "height": 28, "width": 28, "format": "u0.8"}, "classes": 10,)"
+                      << R"( "layers": [{"type": "conv", "filters": 1e400, "kernel": 3}]})";
+  const auto h = run("--arch " + huge.string());
+  CHECK(h.code == 2);
+  CHECK(h.out.find(huge.string()) != std::string::npos);
+  fs::remove(huge);
 }

@@ -94,3 +94,23 @@ TEST_CASE("hw_report: every model states its assumptions, in the table and the J
   CHECK(std::map<std::string, std::string>(x.assumptions.begin(), x.assumptions.end())["LUT costs"].find("synth_xilinx") !=
         std::string::npos);
 }
+
+TEST_CASE("hw_report: group-boundary block RAM is in the JSON too, and huge excesses print as numbers") {
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  // S = 1: three groups on one stage, two boundary maps in block RAM
+  const auto r = pipelined_pe<xc7z020>().evaluate(a, pe_mapping{{{1, 1, 0}, {1, 1, 1}, {1, 1, 2}}});
+  double layers = 0;
+  for (const auto& l : r.layers) layers += l.brams;
+  const auto j = to_json(r);
+  CHECK(j["boundary_brams"].get<double>() > 0);
+  CHECK(j["boundary_brams"].get<double>() == doctest::Approx(r.brams - layers));
+  CHECK(to_table(r).find("boundaries") != std::string::npos);
+  // a latency goal of 1e-300 ms is 1e302 % short: printed with an exponent, not as a cut-off row of digits
+  const auto tiny = pipelined_pe<>().map(a, spec{.max_latency_ms = 1e-300});
+  std::string message;
+  for (const auto& v : tiny.violations)
+    if (v.constraint == "max_latency_ms") message = v.message;
+  CHECK(message.find("e+") != std::string::npos);
+  CHECK(message.find("%)") != std::string::npos);
+  CHECK(fpga::detail::format_percent(0.25) == "+25.0%");
+}

@@ -49,6 +49,9 @@ TEST_CASE("architecture JSON: bad input is rejected with the key at fault") {
   CHECK_THROWS_WITH(parse_architecture(R"({"layers": {}})"), doctest::Contains("array"));
   CHECK_THROWS_WITH(parse_architecture(R"({"layers": [], "classes": 99999999999})"), doctest::Contains("range"));
   CHECK_THROWS_AS(hwnas::io::load_architecture("/nonexistent/arch.json"), hwnas::io_error);
+  // a number too large for a double is bad input like a syntax error, not an internal error
+  CHECK_THROWS_WITH_AS(parse_architecture(R"({"layers": [{"filters": 1e400, "kernel": 3}]})"),
+                       doctest::Contains("architecture JSON"), hwnas::invalid_argument);
   // a key twice in one object (the parser would keep the last silently); the same key in two objects is fine
   CHECK_THROWS_WITH_AS(parse_architecture(R"({"layers": [{"filters": 8, "filters": 64}]})"),
                        doctest::Contains("\"filters\" appears twice"), hwnas::invalid_argument);

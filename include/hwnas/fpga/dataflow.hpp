@@ -364,6 +364,11 @@ class dataflow : public detail::model_base<D, Clock> {
         {"arrays", "one static bitstream: every layer its own matrix-vector unit, all streaming at once (FINN-style)"},
         {"read ports", "one input pixel (all its channels) per cycle into every layer"},
         {"multipliers", "LUTs or DSP units, chosen per layer by the search"},
+        {"LUT RAM", device().lutram_luts > 0
+                        ? "a layer's memories of at most 128 words in LUT RAM where its folding says lutram=1 (chosen "
+                          "by the search; their LUTs counted, at most " +
+                              std::to_string(device().lutram_luts) + " LUTs can be RAM)"
+                        : std::string("none: the device has no LUT RAM")},
         {"latency", "first input pixel to class at the design's rate: the interval plus every layer's fill"}};
     detail::finish_report(r, device(), s, lim);
     return r;

@@ -95,7 +95,9 @@ inline std::string format_number(double v, int precision = 4) {
 }
 inline std::string format_percent(double fraction) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%+.1f%%", fraction * 100.0);
+  const double pct = fraction * 100.0;
+  // beyond a million percent, three digits and an exponent (a latency goal of 1e-300 ms is 1e302 % short)
+  std::snprintf(buf, sizeof buf, std::abs(pct) < 1e6 ? "%+.1f%%" : "%+.3g%%", pct);
   return buf;
 }
 
@@ -108,21 +110,15 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
   r.assumptions.emplace_back(
       "LUT costs",
       dev.family == lut_family::lut4
-          ? "yosys 0.23 synth_ice40 tables (LUT4 cells with carry chains, as a Cyclone IV LE's arithmetic mode; "
+          ? "yosys 0.23 synth_ice40 tables (LUT4 cells with carry chains, the LUT4 family's arithmetic mode; "
             "PE arrays fitted on synthesized arrays, docs/calibration.md)"
       : dev.family == lut_family::lut6
           ? "yosys 0.23 synth_xilinx tables (LUT6 with CARRY4 chains; PE arrays fitted on synthesized arrays)"
           : "yosys 0.23 synth_intel tables (LUT4 without carry chains: adders cost about twice a carry chain's, a "
             "pessimistic bound)");
-  r.assumptions.emplace_back(
-      "block RAM",
-      dev.bram_half_shapes.empty()
-          ? std::string("every memory in whole blocks of the device's shapes (the device has no LUT RAM)")
-          : std::string("every memory in the fewest halves (RAMB18, 0.5 each) or whole blocks") +
-                (dev.lutram_luts > 0 ? ", or where the search chose it, memories of at most 128 words in LUT RAM "
-                                       "(their LUTs counted; at most " +
-                                           std::to_string(dev.lutram_luts) + " LUTs can be RAM)"
-                                     : std::string()));
+  r.assumptions.emplace_back("block RAM", dev.bram_half_shapes.empty()
+                                              ? "every memory in whole blocks of the device's shapes"
+                                              : "every memory in the fewest halves (RAMB18, 0.5 each) or whole blocks");
   const double hz = r.clock_mhz * 1e6;
   r.fps = r.cycles > 0 ? hz / static_cast<double>(r.cycles) : 0.0;
   r.latency_ms = static_cast<double>(r.latency_cycles) / hz * 1e3;
@@ -161,7 +157,7 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
   if (r.lutram_luts > 0) ceiling("device_lutram", "LUTs used as RAM", r.lutram_luts, dev.lutram_luts);
   if (r.clock_mhz > dev.fmax_mhz) {
     violation v{"device_fmax", dev.fmax_mhz, r.clock_mhz, {}};
-    v.message = "device_fmax: the clock " + format_number(r.clock_mhz) + " MHz > " + format_number(dev.fmax_mhz) +
+    v.message = "device_fmax: the clock " + format_number(r.clock_mhz, 10) + " MHz > " + format_number(dev.fmax_mhz) +
                 " MHz, the " + std::string(dev.name) + " datapath's fmax (" + format_percent(v.excess()) +
                 "); lower --clock-mhz";
     r.violations.push_back(std::move(v));
@@ -185,7 +181,7 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
 }  // namespace detail
 
 /// The report as JSON: model, device, clock_mhz, feasible, luts, ffs, dsps, brams (blocks; 0.5 per XC7 half),
-/// lutram_luts, cycles, fps, latency_ms,
+/// lutram_luts, boundary_brams (group-boundary maps), cycles, fps, latency_ms,
 /// latency_cycles, utilization{luts, ffs, dsps, brams}, engine{...}, layers[{name, parallelism{...}, luts, ffs, dsps,
 /// brams, cycles}], violations[{constraint, limit, actual, excess, message}], note, assumptions{topic: statement}.
 inline nlohmann::json to_json(const hw_report& r) {
@@ -220,6 +216,11 @@ inline nlohmann::json to_json(const hw_report& r) {
               {"dsps", r.dsps},
               {"brams", r.brams},
               {"lutram_luts", r.lutram_luts},
+              {"boundary_brams", [&] {  // feature maps stored at group boundaries (pipelined_pe), not in a layer
+                 double layers_sum = 0;
+                 for (const auto& l : r.layers) layers_sum += l.brams;
+                 return r.shared_engine ? 0.0 : std::max(0.0, r.brams - layers_sum);
+               }()},
               {"cycles", r.cycles},
               {"fps", r.fps},
               {"latency_cycles", r.latency_cycles},
@@ -311,6 +312,9 @@ inline std::string to_table(const hw_report& r) {
   std::snprintf(buf, sizeof buf, "throughput %.6g fps (%lld cycles/frame), latency %.6g ms\n", r.fps,
                 static_cast<long long>(r.cycles), r.latency_ms);
   out += buf;
+  if (r.lutram_luts > 0)
+    out += "LUT RAM: " + std::to_string(r.lutram_luts) + " of the " + std::to_string(r.luts) +
+           " LUTs hold memories (layers with lutram=1)\n";
   std::snprintf(buf, sizeof buf, "utilization: LUTs %.1f%%, FFs %.1f%%, DSPs %.1f%%, BRAMs %.1f%%\n",
                 100 * r.lut_utilization, 100 * r.ff_utilization, 100 * r.dsp_utilization, 100 * r.bram_utilization);
   out += buf;

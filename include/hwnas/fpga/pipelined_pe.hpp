@@ -765,70 +765,113 @@ inline pe_totals pe_reconfigured_totals(const std::vector<layer_geometry>& g, co
   return t;
 }
 
+/// Per layer, the indices of the (Tn, Tm) options no other option beats in cycles, LUTs and BRAMs together,
+/// ascending in cycles: the only ones an optimal group can use.
+inline std::vector<std::vector<std::size_t>> pe_layer_pareto(const std::vector<pe_layer_table>& table) {
+  std::vector<std::vector<std::size_t>> out(table.size());
+  for (std::size_t l = 0; l < table.size(); ++l) {
+    std::vector<frontier_point> f;
+    for (std::size_t o = 0; o < table[l].cost.size(); ++o) {
+      frontier_point q;
+      q.k[0] = table[l].cost[o].cycles;
+      q.k[1] = table[l].cost[o].luts;
+      q.k[2] = table[l].cost[o].brams;
+      q.a = static_cast<std::int32_t>(o);
+      f.push_back(q);
+    }
+    pareto_filter(f, 3);  // sorted by cycles
+    for (const auto& q : f) out[l].push_back(static_cast<std::size_t>(q.a));
+  }
+  return out;
+}
+
 /// One group's staircase: for each frame interval T it can reach (ascending), the least LUTs of its layers' arrays
 /// with every layer's cycles <= T and the group's block RAM within `brams_cap`, and the (Tn, Tm) index per layer.
 struct pe_group_step {
-  std::int64_t interval = 0, luts = 0, brams = 0, ffs = 0;
+  std::int64_t interval = 0, luts = 0, brams = 0;
   std::vector<std::size_t> pick;  ///< per layer of the group: index into its pe_layer_table cost
 };
 
-inline std::vector<pe_group_step> pe_group_staircase(const std::vector<pe_layer_table>& table, std::size_t first,
-                                                     std::size_t last, std::int64_t luts_cap,
+inline std::vector<pe_group_step> pe_group_staircase(const std::vector<pe_layer_table>& table,
+                                                     const std::vector<std::vector<std::size_t>>& pareto,
+                                                     std::size_t first, std::size_t last, std::int64_t luts_cap,
                                                      std::int64_t brams_cap) {
+  const std::size_t n = last - first + 1;
+  std::int64_t least_luts = 0, least_brams = 0;  // no interval does better than each layer's least
   std::vector<std::int64_t> ts;
-  for (std::size_t l = first; l <= last; ++l)
-    for (const auto& c : table[l].cost) ts.push_back(c.cycles);
+  for (std::size_t l = first; l <= last; ++l) {
+    std::int64_t ml = INT64_MAX, mb = INT64_MAX;
+    for (const auto o : pareto[l]) {
+      const auto& c = table[l].cost[o];
+      ml = std::min(ml, c.luts);
+      mb = std::min(mb, c.brams);
+      ts.push_back(c.cycles);
+    }
+    least_luts += ml;
+    least_brams += mb;
+  }
+  if (least_luts > luts_cap || least_brams > brams_cap) return {};
   std::sort(ts.begin(), ts.end());
   ts.erase(std::unique(ts.begin(), ts.end()), ts.end());
   std::vector<pe_group_step> out;
-  const std::size_t n = last - first + 1;
   for (const auto t : ts) {
-    // per layer, its options within T as a (LUTs, BRAMs) staircase; a frontier DP over the group's layers
+    // per layer, its options within T as a (LUTs, BRAMs) staircase
     std::vector<std::vector<frontier_point>> lay(n);
     bool empty = false;
     for (std::size_t i = 0; i < n && !empty; ++i) {
-      const auto& cost = table[first + i].cost;
-      for (std::size_t o = 0; o < cost.size(); ++o)
-        if (cost[o].cycles <= t && cost[o].luts <= luts_cap && cost[o].brams <= brams_cap) {
-          frontier_point q;
-          q.k[0] = cost[o].luts;
-          q.k[1] = cost[o].brams;
-          q.a = static_cast<std::int32_t>(o);
-          lay[i].push_back(q);
-        }
+      for (const auto o : pareto[first + i]) {
+        const auto& c = table[first + i].cost[o];
+        if (c.cycles > t) break;  // ascending
+        if (c.luts > luts_cap || c.brams > brams_cap) continue;
+        frontier_point q;
+        q.k[0] = c.luts;
+        q.k[1] = c.brams;
+        q.a = static_cast<std::int32_t>(o);
+        lay[i].push_back(q);
+      }
       pareto_filter(lay[i], 2);
       empty = lay[i].empty();
     }
     if (empty) continue;
-    std::vector<std::vector<frontier_point>> f(n + 1);
-    f[0].push_back(frontier_point{});
-    for (std::size_t i = 0; i < n; ++i) {
-      for (std::size_t x = 0; x < f[i].size(); ++x)
-        for (std::size_t y = 0; y < lay[i].size(); ++y) {
-          frontier_point q;
-          q.k[0] = f[i][x].k[0] + lay[i][y].k[0];
-          q.k[1] = f[i][x].k[1] + lay[i][y].k[1];
-          if (q.k[0] > luts_cap || q.k[1] > brams_cap) continue;
-          q.a = static_cast<std::int32_t>(x);
-          q.b = static_cast<std::int32_t>(y);
-          f[i + 1].push_back(q);
-        }
-      pareto_filter(f[i + 1], 2);
-    }
-    if (f[n].empty()) continue;
-    if (!out.empty() && f[n].front().k[0] >= out.back().luts) continue;  // a longer interval that saves nothing
     pe_group_step s;
     s.interval = t;
-    s.luts = f[n].front().k[0];
-    s.brams = f[n].front().k[1];
     s.pick.resize(n);
-    std::size_t idx = 0;
-    for (std::size_t i = n; i-- > 0;) {
-      const auto& q = f[i + 1][idx];
-      s.pick[i] = static_cast<std::size_t>(lay[i][static_cast<std::size_t>(q.b)].a);
-      s.ffs += table[first + i].cost[s.pick[i]].ffs;
-      idx = static_cast<std::size_t>(q.a);
+    std::int64_t fast_brams = 0;  // each layer at its least LUTs: the answer when the BRAMs fit
+    for (std::size_t i = 0; i < n; ++i) fast_brams += lay[i].front().k[1];
+    if (fast_brams <= brams_cap) {
+      for (std::size_t i = 0; i < n; ++i) {
+        s.luts += lay[i].front().k[0];
+        s.pick[i] = static_cast<std::size_t>(lay[i].front().a);
+      }
+      s.brams = fast_brams;
+      if (s.luts > luts_cap) continue;  // even the least LUTs at this interval are over
+    } else {  // block RAM binds: a frontier DP over the group's layers on (LUTs, BRAMs)
+      std::vector<std::vector<frontier_point>> f(n + 1);
+      f[0].push_back(frontier_point{});
+      for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t x = 0; x < f[i].size(); ++x)
+          for (std::size_t y = 0; y < lay[i].size(); ++y) {
+            frontier_point q;
+            q.k[0] = f[i][x].k[0] + lay[i][y].k[0];
+            q.k[1] = f[i][x].k[1] + lay[i][y].k[1];
+            if (q.k[0] > luts_cap || q.k[1] > brams_cap) continue;
+            q.a = static_cast<std::int32_t>(x);
+            q.b = static_cast<std::int32_t>(y);
+            f[i + 1].push_back(q);
+          }
+        pareto_filter(f[i + 1], 2);
+      }
+      if (f[n].empty()) continue;
+      s.luts = f[n].front().k[0];
+      s.brams = f[n].front().k[1];
+      std::size_t idx = 0;
+      for (std::size_t i = n; i-- > 0;) {
+        const auto& q = f[i + 1][idx];
+        s.pick[i] = static_cast<std::size_t>(lay[i][static_cast<std::size_t>(q.b)].a);
+        idx = static_cast<std::size_t>(q.a);
+      }
     }
+    if (!out.empty() && s.luts >= out.back().luts) continue;  // a longer interval that saves nothing
     out.push_back(std::move(s));
   }
   return out;
@@ -855,11 +898,12 @@ inline std::optional<pe_mapping> pe_search_reconfigured(const device_info& d, co
       for (const int tm : t.tm) t.cost.push_back(pe_layer(d, g[l], tn, tm));
   }
   // staircases of every group [i, j]
+  const auto pareto = pe_layer_pareto(table);
   std::vector<std::vector<std::vector<pe_group_step>>> stair(n, std::vector<std::vector<pe_group_step>>(n));
   std::vector<std::int64_t> levels;
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t j = i; j < n; ++j) {
-      stair[i][j] = pe_group_staircase(table, i, j, lim.luts, lim.brams);
+      stair[i][j] = pe_group_staircase(table, pareto, i, j, lim.luts, lim.brams);
       for (const auto& s : stair[i][j]) levels.push_back(s.luts);
     }
   std::sort(levels.begin(), levels.end());
@@ -1108,7 +1152,7 @@ class pipelined_pe : public detail::model_base<D, Clock> {
   hw_report map(const architecture& a, const spec& s = {}) const {
     return this->map_in_steps(*this, a, s,
                               {"mapping",
-                               reconf_.batch > 0 ? "exact search over reconfigured groupings"
+                               reconf_.batch > 0 ? "exact search over reconfigured groupings (no shared stages)"
                                                  : "exact search over S-stage pipelines",
                                "exact search", ", even with Tn = Tm = 1"},
                               [&] { return search(a, limits{}, false, false); });
@@ -1159,7 +1203,8 @@ class pipelined_pe : public detail::model_base<D, Clock> {
     const auto groups = p.first.size();
     const double config_ms = static_cast<double>(reconf_.cycles) / (this->clock_mhz() * 1e3);
     r.assumptions = {
-        {"arrays", groups == 1 ? std::string("one group: one static bitstream, every layer its own PE array")
+        {"arrays", groups == 1 ? std::string("one group: one static bitstream, every layer its own PE array (nothing "
+                                             "is reconfigured)")
                                : "reconfigured (NAQS's accounting): each of the " + std::to_string(groups) +
                                      " groups is a bitstream of its own, loaded in turn; LUTs, flip-flops and block "
                                      "RAMs are the largest group's; group boundary maps are kept off chip"},
@@ -1167,9 +1212,15 @@ class pipelined_pe : public detail::model_base<D, Clock> {
                                 std::to_string(reconf_.cycles) + " cycles; the " + std::string(D::name) + "'s " +
                                 std::to_string(device().config_bits) + " bits over " +
                                 std::to_string(device().config_port_bits) + " bits at " +
-                                detail::format_number(device().config_clock_mhz) + " MHz); each group runs on a batch of " +
-                                std::to_string(reconf_.batch) + " frames, so a frame pays ceil(groups x configuration / " +
-                                "batch) cycles"},
+                                detail::format_number(device().config_clock_mhz) + " MHz)" +
+                                (groups == 1 ? std::string("; with one group none is needed")
+                                             : "; each group runs on a batch of " + std::to_string(reconf_.batch) +
+                                                   " frames, so a frame pays ceil(" + std::to_string(groups) +
+                                                   " x configuration / batch) = " +
+                                                   std::to_string(ceil_div(static_cast<std::int64_t>(groups) *
+                                                                               reconf_.cycles,
+                                                                           reconf_.batch)) +
+                                                   " cycles")},
         {"read ports", "one input pixel (all its channels) per cycle into every layer"},
         {"multipliers", "LUTs (no DSPs), as Lu et al. 2019"},
         {"latency", groups == 1 ? std::string("first input pixel to class: the interval plus every layer's fill")

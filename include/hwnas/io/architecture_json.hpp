@@ -171,7 +171,7 @@ inline architecture parse_architecture(const std::string& text) {
   };
   try {
     j = nlohmann::json::parse(text, check);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // syntax errors, and numbers too large for a double (1e400)
     throw invalid_argument(std::string("architecture JSON: ") + e.what());
   }
   if (!duplicate.empty())
