@@ -135,10 +135,15 @@ void small_search(benchmark::State& state) {
 using pe = pipelined_pe<cyclone_iv_ep4ce115>;
 using tiled = tiled_engine<cyclone_iv_ep4ce115>;
 using flow = dataflow<cyclone_iv_ep4ce115>;
+/// NAQS's accounting: groups reconfigured in turn, batches of 100,000 frames.
+struct pe_reconfigured : pe {
+  pe_reconfigured() : pe(pe().reconfigure_groups(100000)) {}
+};
 
 BENCHMARK_TEMPLATE(search, pe)->ArgsProduct({{4, 8, 16}, {0, 95, 90, 80}})->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(search, tiled)->ArgsProduct({{4, 8, 16}, {0, 95, 80}})->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(search, flow)->ArgsProduct({{4, 8, 16}, {0, 95, 80}})->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(search, pe_reconfigured)->ArgsProduct({{4, 8, 16}, {0, 95, 80}})->Unit(benchmark::kMicrosecond);
 
 // exact search vs brute force on networks small enough for the brute force to finish
 BENCHMARK_TEMPLATE(small_search, pe, false)->Arg(3)->Arg(4)->Unit(benchmark::kMicrosecond);
@@ -147,6 +152,8 @@ BENCHMARK_TEMPLATE(small_search, tiled, false)->Arg(3)->Arg(4)->Unit(benchmark::
 BENCHMARK_TEMPLATE(small_search, tiled, true)->Arg(3)->Arg(4)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(small_search, flow, false)->Arg(3)->Arg(4)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(small_search, flow, true)->Arg(3)->Arg(4)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(small_search, pe_reconfigured, false)->Arg(3)->Arg(4)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(small_search, pe_reconfigured, true)->Arg(3)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
