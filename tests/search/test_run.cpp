@@ -217,6 +217,16 @@ TEST_CASE("run: a journaled search stopped half way resumes to the same trials, 
     bad << "not json\n{\"genome\": [0], \"status\": \"trained\", \"reward\": 0.5}\n";
   }
   CHECK_THROWS_WITH_AS(hs::journal(path.string(), settings), doctest::Contains("line 15 is not a journal entry"), hwnas::io_error);
+  // ... and a refused file is untouched, even when it also ends in a torn line that a valid journal would lose
+  {
+    std::ofstream cut(path, std::ios::app);
+    cut << R"({"genome": [2, 0)";
+  }
+  const auto before = fs::file_size(path);
+  // (the same error again: a refused open releases its lock, it is not "in use by another run")
+  CHECK_THROWS_WITH_AS(hs::journal(path.string(), settings), doctest::Contains("line 15 is not a journal entry"),
+                       hwnas::io_error);
+  CHECK(fs::file_size(path) == before);
   fs::remove(path);
 }
 

@@ -79,6 +79,29 @@ inline std::optional<std::string> first_difference(const nlohmann::json& a, cons
 
 }  // namespace detail
 
+namespace detail {
+/// A file descriptor closed when it goes out of scope: a member of journal, so that a constructor that throws after
+/// taking the lock releases it (a plain int member leaked the descriptor and kept the file locked against the next
+/// attempt in the same process).
+class unique_fd {
+ public:
+  unique_fd() = default;
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd() { reset(); }
+  int get() const noexcept { return fd_; }
+  void reset(int fd = -1) noexcept {
+#if defined(__unix__) || defined(__APPLE__)
+    if (fd_ >= 0) ::close(fd_);
+#endif
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+}  // namespace detail
+
 class journal {
  public:
   /// The journal format's version (the header's "hwnas_journal").
@@ -106,14 +129,14 @@ class journal {
       const std::size_t first_end = text.find('\n');
       check_header(first_end == std::string::npos ? text : text.substr(0, first_end), first_end != std::string::npos);
       // A last line without its newline was cut short by a crash: that trial was not recorded (it will run
-      // again), and the file is truncated back to its last complete line before anything is appended.
+      // again), and the file is truncated back to its last complete line before anything is appended -- only
+      // once every complete line has been read as an entry, so that a file refused for any reason is untouched.
       const std::size_t complete = text.rfind('\n') + 1;
+      read_entries(text.substr(first_end + 1, complete - (first_end + 1)));
       if (complete < text.size()) {
         torn_ = true;
-        text.resize(complete);
         std::filesystem::resize_file(path_, complete);
       }
-      read_entries(text.substr(first_end + 1));
     }
     out_.open(path_, std::ios::app | std::ios::binary);
     if (!out_) throw io_error("journal " + path_ + ": cannot open it for appending");
@@ -233,11 +256,10 @@ class journal {
   /// into the same file is refused instead of interleaving its trials.
   void lock() {
 #if defined(__unix__) || defined(__APPLE__)
-    lock_fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT, 0644);
-    if (lock_fd_ < 0) throw io_error("journal " + path_ + ": cannot open it (is the directory writable?)");
-    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-      ::close(lock_fd_);
-      lock_fd_ = -1;
+    lock_fd_.reset(::open(path_.c_str(), O_RDWR | O_CREAT, 0644));
+    if (lock_fd_.get() < 0) throw io_error("journal " + path_ + ": cannot open it (is the directory writable?)");
+    if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+      lock_fd_.reset();
       throw io_error("journal " + path_ + " is in use by another run; wait for it to finish, or use another "
                      "journal file (hwnas-codesign: another --out)");
     }
@@ -253,7 +275,7 @@ class journal {
   /// fsync through the descriptor the lock holds open (one open file for the journal's life, not one per append).
   void sync_to_disk() const {
 #if defined(__unix__) || defined(__APPLE__)
-    if (lock_fd_ >= 0) ::fsync(lock_fd_);
+    if (lock_fd_.get() >= 0) ::fsync(lock_fd_.get());
 #endif
   }
 
@@ -262,16 +284,11 @@ class journal {
   std::vector<trial> entries_;
   std::ofstream out_;
   bool torn_ = false;
-  int lock_fd_ = -1;
+  detail::unique_fd lock_fd_;  // holds the lock while the journal is open; closing it releases the lock
 
  public:
   journal(const journal&) = delete;
   journal& operator=(const journal&) = delete;
-  ~journal() {
-#if defined(__unix__) || defined(__APPLE__)
-    if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
-#endif
-  }
 };
 
 }  // namespace hwnas::search
