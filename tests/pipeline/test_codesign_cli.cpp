@@ -259,3 +259,73 @@ TEST_CASE("hwnas-codesign: Ctrl-C says how to continue, and --resume continues")
   CHECK(resumed.code == 0);
   CHECK(fs::exists(out / "report.json"));
 }
+
+TEST_CASE("hwnas-codesign: killed with SIGKILL at 20 random moments and resumed each time, the uninterrupted result") {
+  const auto program = hwnas::test::example_program("hwnas-codesign");
+  if (!fs::exists(program)) {
+    WARN_MESSAGE(false, "hwnas-codesign is not built; build the target to run this test");
+    return;
+  }
+  hwnas_test::temp_dir dir;
+  write_data(dir.path());
+  const std::string common = "--data " + dir.path().string() +
+                             " --validation 100 --train-subset 0 --epochs 2 --retrain-epochs 1 --top-k 2 --threads 1 "
+                             "--trials 24 --strategy evolution --seed 11 ";
+  const auto whole = dir.path() / "whole", killed = dir.path() / "killed";
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(run(common + "--out " + whole.string()).code == 0);
+  const auto full_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+
+  // Kill at moments drawn from [0, a third (later an eighth) of the whole run's time) after each (re)start: process start, data loading,
+  // replaying, training, mapping, journal appends, retraining, report writing. Resume when a journal exists.
+  std::uint64_t state = 2026;  // splitmix64: reproducible moments
+  auto next = [&] {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  };
+  const auto journal = killed / "journal.jsonl";
+  auto command = [&] {
+    return program.string() + " " + common + (fs::exists(journal) ? "--resume " : "") + "--out " + killed.string() +
+           " > /dev/null 2>&1";
+  };
+  // One kill at a random moment of a (re)started run; false when the run ended before the moment came.
+  auto kill_at_random_moment = [&] {
+    // a resumed run of a finished search (replay, retraining, reports) is short: moments within an eighth
+    const std::int64_t divisor = fs::exists(journal) && lines_of(journal) >= 25 ? 8 : 3;
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::execl("/bin/sh", "sh", "-c", ("exec " + command()).c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(next() % static_cast<std::uint64_t>(full_us.count() / divisor + 1)));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFSIGNALED(status)) CHECK(WEXITSTATUS(status) == 0);
+    return WIFSIGNALED(status);
+  };
+  // 12 kills from the start (the search, and whatever follows if it ends), one once the search is over (in the
+  // retraining or the reports), 7 more in resumed runs of the finished search (replay, retraining, reports).
+  int kills = 0, attempts = 0;
+  while (kills < 12 && ++attempts < 200) kills += kill_at_random_moment();
+  if (lines_of(journal) < 25) {
+    const int status = interrupt_when_journaled(command(), journal, 25, SIGKILL);
+    kills += WIFSIGNALED(status) ? 1 : 0;
+  }
+  REQUIRE(lines_of(journal) == 25);  // header + 24 trials: the search is over
+  while (kills < 20 && ++attempts < 200) kills += kill_at_random_moment();
+  MESSAGE(kills << " kills in " << attempts << " starts");
+  CHECK(kills >= 19);  // (the kill once the search is over may come after that run ended)
+  // Finish it, then compare with the uninterrupted run: none lost, repeated or corrupted.
+  const auto last = run(common + (fs::exists(killed / "journal.jsonl") ? "--resume " : "") + "--out " + killed.string());
+  CAPTURE(last.out);
+  REQUIRE(last.code == 0);
+  CHECK(lines_of(killed / "journal.jsonl") == 25);
+  CHECK(read(whole / "journal.jsonl").size() > 0);
+  CHECK(read(whole / "trials.csv") == read(killed / "trials.csv"));
+  CHECK(comparable(whole / "report.json") == comparable(killed / "report.json"));
+}

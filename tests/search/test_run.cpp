@@ -317,3 +317,14 @@ TEST_CASE("journal: one run at a time, a directory is not a journal, and a budge
   CHECK_THROWS_AS(hs::run(e, s, hs::budget{.trials = 3, .seconds = std::nan("")}), hwnas::invalid_argument);
   fs::remove_all(dir);
 }
+
+TEST_CASE("journal: a header whose keys hold '~' or '/' is compared like any other (fuzzing found a crash)") {
+  namespace fs = std::filesystem;
+  const fs::path path = fs::temp_directory_path() / ("hwnas_journal_keys_" + std::to_string(::getpid()) + ".jsonl");
+  std::ofstream(path) << R"({"hwnas_journal": 1, "settings": {"s~eed": 1, "a/b": 2}})" << "\n";
+  // the keys become JSON-pointer tokens "~0" and "~1"; before, "/s~eed" made nlohmann throw past every handler
+  CHECK_THROWS_WITH_AS(hs::journal(path.string(), nlohmann::json{{"seed", 1}}), doctest::Contains("s~0eed"),
+                       hwnas::invalid_argument);
+  CHECK_NOTHROW(hs::journal(path.string(), nlohmann::json{{"s~eed", 1}, {"a/b", 2}}));
+  fs::remove(path);
+}

@@ -41,6 +41,14 @@ inline std::optional<trial_status> parse_status(const std::string& s) {
   return std::nullopt;
 }
 
+/// `where` + "/" + the key as a JSON-pointer token (RFC 6901: "~" is written "~0", "/" is written "~1"), so that any
+/// key, even one a damaged or hand-edited header holds, makes a pointer nlohmann can read back.
+inline std::string pointer_child(const std::string& where, const std::string& key) {
+  std::string token;
+  for (const char c : key) token += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+  return where + "/" + token;
+}
+
 /// The first field (a JSON pointer, "/spec/max_luts") where `a` and `b` differ, or nullopt.
 inline std::optional<std::string> first_difference(const nlohmann::json& a, const nlohmann::json& b,
                                                    const std::string& where = "");
@@ -51,12 +59,12 @@ inline void all_differences(const nlohmann::json& a, const nlohmann::json& b, co
   if (a.is_object() && b.is_object()) {
     for (auto it = a.begin(); it != a.end(); ++it) {
       if (!b.contains(it.key()))
-        out.push_back(where + "/" + it.key());
+        out.push_back(pointer_child(where, it.key()));
       else
-        all_differences(it.value(), b.at(it.key()), where + "/" + it.key(), out);
+        all_differences(it.value(), b.at(it.key()), pointer_child(where, it.key()), out);
     }
     for (auto it = b.begin(); it != b.end(); ++it)
-      if (!a.contains(it.key())) out.push_back(where + "/" + it.key());
+      if (!a.contains(it.key())) out.push_back(pointer_child(where, it.key()));
     return;
   }
   if (a != b) out.push_back(where.empty() ? std::string("/") : where);
@@ -66,11 +74,11 @@ inline std::optional<std::string> first_difference(const nlohmann::json& a, cons
                                                    const std::string& where) {
   if (a.is_object() && b.is_object()) {
     for (auto it = a.begin(); it != a.end(); ++it) {
-      if (!b.contains(it.key())) return where + "/" + it.key();
-      if (auto d = first_difference(it.value(), b.at(it.key()), where + "/" + it.key())) return d;
+      if (!b.contains(it.key())) return pointer_child(where, it.key());
+      if (auto d = first_difference(it.value(), b.at(it.key()), pointer_child(where, it.key()))) return d;
     }
     for (auto it = b.begin(); it != b.end(); ++it)
-      if (!a.contains(it.key())) return where + "/" + it.key();
+      if (!a.contains(it.key())) return pointer_child(where, it.key());
     return std::nullopt;
   }
   if (a != b) return where.empty() ? std::string("/") : where;
