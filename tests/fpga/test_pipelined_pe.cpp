@@ -446,6 +446,11 @@ TEST_CASE("pipelined_pe reconfigure_groups: the largest group's resources, the c
   std::map<std::string, std::string> m(r.assumptions.begin(), r.assumptions.end());
   CHECK(m["arrays"].find("reconfigured") != std::string::npos);
   CHECK(m["reconfiguration"].find("35.71 ms") != std::string::npos);
+  const auto j = to_json(r)["reconfiguration"];
+  CHECK(j["batch_frames"] == batch);
+  CHECK(j["groups"] == 2);
+  CHECK(j["configuration_cycles"] == 3571392);
+  CHECK(to_json(pipelined_pe<>().evaluate(a, pe_mapping{{{1, 4, 0}, {8, 4, 0}, {16, 2, 0}}}))["reconfiguration"].is_null());
   // groups of 1 and 2 layers are no S-stage pipeline, so no static bitstream; reconfigured groups may have any
   // sizes. One frame per batch pays two whole configurations.
   CHECK_THROWS_AS(pipelined_pe<>().evaluate(a, two_groups), invalid_argument);

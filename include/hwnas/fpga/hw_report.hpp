@@ -60,6 +60,11 @@ struct hw_report {
   /// Block RAMs, in the device's blocks (M9K, BRAM36); halves count 0.5 (XC7's RAMB18E1), as Vivado counts.
   double brams = 0;
   std::int64_t lutram_luts = 0;     ///< of the LUTs, those used as distributed RAM (small memories)
+  /// pipelined_pe's reconfigured groups (reconfigure_groups): frames per batch (0: one static bitstream), the
+  /// bitstreams loaded in turn, and one configuration's cycles at the design clock.
+  struct reconfiguration_figures {
+    std::int64_t batch_frames = 0, groups = 0, configuration_cycles = 0;
+  } reconfiguration;
   std::int64_t cycles = 0;          ///< frame interval in clock cycles: fps = clock / cycles
   std::int64_t latency_cycles = 0;  ///< one frame from first input to last output
   double fps = 0;
@@ -181,7 +186,8 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
 }  // namespace detail
 
 /// The report as JSON: model, device, clock_mhz, feasible, luts, ffs, dsps, brams (blocks; 0.5 per XC7 half),
-/// lutram_luts, boundary_brams (group-boundary maps), cycles, fps, latency_ms,
+/// lutram_luts, reconfiguration {batch_frames, groups, configuration_cycles, configuration_ms} or null,
+/// boundary_brams (group-boundary maps), cycles, fps, latency_ms,
 /// latency_cycles, utilization{luts, ffs, dsps, brams}, engine{...}, layers[{name, parallelism{...}, luts, ffs, dsps,
 /// brams, cycles}], violations[{constraint, limit, actual, excess, message}], note, assumptions{topic: statement}.
 inline nlohmann::json to_json(const hw_report& r) {
@@ -216,6 +222,13 @@ inline nlohmann::json to_json(const hw_report& r) {
               {"dsps", r.dsps},
               {"brams", r.brams},
               {"lutram_luts", r.lutram_luts},
+              {"reconfiguration", r.reconfiguration.batch_frames > 0
+                                      ? json{{"batch_frames", r.reconfiguration.batch_frames},
+                                             {"groups", r.reconfiguration.groups},
+                                             {"configuration_cycles", r.reconfiguration.configuration_cycles},
+                                             {"configuration_ms", static_cast<double>(r.reconfiguration.configuration_cycles) /
+                                                                      (r.clock_mhz * 1e3)}}
+                                      : json(nullptr)},
               {"boundary_brams", [&] {  // feature maps stored at group boundaries (pipelined_pe), not in a layer
                  double layers_sum = 0;
                  for (const auto& l : r.layers) layers_sum += l.brams;

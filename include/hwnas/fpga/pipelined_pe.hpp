@@ -1201,6 +1201,7 @@ class pipelined_pe : public detail::model_base<D, Clock> {
     r.cycles = t.cycles;
     r.latency_cycles = t.latency;
     const auto groups = p.first.size();
+    r.reconfiguration = {reconf_.batch, static_cast<std::int64_t>(groups), reconf_.cycles};
     const double config_ms = static_cast<double>(reconf_.cycles) / (this->clock_mhz() * 1e3);
     r.assumptions = {
         {"arrays", groups == 1 ? std::string("one group: one static bitstream, every layer its own PE array (nothing "
