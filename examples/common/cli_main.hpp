@@ -37,7 +37,7 @@ inline const CLI::Validator decimal_integer(
 inline void decimal_integers_only(CLI::App& app) {
   for (CLI::Option* o : app.get_options()) {
     const std::string type = o->get_type_name();
-    if (type.rfind("INT", 0) == 0 || type.rfind("UINT", 0) == 0) o->check(decimal_integer);
+    if (type.rfind("INT", 0) == 0 || type.rfind("UINT", 0) == 0) o->transform(decimal_integer);  // first of its checks
   }
 }
 

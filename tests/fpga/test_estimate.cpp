@@ -95,6 +95,9 @@ TEST_CASE("hwnas-estimate: exit codes 0 feasible, 3 infeasible, 2 bad input") {
   CHECK(other.code == 2);
   CHECK(other.out.find("pipelined_pe's option") != std::string::npos);
   CHECK(run("--arch " + arch + " --reconfigure-groups 0").code == 2);
+  const auto word = run("--arch " + arch + " --reconfigure-groups abc");
+  CHECK(word.code == 2);
+  CHECK(word.out.find("not a whole decimal number") != std::string::npos);  // not "not in range"
   // integers are plain decimal and fit 64 bits: no octal "010", no hex, no silent "no limit" past the range
   for (const char* bad : {"010", "0x10", "18446744073709551616", "1e3"}) {
     CAPTURE(bad);
