@@ -328,3 +328,20 @@ TEST_CASE("journal: a header whose keys hold '~' or '/' is compared like any oth
   CHECK_NOTHROW(hs::journal(path.string(), nlohmann::json{{"s~eed", 1}, {"a/b", 2}}));
   fs::remove(path);
 }
+
+TEST_CASE("journal: a gene that is not a whole number in int's range makes the line no journal entry (fuzzing)") {
+  namespace fs = std::filesystem;
+  const fs::path path = fs::temp_directory_path() / ("hwnas_journal_genes_" + std::to_string(::getpid()) + ".jsonl");
+  for (const char* genome : {"[1, 1e30, 2]", "[1, 2.5]", "[3000000000]", "[-3000000000]", "\"[1, 2]\"", "[true]"}) {
+    CAPTURE(genome);
+    std::ofstream(path) << R"({"hwnas_journal": 1, "settings": {"seed": 1}})" << "\n"
+                        << R"({"genome": )" << genome << R"(, "status": "trained", "reward": 0.5})" << "\n";
+    // before, 1e30 was converted to int with undefined behaviour (UBSan under tools/fuzz) and the rest accepted
+    CHECK_THROWS_WITH_AS(hs::journal(path.string(), nlohmann::json{{"seed", 1}}),
+                         doctest::Contains("line 2 is not a journal entry"), hwnas::io_error);
+  }
+  std::ofstream(path) << R"({"hwnas_journal": 1, "settings": {"seed": 1}})" << "\n"
+                      << R"({"genome": [0, -2, 2147483647], "status": "trained", "reward": 0.5})" << "\n";
+  CHECK(hs::journal(path.string(), nlohmann::json{{"seed", 1}}).entries().at(0).g == std::vector<int>{0, -2, 2147483647});
+  fs::remove(path);
+}

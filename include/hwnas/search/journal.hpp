@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -240,7 +241,16 @@ class journal {
       try {
         const auto j = nlohmann::json::parse(line);
         trial e;  // what a journal keeps of a trial: enough to replay it
-        e.g = j.at("genome").get<genome>();
+        // genes are whole numbers that fit an int (a float such as 1e30 would convert with undefined behaviour)
+        const auto& genes = j.at("genome");
+        if (!genes.is_array()) throw std::runtime_error("the genome is not an array");
+        for (const auto& v : genes) {
+          if (!v.is_number_integer() || v.get<std::int64_t>() < std::numeric_limits<int>::min() ||
+              (v.is_number_unsigned() ? v.get<std::uint64_t>() > std::numeric_limits<int>::max()
+                                      : v.get<std::int64_t>() > std::numeric_limits<int>::max()))
+            throw std::runtime_error("gene " + v.dump() + " is not a whole number in the range of int");
+          e.g.push_back(v.get<int>());
+        }
         const auto st = detail::parse_status(j.at("status").get<std::string>());
         if (!st) throw std::runtime_error("unknown status");
         e.status = *st;
