@@ -316,6 +316,19 @@ struct pe_layer_table {
   std::vector<pe_layer_cost> cost;  ///< [index of Tn * tm.size() + index of Tm]
 };
 
+/// The pe_layer_table of every layer (both searches, static and reconfigured, start from these).
+inline std::vector<pe_layer_table> pe_layer_tables(const device_info& d, const std::vector<layer_geometry>& g) {
+  std::vector<pe_layer_table> table(g.size());
+  for (std::size_t l = 0; l < g.size(); ++l) {
+    auto& t = table[l];
+    t.tn = quotient_candidates(reduction_length(g[l]));
+    t.tm = quotient_candidates(g[l].out_channels);
+    for (const int tn : t.tn)
+      for (const int tm : t.tm) t.cost.push_back(pe_layer(d, g[l], tn, tm));
+  }
+  return table;
+}
+
 /// Least-LUT (or, with `fastest`, least-cycle) mapping within `lim` as an S-stage pipeline for each S = n..1, by
 /// branch and bound over the stages' (Tn, Tm). A stage's Tn is tried among the quotient candidates of its layers'
 /// N*K*K (any other Tn gives every layer the passes of the largest candidate below it, at no lower cost), Tm
@@ -328,14 +341,7 @@ inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vect
   const std::size_t n = g.size();
   const std::int64_t ccap = fastest ? unlimited : std::min(lim.cycles, lim.latency_cycles);
   const std::int64_t lcap = fastest ? unlimited : lim.latency_cycles;
-  std::vector<pe_layer_table> table(n);
-  for (std::size_t l = 0; l < n; ++l) {
-    auto& t = table[l];
-    t.tn = quotient_candidates(reduction_length(g[l]));
-    t.tm = quotient_candidates(g[l].out_channels);
-    for (const int tn : t.tn)
-      for (const int tm : t.tm) t.cost.push_back(pe_layer(d, g[l], tn, tm));
-  }
+  const auto table = pe_layer_tables(d, g);
   std::optional<pe_mapping> best;
   pe_totals best_t;
   for (std::size_t stages = n; stages >= 1; --stages) {  // one group (no sharing) first: it gives the bound early
@@ -889,14 +895,7 @@ inline std::optional<pe_mapping> pe_search_reconfigured(const device_info& d, co
   if (n > 20)
     throw invalid_argument("pipelined_pe with reconfigured groups: " + std::to_string(n) +
                            " layers give too many groupings to search exactly (at most 20)");
-  std::vector<pe_layer_table> table(n);
-  for (std::size_t l = 0; l < n; ++l) {
-    auto& t = table[l];
-    t.tn = quotient_candidates(reduction_length(g[l]));
-    t.tm = quotient_candidates(g[l].out_channels);
-    for (const int tn : t.tn)
-      for (const int tm : t.tm) t.cost.push_back(pe_layer(d, g[l], tn, tm));
-  }
+  const auto table = pe_layer_tables(d, g);
   // staircases of every group [i, j]
   const auto pareto = pe_layer_pareto(table);
   std::vector<std::vector<std::vector<pe_group_step>>> stair(n, std::vector<std::vector<pe_group_step>>(n));
