@@ -55,15 +55,16 @@ inline qformat parse_qformat(const std::string& text) {
 namespace detail {
 using json = nlohmann::json;
 
-inline void only_keys(const json& j, const std::string& where, std::initializer_list<const char*> keys) {
-  if (!j.is_object()) throw invalid_argument("architecture JSON: " + where + " must be an object");
+inline void only_keys(const json& j, const std::string& where, std::initializer_list<const char*> keys,
+                      const std::string& what = "architecture JSON: ") {
+  if (!j.is_object()) throw invalid_argument(what + where + " must be an object");
   for (const auto& [k, v] : j.items()) {
     bool known = false;
     for (const char* key : keys) known = known || k == key;
     if (!known) {
       std::string list;
       for (const char* key : keys) list += std::string(list.empty() ? "" : ", ") + key;
-      throw invalid_argument("architecture JSON: " + where + ": unknown key \"" + k + "\" (known: " + list + ")");
+      throw invalid_argument(what + where + ": unknown key \"" + k + "\" (known: " + list + ")");
     }
   }
 }
@@ -154,9 +155,11 @@ inline architecture architecture_from_json(const nlohmann::json& j) {
   return a;
 }
 
-/// Parses JSON text; syntax errors become hwnas::invalid_argument with nlohmann's position, and so does a key given
-/// twice in one object (JSON parsers keep one of them silently: a typo'd edit must not pass unnoticed).
-inline architecture parse_architecture(const std::string& text) {
+namespace detail {
+/// Parses JSON text strictly: syntax errors become hwnas::invalid_argument with nlohmann's position, prefixed by
+/// `what`, and so does a key given twice in one object (JSON parsers keep one of them silently: a typo'd edit must
+/// not pass unnoticed).
+inline nlohmann::json parse_json_strict(const std::string& text, const std::string& what) {
   nlohmann::json j;
   std::vector<std::set<std::string>> keys;  // per open object
   std::string duplicate;
@@ -172,12 +175,18 @@ inline architecture parse_architecture(const std::string& text) {
   try {
     j = nlohmann::json::parse(text, check);
   } catch (const nlohmann::json::exception& e) {  // syntax errors, and numbers too large for a double (1e400)
-    throw invalid_argument(std::string("architecture JSON: ") + e.what());
+    throw invalid_argument(what + ": " + e.what());
   }
   if (!duplicate.empty())
-    throw invalid_argument("architecture JSON: the key \"" + duplicate +
-                           "\" appears twice in one object; keep one (docs/architecture-json.md)");
-  return architecture_from_json(j);
+    throw invalid_argument(what + ": the key \"" + duplicate + "\" appears twice in one object; keep one");
+  return j;
+}
+}  // namespace detail
+
+/// Parses JSON text; syntax errors become hwnas::invalid_argument with nlohmann's position, and so does a key given
+/// twice in one object (docs/architecture-json.md).
+inline architecture parse_architecture(const std::string& text) {
+  return architecture_from_json(detail::parse_json_strict(text, "architecture JSON"));
 }
 
 /// Reads an architecture file. Throws hwnas::io_error when the file cannot be read.

@@ -1,0 +1,176 @@
+#pragma once
+/// @file
+/// What the hardware of an integer network under a pipelined_pe mapping is made of, before any Verilog is written:
+/// per layer its array (Tn x Tm), its loop counts, the order in which it reads its weights, its accumulator width,
+/// its line buffer (rows and read ports) and its memories. rtl/verilog.hpp writes the Verilog from this plan and
+/// docs/hardware.md describes the circuit; tests compare the plan's figures with the cost model's.
+///
+/// Reduction order. A conv layer's N*K*K products of one output value are taken tap-major, channel-minor:
+/// r = (kh*K + kw)*N + n, so that Tn <= N lanes read channels of one window position, and Tn > N lanes unroll the
+/// window (ceil(Tn/N) + 1 pixels at most per pass). Pass p takes r in [p*Tn, p*Tn + Tn). The classifier's C*H*W
+/// inputs are taken pixel-major the same way, r = (y*W + x)*C + c, in the order the pixels stream in.
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hwnas/core/architecture.hpp"
+#include "hwnas/core/error.hpp"
+#include "hwnas/fpga/detail/common.hpp"
+#include "hwnas/fpga/pipelined_pe.hpp"
+#include "hwnas/nn/integer_network.hpp"
+
+namespace hwnas::rtl {
+
+/// Bits of an unsigned counter holding 0..max_value (at least 1).
+constexpr int counter_bits(std::int64_t max_value) noexcept {
+  int b = 1;
+  while (b < 62 && (std::int64_t{1} << b) <= max_value) ++b;
+  return b;
+}
+
+/// One compute layer's hardware (conv layers, then the classifier).
+struct layer_plan {
+  layer_geometry g;           ///< geometry and bit widths (fpga's view of the layer)
+  int tn = 1, tm = 1;         ///< the array: Tn products of one output value x Tm output channels
+  std::int64_t passes = 1;    ///< qn = ceil(N K^2 / Tn) cycles per tile of Tm outputs
+  std::int64_t tiles = 1;     ///< qm = ceil(M / Tm) tiles per output pixel
+  int acc_bits = 0;           ///< accumulator width: the cost model's, widened if the trained bias needs more
+  int model_acc_bits = 0;     ///< the cost model's accumulator width (fpga::detail::accumulator_bits)
+  int shift = 0;              ///< requantizer shift F_in + F_w - F_out (<= 0: shift left); unused by the classifier
+  /// Conv: input rows the line buffer holds (a circular buffer of rows, one pixel of N channels per word).
+  /// Classifier: input pixels its buffer holds.
+  int buffer_rows = 0;
+  int read_ports = 1;         ///< pixels read per cycle (copies of the buffer a synthesis tool makes)
+  std::int64_t buffer_words = 0;   ///< depth of the line buffer
+  std::int64_t buffer_width = 0;   ///< bits per word: one pixel, N a (conv) or C a (classifier)
+  std::int64_t weight_words = 0;   ///< depth of the weight memory: qm qn words
+  std::int64_t weight_width = 0;   ///< Tn Tm w bits per word
+  int kh = 1, kw = 1;         ///< window (the classifier reads the whole H x W map as one window)
+  int in_h = 1, in_w = 1;     ///< input map (the classifier: the last feature map)
+  int channels = 1;           ///< channels of one input pixel (N; the classifier: C)
+};
+
+/// The plan of the whole design.
+struct design_plan {
+  std::vector<layer_plan> layers;  ///< conv layers, then the classifier
+  int input_channels = 1, input_bits = 8;
+  int classes = 2;
+  int logit_bits = 0;  ///< the classifier's accumulator width: each logit is a signed number of this width
+};
+
+namespace detail {
+
+/// Products per pass that lie in [0, extent): lanes past the reduction read a zero activation.
+inline std::int64_t lanes_in_pass(std::int64_t pass, std::int64_t tn, std::int64_t extent) {
+  return std::clamp<std::int64_t>(extent - pass * tn, 0, tn);
+}
+
+/// Bits of a signed accumulator that holds +-bound exactly.
+inline int signed_bits_for(std::int64_t bound) {
+  int b = 1;
+  while (b < 63 && (std::int64_t{1} << (b - 1)) - 1 < bound) ++b;
+  return b;
+}
+
+/// Distinct pixels (window taps) the passes of a layer read in one cycle, at most.
+inline int read_ports_of(std::int64_t tn, std::int64_t channels, std::int64_t extent) {
+  std::int64_t best = 1;
+  for (std::int64_t p = 0; p * tn < extent; ++p) {
+    const std::int64_t lo = p * tn, hi = std::min(extent, lo + tn) - 1;
+    best = std::max(best, hi / channels - lo / channels + 1);
+  }
+  return static_cast<int>(best);
+}
+
+}  // namespace detail
+
+/// Default rows of a conv layer's circular line buffer: the K rows of a window and the `stride` rows the next
+/// output row needs, or, when more, the rows the last window of a frame holds plus the rows the next frame's first
+/// window needs (so that the next frame can stream in while the last output row is computed).
+inline int default_buffer_rows(const layer_geometry& g) {
+  const int last_rows = g.in_height - std::max((g.out_height - 1) * g.stride - g.pad_top, 0);
+  const int first_rows = std::min(g.kernel - g.pad_top, g.in_height);
+  return std::max(g.kernel + g.stride, last_rows + first_rows);
+}
+
+/// Plans the hardware of `net` under `mapping` (one entry per compute layer; see fpga::pe_mapping).
+/// @throws hwnas::invalid_argument when the mapping does not fit the network (fpga::detail::check_mapping's
+///         messages) or has more than one group (the exporter builds the one-group pipeline, S = n, where every
+///         layer has its own array)
+inline design_plan make_plan(const nn::integer_network& net, const fpga::pe_mapping& mapping) {
+  const auto& arch = net.arch();
+  const auto geo = geometry(arch);
+  fpga::detail::check_mapping(geo, mapping);
+  for (const auto& m : mapping.layers)
+    if (m.group != 0)
+      throw invalid_argument("rtl export: the mapping has more than one group; the exporter builds the one-group "
+                             "pipeline (every layer on its own array): map with a spec the one-group design meets, "
+                             "or give a mapping whose groups are all 0");
+  design_plan plan;
+  plan.input_channels = arch.input.channels;
+  plan.input_bits = arch.effective_input_format().bits();
+  plan.classes = arch.classes;
+  const auto& layers = net.layers();
+  for (std::size_t l = 0; l < geo.size(); ++l) {
+    const auto& g = geo[l];
+    const auto& L = layers[l];
+    layer_plan p;
+    p.g = g;
+    p.tn = mapping.layers[l].tn;
+    p.tm = mapping.layers[l].tm;
+    const std::int64_t extent = fpga::detail::reduction_length(g);
+    p.passes = fpga::ceil_div(extent, p.tn);
+    p.tiles = fpga::ceil_div(g.out_channels, p.tm);
+    p.model_acc_bits = fpga::detail::accumulator_bits(g);
+    std::int64_t max_bias = 0;
+    for (const auto b : L.bias) max_bias = std::max<std::int64_t>(max_bias, b < 0 ? -std::int64_t{b} : b);
+    const std::int64_t max_product =
+        std::int64_t{L.input_format.max_code()} * (g.weight_bits == 1 ? 1 : (std::int64_t{1} << (g.weight_bits - 1)));
+    p.acc_bits = std::max(p.model_acc_bits, detail::signed_bits_for(extent * max_product + max_bias));
+    if (!g.is_classifier)
+      p.shift = L.input_format.frac_bits + L.weight_format.frac_bits - L.output_format.frac_bits;
+    if (g.is_classifier) {
+      const int h = arch.layers.empty() ? arch.input.height : geo[l - 1].pooled_height;
+      const int w = arch.layers.empty() ? arch.input.width : geo[l - 1].pooled_width;
+      p.in_h = h;
+      p.in_w = w;
+      p.kh = h;
+      p.kw = w;
+      p.channels = static_cast<int>(g.in_channels / (std::int64_t{h} * w));
+      p.read_ports = detail::read_ports_of(p.tn, p.channels, extent);
+      p.buffer_rows = p.read_ports + 2;  // pixels: the ones a pass reads, and two being written ahead
+      p.buffer_words = p.buffer_rows;
+    } else {
+      p.in_h = g.in_height;
+      p.in_w = g.in_width;
+      p.kh = p.kw = g.kernel;
+      p.channels = g.in_channels;
+      p.read_ports = detail::read_ports_of(p.tn, p.channels, extent);
+      p.buffer_rows = default_buffer_rows(g);
+      p.buffer_words = std::int64_t{p.buffer_rows} * g.in_width;
+    }
+    p.buffer_width = std::int64_t{p.channels} * g.act_bits;
+    p.weight_words = p.passes * p.tiles;
+    p.weight_width = std::int64_t{p.tn} * p.tm * g.weight_bits;
+    plan.layers.push_back(p);
+  }
+  plan.logit_bits = plan.layers.back().acc_bits;
+  return plan;
+}
+
+/// Registers between a layer's last pass and its output pixel at the next layer's input: the buffer and weight
+/// reads, the products, the accumulator and the output register (docs/hardware.md#timing).
+inline constexpr std::int64_t layer_registers = 4;
+
+/// Cycles the hardware adds to the cost model's latency at most: per layer its passes of one output pixel
+/// (qm qn: the model counts a layer's output at the arrival of its window) and its registers. The model's latency
+/// plus this bounds the measured first-pixel-to-class latency of every design we simulate (tests/rtl).
+inline std::int64_t pipeline_cycles(const design_plan& plan) {
+  std::int64_t c = 0;
+  for (const auto& L : plan.layers) c += L.passes * L.tiles + layer_registers;
+  return c;
+}
+
+}  // namespace hwnas::rtl

@@ -1,0 +1,712 @@
+#pragma once
+/// @file
+/// Verilog-2005 for an integer network under a one-group pipelined_pe mapping: the accelerator the cost model
+/// describes (docs/cost-models.md#pipelined-pe, docs/hardware.md), generated from rtl::design_plan.
+///
+/// Per conv layer: a circular line buffer of input rows (one pixel of N channels per word, one read port per pixel a
+/// pass reads), a weight ROM of qm qn words of Tn Tm w bits (`$readmemh`, a block RAM for synthesis), and a Tn x Tm
+/// PE array: registered products, per column an adder tree whose levels grow a bit each, an accumulator that starts
+/// from the bias, and a requantizer (round half away from zero, ReLU, saturate; docs/fixed-point.md); then the 2x2
+/// max-pool (a register of one output pixel's tiles and a row buffer of half a row) and a registered output pixel.
+/// The classifier streams: it keeps a few pixels, its M accumulators take every pass in turn, and it emits the
+/// logits (signed, `logit_bits` wide) and their argmax (first maximum). Interfaces are valid/ready; a layer emits at
+/// most one pixel per cycle and takes one per cycle.
+///
+/// Pipeline of a layer, in cycles after a pass is issued: 1 the buffer and weight reads, 2 the products, 3 the
+/// accumulator, 4 the requantized (pooled) output register. A layer issues one pass per cycle when its window is in
+/// the buffer and its output register is free.
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "hwnas/core/atomic_file.hpp"
+#include "hwnas/core/error.hpp"
+#include "hwnas/rtl/plan.hpp"
+
+namespace hwnas::rtl {
+
+/// Options of the generator.
+struct verilog_options {
+  /// Name of the top module; the layers are `<top>_l<i>` and `<top>_fc`, the memory files `<top>_l<i>_w.mem`.
+  std::string top = "hwnas_top";
+};
+
+/// One file of a generated design.
+struct design_file {
+  std::string name;  ///< file name, no directory
+  std::string text;
+};
+
+/// A generated design: the plan it implements and its files (the Verilog, one weight memory file per layer).
+struct verilog_design {
+  std::string top;
+  design_plan plan;
+  std::vector<design_file> files;
+  /// Width of the input port: one pixel, input_channels codes of input_bits each, channel 0 in the low bits.
+  int input_width() const noexcept { return plan.input_channels * plan.input_bits; }
+  /// Width of the logits port: classes signed numbers of logit_bits each, class 0 in the low bits.
+  int logits_width() const noexcept { return plan.classes * plan.logit_bits; }
+  /// Width of the class port.
+  int class_width() const noexcept { return counter_bits(plan.classes - 1); }
+};
+
+namespace detail {
+
+inline std::string ud(int width, std::int64_t v) { return std::to_string(width) + "'d" + std::to_string(v); }
+
+/// `expr` (a simple name, `from` bits wide) as a `to`-bit expression: zero-extended or its low bits.
+inline std::string fit(const std::string& expr, int from, int to) {
+  if (from == to) return expr;
+  if (from < to) return "{" + std::to_string(to - from) + "'d0, " + expr + "}";
+  return expr + "[" + std::to_string(to - 1) + ":0]";
+}
+
+/// Two's complement of v in `width` bits as hex digits (width may exceed 64: sign-filled).
+inline std::string hex_word(const std::vector<std::int64_t>& fields, int field_bits) {
+  // fields[0] in the low bits
+  const std::size_t bits = fields.size() * static_cast<std::size_t>(field_bits);
+  const std::size_t digits = (bits + 3) / 4;
+  std::string out(digits, '0');
+  for (std::size_t d = 0; d < digits; ++d) {
+    int nibble = 0;
+    for (int b = 0; b < 4; ++b) {
+      const std::size_t bit = d * 4 + static_cast<std::size_t>(b);
+      if (bit >= bits) break;
+      const std::size_t f = bit / static_cast<std::size_t>(field_bits);
+      const int k = static_cast<int>(bit % static_cast<std::size_t>(field_bits));
+      const std::uint64_t v = static_cast<std::uint64_t>(fields[f]);
+      const int bitval = k < 64 ? static_cast<int>((v >> k) & 1u) : static_cast<int>((v >> 63) & 1u);
+      nibble |= bitval << b;
+    }
+    out[digits - 1 - d] = "0123456789abcdef"[nibble];
+  }
+  return out;
+}
+
+/// A Verilog literal of `width` bits holding the fields (each `field_bits` wide, two's complement).
+inline std::string hex_literal(const std::vector<std::int64_t>& fields, int field_bits) {
+  return std::to_string(fields.size() * static_cast<std::size_t>(field_bits)) + "'h" + hex_word(fields, field_bits);
+}
+
+/// The weight code a hardware memory stores: two's complement in w bits; a bipolar 1-bit weight (+1 / -1) as 1 / 0.
+inline std::int64_t stored_weight(std::int64_t code, int w) { return w == 1 ? (code > 0 ? 1 : 0) : code; }
+
+/// Where lane i of pass p reads: the port (pixel of the pass) and the channel, or -1 past the reduction.
+struct lane_source {
+  int port = -1, channel = 0;
+};
+inline lane_source lane_of(std::int64_t p, std::int64_t i, std::int64_t tn, std::int64_t channels,
+                           std::int64_t extent) {
+  const std::int64_t r = p * tn + i;
+  if (r >= extent) return {};
+  const std::int64_t first_pixel = p * tn / channels;
+  return {static_cast<int>(r / channels - first_pixel), static_cast<int>(r % channels)};
+}
+
+/// The per-column PE datapath shared by conv layers and the classifier: registered products of lane activations
+/// `acts` and the column's weights from `w1`, the adder tree, and the sum `s` (tree_bits wide). Emitted inside a
+/// generate loop over columns `m`.
+inline void emit_column(std::ostringstream& v, const layer_plan& L, int& tree_bits) {
+  const int A = L.g.act_bits, WB = L.g.weight_bits, TN = L.tn;
+  const int PB = A + WB;  // a bipolar a x 1 product is a + 1 bits, like any a x w
+  for (int i = 0; i < TN; ++i) {
+    v << "      reg signed [" << PB - 1 << ":0] pr" << i << ";\n";
+  }
+  v << "      always @(posedge clk) if (en) begin\n";
+  for (int i = 0; i < TN; ++i) {
+    const std::string a = "acts[" + std::to_string(i * A + A - 1) + ":" + std::to_string(i * A) + "]";
+    const std::string w = "w1[(m*" + std::to_string(TN) + "+" + std::to_string(i) + ")*" + std::to_string(WB) + " +: " +
+                          std::to_string(WB) + "]";
+    if (WB == 1) {
+      v << "        pr" << i << " <= " << w << " ? $signed({1'b0, " << a << "}) : -$signed({1'b0, " << a << "});\n";
+    } else {
+      // both operands extended to the product's width: the product is exact there
+      v << "        pr" << i << " <= $signed({" << WB << "'d0, " << a << "}) * $signed({{" << A << "{" << w << "[" << WB - 1
+        << "]}}, " << w << "});\n";
+    }
+  }
+  v << "      end\n";
+  // adder tree: level k adds (PB + k - 1)-bit pairs into PB + k bits; an odd element passes on sign-extended
+  std::vector<std::string> names;
+  for (int i = 0; i < TN; ++i) names.push_back("pr" + std::to_string(i));
+  int bits = PB, level = 0;
+  while (names.size() > 1) {
+    std::vector<std::string> next;
+    for (std::size_t i = 0; i + 1 < names.size(); i += 2) {
+      const std::string nm = "t" + std::to_string(level + 1) + "_" + std::to_string(i / 2);
+      v << "      wire signed [" << bits << ":0] " << nm << " = {" << names[i] << "[" << bits - 1 << "], " << names[i]
+        << "} + {" << names[i + 1] << "[" << bits - 1 << "], " << names[i + 1] << "};\n";
+      next.push_back(nm);
+    }
+    if (names.size() % 2) {
+      const std::string nm = "t" + std::to_string(level + 1) + "_" + std::to_string(names.size() / 2);
+      v << "      wire signed [" << bits << ":0] " << nm << " = {" << names.back() << "[" << bits - 1 << "], "
+        << names.back() << "};\n";
+      next.push_back(nm);
+    }
+    names = std::move(next);
+    ++bits;
+    ++level;
+  }
+  v << "      wire signed [" << bits - 1 << ":0] s = " << names[0] << ";\n";
+  tree_bits = bits;
+}
+
+/// Sign-extension of the column sum `s` (tree_bits) to `acc` bits.
+inline std::string extend_sum(int tree_bits, int acc) {
+  if (tree_bits == acc) return "s";
+  return "{{" + std::to_string(acc - tree_bits) + "{s[" + std::to_string(tree_bits - 1) + "]}}, s}";
+}
+
+/// The requantizer of one column: signed `acc` (ACC bits) to an unsigned OB-bit `q`, shift right with rounding half
+/// away from zero (or left when shift <= 0), ReLU, saturation (docs/fixed-point.md; hwnas::requantize).
+inline void emit_requantizer(std::ostringstream& v, int ACC, int OB, int shift) {
+  const std::int64_t max_code = (std::int64_t{1} << OB) - 1;
+  if (shift >= ACC) {  // every non-negative accumulator rounds to 0
+    v << "      wire [" << OB - 1 << ":0] q = " << OB << "'d0;\n";
+    v << "      wire unused_acc = &{1'b0, acc};\n";
+    return;
+  }
+  if (shift > 0) {
+    const int QB = ACC + 1 - shift;  // (acc + 2^(shift-1)) >>> shift fits in QB bits, sign included
+    v << "      wire signed [" << ACC << ":0] r = {acc[" << ACC - 1 << "], acc} + " << ACC + 1 << "'sd"
+      << (std::int64_t{1} << (shift - 1)) << ";\n";
+    v << "      wire [" << QB - 1 << ":0] qs = r[" << ACC << ":" << shift << "];\n";
+    if (QB - 1 > OB) {
+      v << "      wire ovf = |qs[" << QB - 2 << ":" << OB << "];\n";
+      v << "      wire [" << OB - 1 << ":0] q = acc[" << ACC - 1 << "] ? " << OB << "'d0 : ovf ? " << OB << "'d"
+        << max_code << " : qs[" << OB - 1 << ":0];\n";
+    } else {
+      const std::string low = "qs[" + std::to_string(QB - 2) + ":0]";
+      const std::string ext = QB - 1 == OB ? low : "{" + std::to_string(OB - (QB - 1)) + "'d0, " + low + "}";
+      v << "      wire [" << OB - 1 << ":0] q = acc[" << ACC - 1 << "] ? " << OB << "'d0 : " << ext << ";\n";
+    }
+    v << "      wire unused_r = &{1'b0, r[" << shift - 1 << ":0], qs[" << QB - 1 << "]};\n";
+    return;
+  }
+  // shift <= 0: the code is acc * 2^ls, saturated
+  const int ls = -shift;
+  const int MB = ACC - 1;  // magnitude bits of a non-negative acc
+  const std::int64_t lim = max_code >> ls;
+  v << "      wire [" << MB - 1 << ":0] mag = acc[" << MB - 1 << ":0];\n";
+  if (MB >= 63 || lim < (std::int64_t{1} << MB) - 1)
+    v << "      wire ovf = mag > " << MB << "'d" << lim << ";\n";
+  else
+    v << "      wire ovf = 1'b0;\n";
+  const int SB = MB + ls;  // bits of mag << ls
+  std::string shifted = ls ? "{mag, " + std::to_string(ls) + "'d0}" : std::string("mag");
+  v << "      wire [" << SB - 1 << ":0] shl = " << shifted << ";\n";
+  std::string low = SB >= OB ? "shl[" + std::to_string(OB - 1) + ":0]"
+                             : "{" + std::to_string(OB - SB) + "'d0, shl}";
+  v << "      wire [" << OB - 1 << ":0] q = acc[" << ACC - 1 << "] ? " << OB << "'d0 : ovf ? " << OB << "'d" << max_code
+    << " : " << low << ";\n";
+  if (SB > OB) v << "      wire unused_shl = &{1'b0, shl[" << SB - 1 << ":" << OB << "]};\n";
+}
+
+/// `sel ? a : b` lane-wise maximum of two Tm-lane vectors of OB-bit codes, into `out`.
+inline void emit_lane_max(std::ostringstream& v, const std::string& out, const std::string& a, const std::string& b,
+                          int TM, int OB) {
+  v << "  wire [" << TM * OB - 1 << ":0] " << out << ";\n";
+  for (int m = 0; m < TM; ++m) {
+    const std::string sl = "[" + std::to_string(m * OB + OB - 1) + ":" + std::to_string(m * OB) + "]";
+    v << "  assign " << out << sl << " = " << a << sl << " > " << b << sl << " ? " << a << sl << " : " << b << sl
+      << ";\n";
+  }
+}
+
+/// A tile-indexed slice `base[(j*TM*OB) +: TM*OB]` as a case-free expression when there is one tile.
+inline std::string tile_slice(const std::string& base, const std::string& j, int tiles, int tile_bits) {
+  if (tiles == 1) return base;
+  return base + "[" + j + "*" + std::to_string(tile_bits) + " +: " + std::to_string(tile_bits) + "]";
+}
+
+/// The lane-select tables: lane i's activation for the pass in stage 1 (p1), from the port registers rq<q>.
+inline void emit_lane_select(std::ostringstream& v, const layer_plan& L, int PW, std::int64_t extent) {
+  const int A = L.g.act_bits, TN = L.tn;
+  v << "  wire [" << TN * A - 1 << ":0] acts;\n";
+  for (int i = 0; i < TN; ++i) {
+    v << "  reg [" << A - 1 << ":0] act" << i << ";\n";
+    v << "  always @* begin\n    act" << i << " = " << A << "'d0;\n    case (p1)\n";
+    for (std::int64_t p = 0; p < L.passes; ++p) {
+      const auto s = lane_of(p, i, TN, L.channels, extent);
+      if (s.port < 0) continue;
+      v << "      " << ud(PW, p) << ": act" << i << " = padr[" << s.port << "] ? " << A << "'d0 : rq" << s.port << "["
+        << s.channel * A + A - 1 << ":" << s.channel * A << "];\n";
+    }
+    v << "      default: act" << i << " = " << A << "'d0;\n    endcase\n  end\n";
+    v << "  assign acts[" << i * A + A - 1 << ":" << i * A << "] = act" << i << ";\n";
+  }
+}
+
+/// Bias words of the tiles: tile j's Tm bias codes (ACC bits each), lanes past M hold 0.
+inline std::vector<std::string> bias_words(const layer_plan& L, const std::vector<std::int32_t>& bias) {
+  std::vector<std::string> out;
+  for (std::int64_t j = 0; j < L.tiles; ++j) {
+    std::vector<std::int64_t> f;
+    for (int m = 0; m < L.tm; ++m) {
+      const std::int64_t c = j * L.tm + m;
+      f.push_back(c < L.g.out_channels ? bias[static_cast<std::size_t>(c)] : 0);
+    }
+    out.push_back(hex_literal(f, L.acc_bits));
+  }
+  return out;
+}
+
+/// The weight memory file: word (j, p) at address j*qn + p (conv) or p*qm + j (classifier), lane (i, m) at bits
+/// ((m*Tn + i)*w). `weight_at(m, r)` is the code of output m and reduction index r (tap-major order).
+template <class WeightAt>
+std::string weight_memory(const layer_plan& L, bool pass_major, WeightAt weight_at) {
+  const std::int64_t extent = fpga::detail::reduction_length(L.g);
+  std::string out;
+  const int w = L.g.weight_bits;
+  auto word = [&](std::int64_t j, std::int64_t p) {
+    std::vector<std::int64_t> f;
+    for (int m = 0; m < L.tm; ++m)
+      for (int i = 0; i < L.tn; ++i) {
+        const std::int64_t mm = j * L.tm + m, r = p * L.tn + i;
+        f.push_back(mm < L.g.out_channels && r < extent ? stored_weight(weight_at(mm, r), w) : 0);
+      }
+    out += hex_word(f, w);
+    out += '\n';
+  };
+  if (pass_major) {
+    for (std::int64_t p = 0; p < L.passes; ++p)
+      for (std::int64_t j = 0; j < L.tiles; ++j) word(j, p);
+  } else {
+    for (std::int64_t j = 0; j < L.tiles; ++j)
+      for (std::int64_t p = 0; p < L.passes; ++p) word(j, p);
+  }
+  return out;
+}
+
+/// A conv layer's module.
+inline std::string conv_module(const std::string& name, const std::string& mem_file, const layer_plan& L,
+                               const std::vector<std::int32_t>& bias) {
+  const auto& g = L.g;
+  const int N = L.channels, A = g.act_bits, M = g.out_channels, OB = g.out_bits, WB = g.weight_bits;
+  const int H = g.in_height, W = g.in_width, K = g.kernel, S = g.stride, PT = g.pad_top, PL = g.pad_left;
+  const int R = g.out_height, C = g.out_width, TN = L.tn, TM = L.tm, ACC = L.acc_bits;
+  const std::int64_t QN = L.passes, QM = L.tiles, KR = L.buffer_rows;
+  const int PORTS = L.read_ports;
+  const bool pool = g.pool == 2;
+  const std::int64_t extent = fpga::detail::reduction_length(g);
+  const int OUTW = M * OB;
+  // widths
+  const int CW = counter_bits(W - 1), SW = counter_bits(KR - 1), DW = counter_bits(KR);
+  const int AW = counter_bits(KR * W - 1);
+  const int YW = std::max(counter_bits(std::int64_t{R} * S + K + PT + H + KR), DW);
+  const int DSW = YW + 1;  // D, signed
+  const int XW = std::max(counter_bits(std::int64_t{C} * S + K + PL + W), CW);
+  const int OYW = counter_bits(R - 1), OXW = counter_bits(C - 1);
+  const int PW = counter_bits(QN - 1), JW = counter_bits(QM - 1), WAW = counter_bits(QN * QM - 1);
+  const std::int64_t delta_frame = H - std::int64_t{R - 1} * S;  // rows the top slot moves at a new frame
+  std::ostringstream v;
+  v << "// conv layer: " << N << "x" << H << "x" << W << " -> " << M << " channels, " << K << "x" << K << " kernel, stride "
+    << S << (pool ? ", 2x2 max-pool" : "") << "; array Tn=" << TN << " x Tm=" << TM << ", " << QN << " passes x " << QM
+    << " tiles per output pixel\n";
+  v << "// activations u" << A << " bits, weights s" << WB << " bits" << (WB == 1 ? " (bipolar)" : "") << ", accumulator "
+    << ACC << " bits, requantizer shift " << L.shift << ", outputs " << OB << " bits; line buffer " << KR << " rows x "
+    << W << " pixels, " << PORTS << " read port(s)\n";
+  v << "module " << name << " (\n  input wire clk,\n  input wire rst,\n  input wire in_valid,\n  output wire in_ready,\n"
+    << "  input wire [" << N * A - 1 << ":0] in_data,\n  output reg out_valid,\n  input wire out_ready,\n"
+    << "  output reg [" << OUTW - 1 << ":0] out_data\n);\n";
+  v << "  wire en = !out_valid || out_ready;  // the pipeline moves unless a finished pixel waits\n\n";
+  // ---- writer
+  v << "  // line buffer: a circular buffer of " << KR << " rows; D = rows from the oldest row still needed to the row "
+       "being written\n  // (signed: negative while the writer still fills rows no window reads, once the compute has "
+       "moved past them)\n";
+  v << "  reg [" << N * A - 1 << ":0] lb [0:" << KR * W - 1 << "];\n";
+  v << "  reg [" << CW - 1 << ":0] wr_col;\n  reg [" << SW - 1 << ":0] wr_slot;\n  reg signed [" << DSW - 1 << ":0] D;\n";
+  v << "  wire [" << YW - 1 << ":0] freed_rows;\n";
+  v << "  assign in_ready = D < " << DSW << "'sd" << KR << ";\n";
+  v << "  wire wr_fire = in_valid && in_ready;\n";
+  v << "  wire row_done = wr_fire && wr_col == " << ud(CW, W - 1) << ";\n";
+  v << "  wire [" << AW - 1 << ":0] wr_addr = " << (AW > SW ? "{" + std::to_string(AW - SW) + "'d0, wr_slot}" : "wr_slot")
+    << " * " << ud(AW, W) << " + " << (AW > CW ? "{" + std::to_string(AW - CW) + "'d0, wr_col}" : "wr_col") << ";\n";
+  v << "  always @(posedge clk) if (wr_fire) lb[wr_addr] <= in_data;\n";
+  v << "  always @(posedge clk) begin\n    if (rst) begin\n      wr_col <= " << ud(CW, 0) << ";\n      wr_slot <= "
+    << ud(SW, 0) << ";\n      D <= " << DSW << "'sd0;\n    end else begin\n";
+  v << "      if (wr_fire) wr_col <= row_done ? " << ud(CW, 0) << " : wr_col + " << ud(CW, 1) << ";\n";
+  v << "      if (row_done) wr_slot <= wr_slot == " << ud(SW, KR - 1) << " ? " << ud(SW, 0) << " : wr_slot + " << ud(SW, 1)
+    << ";\n";
+  v << "      D <= D + $signed({" << DSW - 1 << "'d0, row_done}) - $signed({1'b0, freed_rows});\n    end\n  end\n\n";
+  // ---- issue
+  v << "  // issue: one pass per cycle over output pixels (oy, ox), tiles j, passes p\n";
+  v << "  reg [" << OYW - 1 << ":0] oy;\n  reg [" << OXW - 1 << ":0] ox;\n  reg [" << YW - 1 << ":0] iy0;  // oy*S\n"
+    << "  reg [" << XW - 1 << ":0] ix0;  // ox*S\n  reg [" << SW - 1 << ":0] top_slot;  // slot of input row oy*S - PT\n"
+    << "  reg [" << PW - 1 << ":0] p;\n  reg [" << JW - 1 << ":0] j;\n  reg [" << WAW - 1 << ":0] wa;\n";
+  // unsigned min / max against a constant (a bound of 0 makes the comparison constant: left out)
+  auto umin = [](const std::string& x, int w, std::int64_t c) {
+    return c == 0 ? ud(w, 0) : "(" + x + " < " + ud(w, c) + " ? " + x + " : " + ud(w, c) + ")";
+  };
+  auto umax = [](const std::string& x, int w, std::int64_t c) {
+    return c == 0 ? x : "(" + x + " > " + ud(w, c) + " ? " + x + " : " + ud(w, c) + ")";
+  };
+  v << "  wire [" << YW - 1 << ":0] first_row = " << umax("iy0", YW, PT) << " - " << ud(YW, PT) << ";\n";
+  v << "  wire [" << YW - 1 << ":0] next_first = " << umax("(iy0 + " + ud(YW, S) + ")", YW, PT) << " - " << ud(YW, PT)
+    << ";\n";
+  v << "  wire [" << YW - 1 << ":0] last_row = " << umin("(iy0 + " + ud(YW, K - 1) + ")", YW, PT + H - 1) << " - "
+    << ud(YW, PT) << ";\n";
+  v << "  wire [" << XW - 1 << ":0] last_col = " << umin("(ix0 + " + ud(XW, K - 1) + ")", XW, PL + W - 1) << " - "
+    << ud(XW, PL) << ";\n";
+  v << "  wire [" << YW - 1 << ":0] need = last_row - first_row;\n";
+  v << "  wire signed [" << DSW - 1 << ":0] need_s = $signed({1'b0, need});\n";
+  v << "  wire [" << XW - 1 << ":0] colx = " << (XW > CW ? "{" + std::to_string(XW - CW) + "'d0, wr_col}" : "wr_col")
+    << ";\n";
+  v << "  wire window_in = D > need_s || (D == need_s && colx > last_col);\n";
+  v << "  wire pixel_start = p == " << ud(PW, 0) << " && j == " << ud(JW, 0) << ";\n";
+  v << "  wire go = en && (!pixel_start || window_in);\n";
+  v << "  wire pixel_end = go && p == " << ud(PW, QN - 1) << " && j == " << ud(JW, QM - 1) << ";\n";
+  v << "  wire row_end = pixel_end && ox == " << ud(OXW, C - 1) << ";\n";
+  v << "  wire frame_end = row_end && oy == " << ud(OYW, R - 1) << ";\n";
+  v << "  assign freed_rows = frame_end ? " << ud(YW, H) << " - first_row : row_end ? next_first - "
+       "first_row : "
+    << ud(YW, 0) << ";\n";
+  auto slot_add = [&](const std::string& a, std::int64_t inc) {
+    inc %= KR;
+    // (a + inc) mod KR for a < KR: one conditional subtraction
+    return "(" + a + " >= " + ud(SW, KR - inc) + " ? " + a + " - " + ud(SW, KR - inc) + " : " + a + " + " + ud(SW, inc) +
+           ")";
+  };
+  v << "  always @(posedge clk) begin\n    if (rst) begin\n      oy <= " << ud(OYW, 0) << ";\n      ox <= " << ud(OXW, 0)
+    << ";\n      iy0 <= " << ud(YW, 0) << ";\n      ix0 <= " << ud(XW, 0) << ";\n      top_slot <= "
+    << ud(SW, (KR - PT % KR) % KR) << ";\n      p <= " << ud(PW, 0) << ";\n      j <= " << ud(JW, 0) << ";\n      wa <= "
+    << ud(WAW, 0) << ";\n    end else if (go) begin\n";
+  v << "      p <= p == " << ud(PW, QN - 1) << " ? " << ud(PW, 0) << " : p + " << ud(PW, 1) << ";\n";
+  v << "      if (p == " << ud(PW, QN - 1) << ") j <= j == " << ud(JW, QM - 1) << " ? " << ud(JW, 0) << " : j + " << ud(JW, 1)
+    << ";\n";
+  v << "      wa <= pixel_end ? " << ud(WAW, 0) << " : wa + " << ud(WAW, 1) << ";\n";
+  v << "      if (pixel_end) begin\n        ox <= row_end ? " << ud(OXW, 0) << " : ox + " << ud(OXW, 1)
+    << ";\n        ix0 <= row_end ? " << ud(XW, 0) << " : ix0 + " << ud(XW, S) << ";\n      end\n";
+  v << "      if (row_end) begin\n        oy <= frame_end ? " << ud(OYW, 0) << " : oy + " << ud(OYW, 1)
+    << ";\n        iy0 <= frame_end ? " << ud(YW, 0) << " : iy0 + " << ud(YW, S) << ";\n        top_slot <= frame_end ? "
+    << slot_add("top_slot", delta_frame) << " : " << slot_add("top_slot", S) << ";\n      end\n    end\n  end\n\n";
+  // ---- ports: per pass the taps of the window it reads
+  v << "  // read ports: pass p reads window taps t0(p) .. t0(p)+" << PORTS - 1 << "\n";
+  const int KB = counter_bits(K - 1);
+  v << "  reg [" << PORTS - 1 << ":0] padr;\n";
+  for (int q = 0; q < PORTS; ++q) {
+    v << "  reg [" << KB - 1 << ":0] kh" << q << ", kw" << q << ";\n  reg use" << q << ";\n";
+    v << "  always @* begin\n    kh" << q << " = " << ud(KB, 0) << ";\n    kw" << q << " = " << ud(KB, 0) << ";\n    use"
+      << q << " = 1'b0;\n    case (p)\n";
+    for (std::int64_t pp = 0; pp < QN; ++pp) {
+      const std::int64_t lo = pp * TN, hi = std::min(extent, lo + TN) - 1;
+      const std::int64_t t = lo / N + q;
+      if (t > hi / N) continue;
+      v << "      " << ud(PW, pp) << ": begin kh" << q << " = " << ud(KB, t / K) << "; kw" << q << " = " << ud(KB, t % K)
+        << "; use" << q << " = 1'b1; end\n";
+    }
+    v << "      default: ;\n    endcase\n  end\n";
+    v << "  wire [" << YW - 1 << ":0] row" << q << " = iy0 + {" << YW - KB << "'d0, kh" << q << "};\n";
+    v << "  wire [" << XW - 1 << ":0] col" << q << " = ix0 + {" << XW - KB << "'d0, kw" << q << "};\n";
+    v << "  wire pd" << q << " = !use" << q << (PT > 0 ? " || row" + std::to_string(q) + " < " + ud(YW, PT) : "")
+      << " || row" << q << " >= " << ud(YW, PT + H) << (PL > 0 ? " || col" + std::to_string(q) + " < " + ud(XW, PL) : "")
+      << " || col" << q << " >= " << ud(XW, PL + W) << ";\n";
+    v << "  wire [" << SW - 1 << ":0] kslot" << q << " = {" << (SW > KB ? std::to_string(SW - KB) + "'d0, " : "") << "kh"
+      << q << "};\n";
+    // slot = (top_slot + kh) mod KR; kh < K <= KR
+    v << "  wire [" << SW << ":0] slot_sum" << q << " = {1'b0, top_slot} + {1'b0, kslot" << q << "};\n";
+    v << "  wire [" << SW << ":0] slot_w" << q << " = slot_sum" << q << " >= " << ud(SW + 1, KR) << " ? slot_sum" << q
+      << " - " << ud(SW + 1, KR) << " : slot_sum" << q << ";\n";
+    v << "  wire [" << XW - 1 << ":0] colr" << q << " = pd" << q << " ? " << ud(XW, 0) << " : col" << q << " - "
+      << ud(XW, PL) << ";\n";
+    v << "  wire [" << AW - 1 << ":0] ra" << q << " = " << fit("slot_w" + std::to_string(q), SW + 1, AW) << " * "
+      << ud(AW, W) << " + " << fit("colr" + std::to_string(q), XW, AW) << ";\n";
+    if (SW + 1 > AW) v << "  wire unused_slot" << q << " = &{1'b0, slot_w" << q << "[" << SW << ":" << AW << "]};\n";
+    if (XW > AW) v << "  wire unused_colr" << q << " = &{1'b0, colr" << q << "[" << XW - 1 << ":" << AW << "]};\n";
+    v << "  reg [" << N * A - 1 << ":0] rq" << q << ";\n";
+    v << "  always @(posedge clk) if (en) rq" << q << " <= lb[ra" << q << "];\n";
+    v << "  wire unused_rq" << q << " = &{1'b0, rq" << q << "};  // a port may read only some channels\n";
+    v << "  always @(posedge clk) if (en) padr[" << q << "] <= pd" << q << ";\n";
+  }
+  // ---- weights
+  v << "\n  // weights: word j*" << QN << " + p holds the Tn x Tm codes of tile j, pass p\n";
+  v << "  reg [" << L.weight_width - 1 << ":0] wrom [0:" << QN * QM - 1 << "];\n";
+  v << "  initial $readmemh(\"" << mem_file << "\", wrom);\n";
+  v << "  reg [" << L.weight_width - 1 << ":0] w1;\n  always @(posedge clk) if (en) w1 <= wrom[wa];\n";
+  // ---- stage registers
+  v << "  reg v1, v2, v3, first1, first2, last1, last2;\n  reg [" << PW - 1 << ":0] p1;\n  reg [" << JW - 1 << ":0] j1, j2, j3;\n"
+    << "  reg [" << OXW - 1 << ":0] ox1, ox2, ox3;\n  reg oy1, oy2, oy3;  // parity of the output row\n";
+  v << "  always @(posedge clk) begin\n    if (rst) begin\n      v1 <= 1'b0;\n      v2 <= 1'b0;\n      v3 <= 1'b0;\n"
+    << "    end else if (en) begin\n      v1 <= go;\n      v2 <= v1;\n      v3 <= v2 && last2;\n    end\n"
+    << "    if (en) begin\n      p1 <= p;\n      first1 <= p == " << ud(PW, 0) << ";\n      last1 <= p == " << ud(PW, QN - 1)
+    << ";\n      j1 <= j;\n      ox1 <= ox;\n      oy1 <= oy[0];\n"
+    << "      first2 <= first1;\n      last2 <= last1;\n      j2 <= j1;\n      ox2 <= ox1;\n      oy2 <= oy1;\n"
+    << "      j3 <= j2;\n      ox3 <= ox2;\n      oy3 <= oy2;\n    end\n  end\n";
+  emit_lane_select(v, L, PW, extent);
+  // bias of the tile in stage 2
+  const auto bw = bias_words(L, bias);
+  v << "  reg [" << TM * ACC - 1 << ":0] bias2;\n  always @* begin\n    bias2 = " << TM * ACC << "'d0;\n    case (j2)\n";
+  for (std::int64_t j = 0; j < QM; ++j) v << "      " << ud(JW, j) << ": bias2 = " << bw[static_cast<std::size_t>(j)] << ";\n";
+  v << "      default: ;\n    endcase\n  end\n";
+  // ---- columns
+  v << "  wire [" << TM * OB - 1 << ":0] qv;  // the tile's requantized outputs\n";
+  v << "  genvar m;\n  generate for (m = 0; m < " << TM << "; m = m + 1) begin : col\n";
+  int tree_bits = 0;
+  emit_column(v, L, tree_bits);
+  v << "      reg signed [" << ACC - 1 << ":0] acc;\n";
+  v << "      always @(posedge clk) if (en && v2) acc <= (first2 ? bias2[m*" << ACC << " +: " << ACC << "] : acc) + "
+    << extend_sum(tree_bits, ACC) << ";\n";
+  emit_requantizer(v, ACC, OB, L.shift);
+  v << "      assign qv[m*" << OB << " +: " << OB << "] = q;\n";
+  v << "  end endgenerate\n\n";
+  // ---- pool and output
+  const int TB = TM * OB;
+  std::string otile = "qv";
+  std::string store = "v3", emit = "v3 && j3 == " + ud(JW, QM - 1);
+  if (pool) {
+    const int CP = C / 2;
+    const int PAW = counter_bits(std::max<std::int64_t>(std::int64_t{CP} * QM - 1, 1));
+    v << "  // 2x2 max-pool: hreg keeps the tiles of an even column, prow the pairs' maxima of an even row\n";
+    v << "  reg [" << QM * TB - 1 << ":0] hreg;\n";
+    v << "  reg [" << TB - 1 << ":0] prow [0:" << std::max<std::int64_t>(std::int64_t{CP} * QM, 1) - 1 << "];\n";
+    // address (ox/2)*QM + j
+    for (const char* st : {"2", "3"}) {
+      const std::string oxs = std::string("ox") + st, js = std::string("j") + st;
+      std::string half = ud(PAW, 0);
+      if (OXW >= 2 && OXW - 1 >= PAW) half = oxs + "[" + std::to_string(PAW) + ":1]";
+      else if (OXW >= 2) half = "{" + std::to_string(PAW - OXW + 1) + "'d0, " + oxs + "[" + std::to_string(OXW - 1) + ":1]}";
+      v << "  wire [" << PAW - 1 << ":0] pa" << st << " = " << half << ";\n";
+      if (OXW >= 2 && OXW - 1 > PAW) v << "  wire unused_ox" << st << " = &{1'b0, " << oxs << "[" << OXW - 1 << ":" << PAW + 1 << "]};\n";
+      v << "  wire [" << PAW - 1 << ":0] prow_" << (st[0] == '2' ? "ra" : "wa") << " = pa" << st << " * " << ud(PAW, QM)
+        << " + " << fit(js, JW, PAW) << ";\n";
+    }
+    v << "  reg [" << TB - 1 << ":0] pr3;\n  always @(posedge clk) if (en) pr3 <= prow[prow_ra];\n";
+    v << "  wire [" << TB - 1 << ":0] hsel = " << tile_slice("hreg", "j3", static_cast<int>(QM), TB) << ";\n";
+    emit_lane_max(v, "hm", "hsel", "qv", TM, OB);
+    emit_lane_max(v, "pm", "hm", "pr3", TM, OB);
+    v << "  always @(posedge clk) if (en && v3) begin\n";
+    v << "    if (!ox3[0]) " << tile_slice("hreg", "j3", static_cast<int>(QM), TB) << " <= qv;\n";
+    v << "    if (ox3[0] && !oy3) prow[prow_wa] <= hm;\n  end\n";
+    otile = "pm";
+    store = "v3 && ox3[0] && oy3";
+    emit = store + " && j3 == " + ud(JW, QM - 1);
+  }
+  if (QM > 1) {
+    v << "  reg [" << QM * TB - 1 << ":0] asm_r;  // the tiles of the pixel being finished\n";
+    v << "  wire [" << QM * TB - 1 << ":0] merged;\n";
+    for (std::int64_t t = 0; t < QM; ++t)
+      v << "  assign merged[" << (t + 1) * TB - 1 << ":" << t * TB << "] = j3 == " << ud(JW, t) << " ? " << otile
+        << " : asm_r[" << (t + 1) * TB - 1 << ":" << t * TB << "];\n";
+    v << "  always @(posedge clk) if (en && " << store << ") asm_r <= merged;\n";
+  } else {
+    v << "  wire [" << TB - 1 << ":0] merged = " << otile << ";\n";
+  }
+  if (QM * TB > OUTW) v << "  wire unused_merged = &{1'b0, merged[" << QM * TB - 1 << ":" << OUTW << "]};\n";
+  v << "  always @(posedge clk) begin\n    if (rst) out_valid <= 1'b0;\n    else if (en && " << emit
+    << ") out_valid <= 1'b1;\n    else if (out_ready) out_valid <= 1'b0;\n"
+    << "    if (en && " << emit << ") out_data <= merged[" << OUTW - 1 << ":0];\n  end\n";
+  if (!pool) v << "  wire unused_parity = &{1'b0, oy3, ox3};\n";
+  v << "endmodule\n";
+  return v.str();
+}
+
+/// The classifier's module: streams its input pixels, M accumulators, logits and argmax.
+inline std::string classifier_module(const std::string& name, const std::string& mem_file, const layer_plan& L,
+                                     const std::vector<std::int32_t>& bias) {
+  const int CH = L.channels, A = L.g.act_bits, M = L.g.out_channels, TN = L.tn, TM = L.tm, ACC = L.acc_bits;
+  const std::int64_t P = std::int64_t{L.in_h} * L.in_w, QN = L.passes, QM = L.tiles, RB = L.buffer_rows;
+  const int PORTS = L.read_ports;
+  const std::int64_t extent = fpga::detail::reduction_length(L.g);
+  const int SW = counter_bits(RB - 1), DW = counter_bits(RB), PW = counter_bits(QN - 1), JW = counter_bits(QM - 1);
+  const int WAW = counter_bits(QN * QM - 1), CB = counter_bits(M - 1);
+  auto px_lo = [&](std::int64_t p) { return p * TN / CH; };
+  auto px_hi = [&](std::int64_t p) { return (std::min(extent, p * TN + TN) - 1) / CH; };
+  std::ostringstream v;
+  v << "// classifier: " << CH << " channels x " << L.in_h << "x" << L.in_w << " pixels -> " << M
+    << " logits; array Tn=" << TN << " x Tm=" << TM << ", " << QN << " passes x " << QM << " tiles, accumulator " << ACC
+    << " bits; buffer of " << RB << " pixels, " << PORTS << " read port(s)\n";
+  v << "module " << name << " (\n  input wire clk,\n  input wire rst,\n  input wire in_valid,\n  output wire in_ready,\n"
+    << "  input wire [" << CH * A - 1 << ":0] in_data,\n  output reg out_valid,\n  input wire out_ready,\n"
+    << "  output reg [" << M * ACC - 1 << ":0] out_logits,\n  output reg [" << CB - 1 << ":0] out_class\n);\n";
+  v << "  wire en = !out_valid || out_ready;\n";
+  v << "  reg [" << CH * A - 1 << ":0] lb [0:" << RB - 1 << "];\n  reg [" << SW - 1 << ":0] wr_slot, lo_slot;\n  reg ["
+    << DW - 1 << ":0] D;  // pixels from the oldest one still needed to the one being written\n";
+  v << "  wire [" << DW - 1 << ":0] freed;\n  assign in_ready = D < " << ud(DW, RB) << ";\n";
+  v << "  wire wr_fire = in_valid && in_ready;\n";
+  v << "  always @(posedge clk) if (wr_fire) lb[wr_slot] <= in_data;\n";
+  auto slot_add = [&](const std::string& a, const std::string& inc) {
+    return "(" + a + " + " + inc + " >= " + ud(SW + 1, RB) + " ? " + a + " + " + inc + " - " + ud(SW + 1, RB) + " : " +
+           a + " + " + inc + ")";
+  };
+  v << "  reg [" << PW - 1 << ":0] p;\n  reg [" << JW - 1 << ":0] j;\n  reg [" << WAW - 1 << ":0] wa;\n";
+  // tables over p: span (px_hi - px_lo) and the pixels freed when p advances
+  v << "  reg [" << DW - 1 << ":0] span, adv;\n  always @* begin\n    span = " << ud(DW, 0) << ";\n    adv = " << ud(DW, 0)
+    << ";\n    case (p)\n";
+  for (std::int64_t pp = 0; pp < QN; ++pp) {
+    const std::int64_t a = pp + 1 < QN ? px_lo(pp + 1) - px_lo(pp) : P - px_lo(pp);
+    v << "      " << ud(PW, pp) << ": begin span = " << ud(DW, px_hi(pp) - px_lo(pp)) << "; adv = " << ud(DW, a)
+      << "; end\n";
+  }
+  v << "      default: ;\n    endcase\n  end\n";
+  v << "  wire pass_start = j == " << ud(JW, 0) << ";\n  wire go = en && (!pass_start || D > span);\n";
+  v << "  wire pass_end = go && j == " << ud(JW, QM - 1) << ";\n";
+  v << "  assign freed = pass_end ? adv : " << ud(DW, 0) << ";\n";
+  v << "  wire [" << SW << ":0] wr_next = {1'b0, wr_slot} + " << ud(SW + 1, 1) << ";\n";
+  v << "  wire [" << SW << ":0] lo_next = {1'b0, lo_slot} + " << fit("adv", DW, SW + 1) << ";\n";
+  const std::int64_t rb_low = RB % (std::int64_t{1} << SW);  // lo_next - RB modulo 2^SW
+  v << "  wire [" << SW - 1 << ":0] lo_wrap = lo_next[" << SW - 1 << ":0] - " << ud(SW, rb_low) << ";\n";
+  v << "  always @(posedge clk) begin\n    if (rst) begin\n      wr_slot <= " << ud(SW, 0) << ";\n      lo_slot <= "
+    << ud(SW, 0) << ";\n      D <= " << ud(DW, 0) << ";\n      p <= " << ud(PW, 0) << ";\n      j <= " << ud(JW, 0)
+    << ";\n      wa <= " << ud(WAW, 0) << ";\n    end else begin\n";
+  v << "      if (wr_fire) wr_slot <= wr_next >= " << ud(SW + 1, RB) << " ? " << ud(SW, 0) << " : wr_next[" << SW - 1
+    << ":0];\n";
+  v << "      D <= D + {" << DW - 1 << "'d0, wr_fire} - freed;\n";
+  v << "      if (go) begin\n        j <= j == " << ud(JW, QM - 1) << " ? " << ud(JW, 0) << " : j + " << ud(JW, 1) << ";\n";
+  v << "        wa <= wa == " << ud(WAW, QN * QM - 1) << " ? " << ud(WAW, 0) << " : wa + " << ud(WAW, 1) << ";\n";
+  v << "      end\n      if (pass_end) begin\n        p <= p == " << ud(PW, QN - 1) << " ? " << ud(PW, 0) << " : p + "
+    << ud(PW, 1) << ";\n        lo_slot <= lo_next >= " << ud(SW + 1, RB) << " ? lo_wrap : lo_next[" << SW - 1 << ":0];\n      end\n    end\n  end\n";
+  (void)slot_add;
+  // ports
+  v << "  reg [" << PORTS - 1 << ":0] padr;\n";
+  for (int q = 0; q < PORTS; ++q) {
+    v << "  wire [" << SW << ":0] s" << q << " = {1'b0, lo_slot} + " << ud(SW + 1, q) << ";\n";
+    v << "  wire [" << SW - 1 << ":0] sw" << q << " = s" << q << "[" << SW - 1 << ":0] - " << ud(SW, rb_low) << ";\n";
+    v << "  wire [" << SW - 1 << ":0] ra" << q << " = s" << q << " >= " << ud(SW + 1, RB) << " ? sw" << q << " : s" << q
+      << "[" << SW - 1 << ":0];\n";
+    v << "  reg [" << CH * A - 1 << ":0] rq" << q << ";\n  always @(posedge clk) if (en) rq" << q << " <= lb[ra" << q
+      << "];\n";
+    v << "  wire unused_rq" << q << " = &{1'b0, rq" << q << "};  // a port may read only some channels\n";
+    v << "  always @(posedge clk) if (en) padr[" << q << "] <= 1'b0;\n";
+  }
+  v << "  reg [" << L.weight_width - 1 << ":0] wrom [0:" << QN * QM - 1 << "];\n";
+  v << "  initial $readmemh(\"" << mem_file << "\", wrom);\n";
+  v << "  reg [" << L.weight_width - 1 << ":0] w1;\n  always @(posedge clk) if (en) w1 <= wrom[wa];\n";
+  v << "  reg v1, v2, v3, first1, first2, last1, last2;\n  reg [" << PW - 1 << ":0] p1;\n  reg [" << JW - 1
+    << ":0] j1, j2, j3;\n";
+  v << "  always @(posedge clk) begin\n    if (rst) begin\n      v1 <= 1'b0;\n      v2 <= 1'b0;\n      v3 <= 1'b0;\n"
+    << "    end else if (en) begin\n      v1 <= go;\n      v2 <= v1;\n      v3 <= v2 && last2;\n    end\n"
+    << "    if (en) begin\n      p1 <= p;\n      first1 <= p == " << ud(PW, 0) << ";\n      last1 <= p == " << ud(PW, QN - 1)
+    << ";\n      j1 <= j;\n      first2 <= first1;\n      last2 <= last1;\n      j2 <= j1;\n      j3 <= j2;\n    end\n  end\n";
+  emit_lane_select(v, L, PW, extent);
+  const auto bw = bias_words(L, bias);
+  v << "  reg [" << TM * ACC - 1 << ":0] bias2;\n  always @* begin\n    bias2 = " << TM * ACC << "'d0;\n    case (j2)\n";
+  for (std::int64_t j = 0; j < QM; ++j) v << "      " << ud(JW, j) << ": bias2 = " << bw[static_cast<std::size_t>(j)] << ";\n";
+  v << "      default: ;\n    endcase\n  end\n";
+  const int TB = TM * ACC;
+  v << "  reg [" << QM * TB - 1 << ":0] accs;  // the M accumulators, tile by tile\n";
+  v << "  wire [" << TB - 1 << ":0] acc_old = " << tile_slice("accs", "j2", static_cast<int>(QM), TB) << ";\n";
+  v << "  wire [" << TB - 1 << ":0] acc_new;\n";
+  v << "  genvar m;\n  generate for (m = 0; m < " << TM << "; m = m + 1) begin : col\n";
+  int tree_bits = 0;
+  emit_column(v, L, tree_bits);
+  v << "      wire signed [" << ACC - 1 << ":0] base = first2 ? bias2[m*" << ACC << " +: " << ACC << "] : acc_old[m*" << ACC
+    << " +: " << ACC << "];\n";
+  v << "      assign acc_new[m*" << ACC << " +: " << ACC << "] = base + " << extend_sum(tree_bits, ACC) << ";\n";
+  v << "  end endgenerate\n";
+  v << "  always @(posedge clk) if (en && v2) " << tile_slice("accs", "j2", static_cast<int>(QM), TB) << " <= acc_new;\n";
+  // argmax of the finished logits (first maximum), registered with them
+  v << "  reg [" << CB - 1 << ":0] best;\n  reg signed [" << ACC - 1 << ":0] best_v;\n  integer k;\n";
+  v << "  always @* begin\n    best = " << ud(CB, 0) << ";\n    best_v = accs[" << ACC - 1 << ":0];\n"
+    << "    for (k = 1; k < " << M << "; k = k + 1)\n      if ($signed(accs[k*" << ACC << " +: " << ACC
+    << "]) > best_v) begin\n        best = k[" << CB - 1 << ":0];\n        best_v = accs[k*" << ACC << " +: " << ACC
+    << "];\n      end\n  end\n";
+  v << "  wire done = v3 && j3 == " << ud(JW, QM - 1) << ";\n";
+  v << "  always @(posedge clk) begin\n    if (rst) out_valid <= 1'b0;\n    else if (en && done) out_valid <= 1'b1;\n"
+    << "    else if (out_ready) out_valid <= 1'b0;\n    if (en && done) begin\n      out_logits <= accs[" << M * ACC - 1
+    << ":0];\n      out_class <= best;\n    end\n  end\n";
+  if (QM * TB > M * ACC) v << "  wire unused_accs = &{1'b0, accs[" << QM * TB - 1 << ":" << M * ACC << "]};\n";
+  v << "endmodule\n";
+  return v.str();
+}
+
+}  // namespace detail
+
+/// Generates the Verilog and memory files of `net` under `mapping`.
+/// @throws hwnas::invalid_argument from make_plan (a mapping that does not fit, more than one group) or for a top
+///         name that is not a Verilog identifier
+inline verilog_design generate_verilog(const nn::integer_network& net, const fpga::pe_mapping& mapping,
+                                       const verilog_options& options = {}) {
+  const auto& top = options.top;
+  const bool ident = !top.empty() && top.size() <= 64 && (std::isalpha(static_cast<unsigned char>(top[0])) || top[0] == '_') &&
+                     std::all_of(top.begin(), top.end(),
+                                 [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  if (!ident)
+    throw invalid_argument("rtl export: the top module name '" + top +
+                           "' is not a Verilog identifier (letters, digits, '_', not starting with a digit, <= 64)");
+  verilog_design d;
+  d.top = top;
+  d.plan = make_plan(net, mapping);
+  const auto& plan = d.plan;
+  const auto& layers = net.layers();
+  const std::string header = "// Generated by hwnas from an integer network and a one-group pipelined_pe mapping "
+                             "(include/hwnas/rtl/verilog.hpp, docs/hardware.md).\n`default_nettype none\n\n";
+  std::vector<std::string> mods;
+  for (std::size_t l = 0; l < plan.layers.size(); ++l) {
+    const auto& L = plan.layers[l];
+    const auto& IL = layers[l];
+    const bool fc = L.g.is_classifier;
+    const std::string name = fc ? top + "_fc" : top + "_l" + std::to_string(l);
+    const std::string mem = name + "_w.mem";
+    std::string text;
+    if (fc) {
+      // the integer network's classifier weights are (M, C*H*W) in CHW order; the hardware reads pixel-major
+      const std::int64_t hw = std::int64_t{L.in_h} * L.in_w, ch = L.channels, n = L.g.in_channels;
+      d.files.push_back({mem, detail::weight_memory(L, true, [&](std::int64_t m, std::int64_t r) {
+                           const std::int64_t pix = r / ch, c = r % ch;
+                           return std::int64_t{IL.weights[static_cast<std::size_t>(m * n + c * hw + pix)]};
+                         })});
+      text = detail::classifier_module(name, mem, L, IL.bias);
+    } else {
+      const std::int64_t N = L.channels, K = L.g.kernel;
+      d.files.push_back({mem, detail::weight_memory(L, false, [&](std::int64_t m, std::int64_t r) {
+                           const std::int64_t tap = r / N, c = r % N;
+                           return std::int64_t{IL.weights[static_cast<std::size_t>(((m * N + c) * K + tap / K) * K + tap % K)]};
+                         })});
+      text = detail::conv_module(name, mem, L, IL.bias);
+    }
+    d.files.push_back({name + ".v", header + text + "\n`default_nettype wire\n"});
+    mods.push_back(name);
+  }
+  std::ostringstream v;
+  v << header << "// Interface: one input pixel per cycle (valid/ready), " << plan.input_channels << " channel(s) of "
+    << plan.input_bits << " bits, channel 0 in the low bits; per frame the " << plan.classes << " logits (signed, "
+    << plan.logit_bits << " bits each, class 0 in the low bits) and their argmax (first maximum). Synchronous "
+    << "active-high reset.\n";
+  // top
+  const int IW = d.input_width(), LW = d.logits_width(), CB = d.class_width();
+  v << "module " << top << " (\n  input wire clk,\n  input wire rst,\n  input wire in_valid,\n  output wire in_ready,\n"
+    << "  input wire [" << IW - 1 << ":0] in_pixel,\n  output wire out_valid,\n  input wire out_ready,\n"
+    << "  output wire [" << LW - 1 << ":0] out_logits,\n  output wire [" << CB - 1 << ":0] out_class\n);\n";
+  for (std::size_t l = 0; l + 1 < plan.layers.size(); ++l) {
+    const auto& L = plan.layers[l];
+    v << "  wire v" << l << ", r" << l << ";\n  wire [" << L.g.out_channels * L.g.out_bits - 1 << ":0] d" << l << ";\n";
+  }
+  for (std::size_t l = 0; l < plan.layers.size(); ++l) {
+    const std::string in_v = l == 0 ? "in_valid" : "v" + std::to_string(l - 1);
+    const std::string in_r = l == 0 ? "in_ready" : "r" + std::to_string(l - 1);
+    const std::string in_d = l == 0 ? "in_pixel" : "d" + std::to_string(l - 1);
+    v << "  " << mods[l] << " u" << l << " (.clk(clk), .rst(rst), .in_valid(" << in_v << "), .in_ready(" << in_r
+      << "), .in_data(" << in_d << "), ";
+    if (l + 1 < plan.layers.size())
+      v << ".out_valid(v" << l << "), .out_ready(r" << l << "), .out_data(d" << l << "));\n";
+    else
+      v << ".out_valid(out_valid), .out_ready(out_ready), .out_logits(out_logits), .out_class(out_class));\n";
+  }
+  v << "endmodule\n\n`default_nettype wire\n";
+  d.files.insert(d.files.begin(), {top + ".v", v.str()});
+  return d;
+}
+
+/// The Verilog files of a design, the top first (for tool command lines).
+inline std::vector<std::string> verilog_sources(const verilog_design& d) {
+  std::vector<std::string> out;
+  for (const auto& f : d.files)
+    if (f.name.size() > 2 && f.name.compare(f.name.size() - 2, 2, ".v") == 0) out.push_back(f.name);
+  return out;
+}
+
+/// Writes the design's files into `dir` (created if missing), each atomically.
+/// @throws hwnas::io_error when the directory cannot be created or a file cannot be written
+inline void write_design(const verilog_design& d, const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw io_error("rtl export: cannot create " + dir.string() + ": " + ec.message());
+  for (const auto& f : d.files) write_file_atomically(dir / f.name, f.text);
+}
+
+}  // namespace hwnas::rtl
