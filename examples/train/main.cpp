@@ -5,6 +5,7 @@
 //   hwnas-train                                   # the reference CNN, float, 10 epochs
 //   hwnas-train --bits 4                          # the same network, 4-bit weights and activations (QAT)
 //   hwnas-train --arch examples/architectures/reference_cnn_4bit.json --json result.json
+//   hwnas-train --bits 4 --save-integer cnn4.json  # the trained integer network, for hwnas-export
 //
 // Exit codes: 0 success, 2 bad input (options, architecture file, data), 3 training diverged, 1 anything else.
 
@@ -30,13 +31,14 @@
 #include "hwnas/io/dataset.hpp"
 #include "hwnas/io/fashion_mnist.hpp"
 #include "hwnas/nn/integer_network.hpp"
+#include "hwnas/nn/integer_network_file.hpp"
 #include "hwnas/nn/network.hpp"
 #include "hwnas/nn/train.hpp"
 
 namespace {
 
 struct options {
-  std::string arch_file, data_dir, json_file, schedule = "one_cycle";
+  std::string arch_file, data_dir, json_file, integer_file, schedule = "one_cycle";
   std::optional<int> bits;
   std::size_t train_subset = 0, validation = 5000;
   std::uint64_t init_seed = 0;
@@ -56,15 +58,19 @@ int run(const options& o) {
   architecture arch = o.arch_file.empty() ? reference_cnn() : io::load_architecture(o.arch_file);
   if (o.bits) arch = with_uniform_bits(arch, *o.bits);
   validate(arch);
-  // The result file is checked before hours of training, not after: its directory must exist and it must not be
-  // a directory. (It is written atomically at the end.)
-  if (!o.json_file.empty()) {
-    const std::filesystem::path p(o.json_file);
+  // The output files are checked before hours of training, not after: their directory must exist and they must
+  // not be directories. (They are written atomically at the end.)
+  for (const auto& [file, what] : {std::pair{o.json_file, "result file"}, std::pair{o.integer_file, "integer network"}}) {
+    if (file.empty()) continue;
+    const std::filesystem::path p(file);
     const auto dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
     if (std::filesystem::is_directory(p) || !std::filesystem::is_directory(dir))
-      throw io_error(o.json_file + ": cannot write the result file there (a directory, or its directory does not "
-                     "exist); nothing was trained");
+      throw io_error(file + ": cannot write the " + what + " there (a directory, or its directory does not exist); "
+                     "nothing was trained");
   }
+  if (!o.integer_file.empty() && !arch.fully_quantized())
+    throw invalid_argument("--save-integer needs a fully quantized network (every layer with weight and activation "
+                           "formats, the classifier with weights): pass --bits N or such an architecture file");
 
   // 2. The data: Fashion-MNIST, a stratified validation split, optionally a random training subset.
   auto data = io::fashion_mnist(o.data_dir, o.validation, o.train.seed);
@@ -114,6 +120,11 @@ int run(const options& o) {
     integer_ips = static_cast<double>(data.test.size()) / s;
     std::printf("test accuracy (integer inference): %s  (%.0f img/s)%s\n", percent(*integer_accuracy).c_str(),
                 integer_ips, *integer_accuracy == test.accuracy() ? "  = QAT" : "  != QAT (bug: please report)");
+    if (!o.integer_file.empty()) {
+      nn::save_integer_network(inet, o.integer_file);
+      std::printf("integer network: %s (hwnas-export --network %s ... writes its Verilog)\n", o.integer_file.c_str(),
+                  o.integer_file.c_str());
+    }
   }
   std::printf("training: %.0f img/s over %zu epochs, %.1f s\n", result.images_per_second, result.history.size(),
               result.seconds);
@@ -184,6 +195,9 @@ int main(int argc, char** argv) {
   app.add_option("--validation", o.validation, "training images held out for validation")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_option("--json", o.json_file, "write the result (accuracies, throughput, history, config) to FILE");
+  app.add_option("--save-integer", o.integer_file,
+                 "write the trained integer network (codes and formats, docs/hardware.md#integer-network-file) to "
+                 "FILE, the input of hwnas-export; needs a fully quantized network");
   app.add_flag("--quiet", o.quiet, "no per-epoch lines");
   return hwnas::examples::cli_main("hwnas-train", app, argc, argv, [&] { return run(o); });
 }

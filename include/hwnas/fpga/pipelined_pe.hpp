@@ -336,15 +336,16 @@ inline std::vector<pe_layer_table> pe_layer_tables(const device_info& d, const s
 /// LUTs plus the least LUTs of the stages left over the ceiling (or over the best found); its BRAMs likewise; and its
 /// cycles and latency, where each group's interval is at least what the stages left can give it within the LUTs
 /// still free (the fastest option of each stage that fits in its least LUTs plus the slack).
+/// With `min_stages` = n only the one-group pipeline (every layer on its own array) is searched.
 inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vector<layer_geometry>& g,
-                                           const limits& lim, bool fastest) {
+                                           const limits& lim, bool fastest, std::size_t min_stages = 1) {
   const std::size_t n = g.size();
   const std::int64_t ccap = fastest ? unlimited : std::min(lim.cycles, lim.latency_cycles);
   const std::int64_t lcap = fastest ? unlimited : lim.latency_cycles;
   const auto table = pe_layer_tables(d, g);
   std::optional<pe_mapping> best;
   pe_totals best_t;
-  for (std::size_t stages = n; stages >= 1; --stages) {  // one group (no sharing) first: it gives the bound early
+  for (std::size_t stages = n; stages >= std::max<std::size_t>(min_stages, 1); --stages) {  // one group first: the bound
     std::vector<int> group(n);
     for (std::size_t l = 0; l < n; ++l) group[l] = static_cast<int>(l / stages);
     const auto p = make_partition(group);
@@ -1136,6 +1137,12 @@ class pipelined_pe : public detail::model_base<D, Clock> {
   /// The fastest mapping within the resource limits of `s` (its rate/latency goals ignored), or nullopt.
   std::optional<mapping_type> fastest_mapping(const architecture& a, const spec& s = {}) const {
     return search(a, this->resolved(s), true, false);
+  }
+  /// The least-LUT mapping meeting `s` with one group: every layer on its own PE array (S = n, the design
+  /// rtl::generate_verilog builds), or nullopt when no such mapping meets it. Static bitstream accounting.
+  std::optional<mapping_type> best_one_group_mapping(const architecture& a, const spec& s = {}) const {
+    const auto g = detail::quantized_geometry(a, name);
+    return detail::pe_search(device(), g, this->resolved(s), false, g.size());
   }
   /// Brute-force twins of best_mapping / fastest_mapping (small architectures only).
   std::optional<mapping_type> best_mapping_ref(const architecture& a, const spec& s = {}) const {

@@ -179,7 +179,8 @@ inline int run_command(const std::string& cmd) {
 
 /// Lints the design with `verilator --lint-only -Wall`; returns Verilator's warnings (empty when clean).
 /// @throws hwnas::io_error when Verilator cannot be run
-inline std::string lint(const verilog_design& d, const std::filesystem::path& dir) {
+inline std::string lint(const verilog_design& d, const std::filesystem::path& relative_dir) {
+  const auto dir = std::filesystem::absolute(relative_dir);
   const auto log = dir / ("lint_" + d.top + ".log");
   const std::string cmd = "cd " + detail::shell_quote(dir.string()) + " && " + detail::shell_quote(verilator_program()) +
                           " --lint-only -Wall --top-module " + d.top + detail::source_list(d) + " > " +
@@ -197,7 +198,8 @@ inline std::string lint(const verilog_design& d, const std::filesystem::path& di
 /// Writes the testbench and builds the simulator `dir/sim_<top>` with Verilator (the design's files must be in
 /// `dir`, see write_design). Takes a minute or so for a large design.
 /// @throws hwnas::io_error with the end of Verilator's log when the build fails
-inline std::filesystem::path build_simulator(const verilog_design& d, const std::filesystem::path& dir) {
+inline std::filesystem::path build_simulator(const verilog_design& d, const std::filesystem::path& relative_dir) {
+  const auto dir = std::filesystem::absolute(relative_dir);
   write_file_atomically(dir / ("tb_" + d.top + ".cpp"), verilator_testbench(d));
   const auto log = dir / ("build_" + d.top + ".log");
   const std::string exe = "sim_" + d.top;
@@ -215,8 +217,12 @@ inline std::filesystem::path build_simulator(const verilog_design& d, const std:
 /// Runs the simulator on a stimulus file and reads its results (see the file comment). `pace` 0 streams as fast as
 /// the design takes pixels; pace T spreads each frame's pixels over T cycles.
 /// @throws hwnas::io_error when the simulator fails or hangs (with its message)
-inline std::vector<sim_frame> run_simulator(const std::filesystem::path& simulator, const std::filesystem::path& stimulus,
-                                            const std::filesystem::path& results, std::int64_t pace = 0) {
+inline std::vector<sim_frame> run_simulator(const std::filesystem::path& simulator_path,
+                                            const std::filesystem::path& stimulus_path,
+                                            const std::filesystem::path& results_path, std::int64_t pace = 0) {
+  const auto simulator = std::filesystem::absolute(simulator_path);
+  const auto stimulus = std::filesystem::absolute(stimulus_path);
+  const auto results = std::filesystem::absolute(results_path);
   const auto log = results.string() + ".log";
   const std::string cmd = "cd " + detail::shell_quote(simulator.parent_path().string()) + " && " +
                           detail::shell_quote(simulator.string()) + " " + detail::shell_quote(stimulus.string()) + " " +

@@ -1,0 +1,190 @@
+// hwnas-export: writes the Verilog of a trained integer network under a pipelined_pe mapping — the accelerator the
+// cost model prices — with its weight memory files, lints it with Verilator, and optionally simulates it on
+// Fashion-MNIST test images bit for bit against the integer network (docs/hardware.md).
+//
+//   hwnas-train --bits 4 --save-integer cnn4.json
+//   hwnas-export --network cnn4.json --min-fps 3000 --out cnn4_rtl                # least-LUT one-group mapping
+//   hwnas-export --network cnn4.json --mapping report.json --out cnn4_rtl --simulate 1000
+//
+// The mapping is a pipelined_pe report (hwnas-estimate --json) or {"layers": [{"Tn": 8, "Tm": 4}, ...]}; without
+// one, the least-LUT one-group mapping meeting the spec options is used. The output directory must be new, empty,
+// or an earlier export: nothing else is ever overwritten.
+//
+// Exit codes: 0 written (and, with --simulate, equal to the integer network), 3 no one-group mapping meets the spec,
+// 2 bad input (options, files, directory), 1 anything else (a simulation that differs is a bug: please report).
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "../common/cli_main.hpp"
+#include "hwnas/core/atomic_file.hpp"
+#include "hwnas/core/error.hpp"
+#include "hwnas/fpga/estimate.hpp"
+#include "hwnas/fpga/pipelined_pe.hpp"
+#include "hwnas/io/architecture_json.hpp"
+#include "hwnas/io/fashion_mnist.hpp"
+#include "hwnas/nn/integer_network_file.hpp"
+#include "hwnas/rtl/export.hpp"
+
+namespace {
+
+struct options {
+  std::string network_file, mapping_file, out_dir, data_dir, top = "hwnas_top";
+  std::string device = "cyclone-iv-e115";
+  double clock_mhz = 100.0;
+  std::optional<std::int64_t> max_luts, max_brams;
+  std::optional<double> min_fps, max_latency_ms;
+  std::size_t simulate = 0;
+};
+
+/// Reads a mapping file: a pipelined_pe report (layers[i].parallelism.{Tn, Tm, group}) or {"layers": [{"Tn", "Tm"
+/// [, "group"]}]}.
+hwnas::fpga::pe_mapping load_mapping(const std::string& path) {
+  using hwnas::invalid_argument;
+  std::ifstream in(path);
+  if (!in) throw hwnas::io_error(path + ": cannot open the mapping file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const auto j = hwnas::io::detail::parse_json_strict(ss.str(), path);
+  if (!j.is_object() || !j.contains("layers") || !j["layers"].is_array())
+    throw invalid_argument(path + ": a mapping file has \"layers\": an array with Tn and Tm per layer (or is the "
+                           "JSON report of hwnas-estimate --json)");
+  if (j.contains("model") && j["model"] != "pipelined_pe")
+    throw invalid_argument(path + ": the report is of the " + j["model"].dump() +
+                           " model; the exporter builds pipelined_pe designs (hwnas-estimate --model pipelined_pe)");
+  hwnas::fpga::pe_mapping m;
+  for (std::size_t l = 0; l < j["layers"].size(); ++l) {
+    const auto& x = j["layers"][l];
+    const auto& f = x.is_object() && x.contains("parallelism") ? x["parallelism"] : x;
+    auto get = [&](const char* k, bool required) -> int {
+      if (!f.is_object() || !f.contains(k)) {
+        if (required)
+          throw invalid_argument(path + ": layers[" + std::to_string(l) + "] has no \"" + k + "\"");
+        return 0;
+      }
+      const auto& v = f[k];
+      if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 1000000000)
+        throw invalid_argument(path + ": layers[" + std::to_string(l) + "]." + k + " = " + v.dump() +
+                               " is not a whole number in 0..10^9");
+      return static_cast<int>(v.get<std::int64_t>());
+    };
+    m.layers.push_back({get("Tn", true), get("Tm", true), get("group", false)});
+  }
+  return m;
+}
+
+std::string percent(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * x);
+  return buf;
+}
+
+int run(const options& o) {
+  using namespace hwnas;
+  namespace fs = std::filesystem;
+  // 1. Inputs first, outputs after: nothing is written when an input is bad.
+  const fs::path out(o.out_dir);
+  rtl::check_export_dir(out);
+  const auto net = nn::load_integer_network(o.network_file);
+  const auto& arch = net.arch();
+  const spec s{.max_luts = o.max_luts, .max_brams = o.max_brams, .min_fps = o.min_fps, .max_latency_ms = o.max_latency_ms};
+  validate(s);
+  std::optional<io::split_data> data;
+  if (o.simulate > 0) data = io::fashion_mnist(o.data_dir, 0, 0);
+  // 2. The mapping: given, or the least-LUT one-group mapping meeting the spec.
+  const fpga::pipelined_pe<fpga::cyclone_iv_ep4ce115> cyclone(o.clock_mhz);
+  const fpga::pipelined_pe<fpga::xc7z020> zynq(o.clock_mhz);
+  auto evaluate = [&](const fpga::pe_mapping& m) {
+    return o.device == "xc7z020" ? zynq.evaluate(arch, m, s) : cyclone.evaluate(arch, m, s);
+  };
+  fpga::pe_mapping mapping;
+  if (!o.mapping_file.empty()) {
+    mapping = load_mapping(o.mapping_file);
+  } else {
+    const auto m = o.device == "xc7z020" ? zynq.best_one_group_mapping(arch, s) : cyclone.best_one_group_mapping(arch, s);
+    if (!m) {
+      std::cerr << "hwnas-export: no one-group mapping of this network meets the spec on " << o.device
+                << " at " << o.clock_mhz << " MHz (hwnas-estimate shows why); nothing was written\n";
+      return 3;
+    }
+    mapping = *m;
+  }
+  const auto report = evaluate(mapping);
+  // 3. The design.
+  const auto design = rtl::generate_verilog(net, mapping, {.top = o.top});
+  rtl::write_design(design, out);
+  std::cout << "hwnas-export: " << design.files.size() << " files in " << out.string() << " (top module " << design.top
+            << ")\n";
+  std::cout << report;
+  nlohmann::json manifest = {{"format", "hwnas-export"},
+                             {"version", 1},
+                             {"top", design.top},
+                             {"network", o.network_file},
+                             {"files", nlohmann::json::array()},
+                             {"plan", rtl::to_json(design.plan)},
+                             {"model", fpga::to_json(report)}};
+  for (const auto& f : design.files) manifest["files"].push_back(f.name);
+  const std::string warnings = rtl::lint(design, out);
+  manifest["lint"] = warnings.empty() ? "verilator --lint-only -Wall: no warnings" : warnings;
+  std::cout << (warnings.empty() ? "lint: verilator --lint-only -Wall, no warnings\n" : "lint warnings:\n" + warnings);
+  int code = 0;
+  if (o.simulate > 0) {
+    std::cout << "simulating " << std::min(o.simulate, data->test.size()) << " test images in Verilator...\n"
+              << std::flush;
+    const auto sum = rtl::simulate_on(design, out, net, data->test, o.simulate, report);
+    manifest["simulation"] = rtl::to_json(sum);
+    std::cout << "simulation: " << sum.images << " images, logits equal to the integer network's in "
+              << sum.images - sum.logit_mismatches << "; accuracy in hardware " << percent(sum.hardware_accuracy)
+              << " (integer network " << percent(sum.integer_accuracy) << ")\n"
+              << "  interval " << sum.interval << " cycles (model " << sum.model_interval << "), latency "
+              << sum.latency << " cycles (model " << sum.model_latency << ", bound with the pipeline's registers "
+              << sum.latency_bound << ")\n";
+    if (sum.logit_mismatches || sum.class_mismatches || sum.interval != sum.model_interval ||
+        sum.latency > sum.latency_bound) {
+      std::cerr << "hwnas-export: the simulation differs from the integer network or the model (a bug: please "
+                   "report it with "
+                << out.string() << ")\n";
+      code = 1;
+    }
+  }
+  write_file_atomically(out / rtl::export_manifest, manifest.dump(2) + "\n");
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  CLI::App app{"Writes the Verilog of a trained integer network (hwnas-train --save-integer) under a pipelined_pe "
+               "mapping, lints it, and optionally simulates it bit for bit in Verilator. Exit codes: 0 done, 3 no "
+               "mapping meets the spec, 2 bad input.",
+               "hwnas-export"};
+  app.add_option("--network", o.network_file, "integer network file (hwnas-train --save-integer)")->required();
+  app.add_option("--mapping", o.mapping_file,
+                 "pipelined_pe mapping: hwnas-estimate --json report, or {\"layers\": [{\"Tn\": .., \"Tm\": ..}]} "
+                 "[default: the least-LUT one-group mapping meeting the spec]");
+  app.add_option("--out", o.out_dir, "output directory: new, empty, or an earlier export")->required();
+  app.add_option("--top", o.top, "name of the top module")->capture_default_str();
+  app.add_option("--device", o.device, "device the mapping is priced on: cyclone-iv-e115 or xc7z020")
+      ->check(CLI::IsMember({"cyclone-iv-e115", "xc7z020"}))
+      ->capture_default_str();
+  app.add_option("--clock-mhz", o.clock_mhz, "clock frequency in MHz (1..2000)")->capture_default_str();
+  app.add_option("--max-luts", o.max_luts, "at most this many LUTs");
+  app.add_option("--max-brams", o.max_brams, "at most this many block RAMs");
+  app.add_option("--min-fps", o.min_fps, "at least this many frames per second");
+  app.add_option("--max-latency-ms", o.max_latency_ms, "at most this latency per frame, in milliseconds");
+  app.add_option("--simulate", o.simulate,
+                 "simulate this many Fashion-MNIST test images in Verilator and compare with the integer network")
+      ->check(CLI::Range(std::size_t{2}, std::size_t{10000}));
+  app.add_option("--data", o.data_dir, "Fashion-MNIST directory (default: $HWNAS_DATA, else the Debian package's)");
+  return hwnas::examples::cli_main("hwnas-export", app, argc, argv, [&] { return run(o); });
+}

@@ -1,0 +1,139 @@
+#pragma once
+/// @file
+/// The export as a user runs it (hwnas-export, hwnas-codesign --export): write the design into a directory that is
+/// either new, empty, or an earlier export (never a directory of other files), lint it, optionally simulate it on
+/// test images, and describe everything in `export.json` beside the Verilog (docs/hardware.md).
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hwnas/core/atomic_file.hpp"
+#include "hwnas/core/error.hpp"
+#include "hwnas/fpga/hw_report.hpp"
+#include "hwnas/io/dataset.hpp"
+#include "hwnas/rtl/simulate.hpp"
+
+namespace hwnas::rtl {
+
+/// The manifest an export writes; its presence marks a directory as an hwnas export that may be rewritten.
+inline constexpr const char* export_manifest = "export.json";
+
+/// Throws hwnas::io_error unless `dir` can take an export: missing (it is created), empty, or holding an earlier
+/// export's manifest. A directory of other files is never written into.
+inline void check_export_dir(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  if (!fs::is_directory(dir, ec)) throw io_error(dir.string() + " exists and is not a directory; choose another --out");
+  if (fs::exists(dir / export_manifest)) return;
+  if (fs::directory_iterator(dir, ec) != fs::directory_iterator())
+    throw io_error(dir.string() + " is not empty and holds no earlier export (" + std::string(export_manifest) +
+                   "); nothing was written: choose a new or empty directory");
+  if (ec) throw io_error(dir.string() + ": " + ec.message());
+}
+
+/// What a simulation of the exported design on test images measured, beside what it is compared with.
+struct simulation_summary {
+  std::size_t images = 0;
+  std::size_t logit_mismatches = 0;   ///< logits differing from nn::integer_network's (must be 0)
+  std::size_t class_mismatches = 0;   ///< hardware argmax differing from the integer network's prediction
+  double hardware_accuracy = 0;       ///< fraction of the images the hardware classifies correctly
+  double integer_accuracy = 0;        ///< the same for nn::integer_network
+  std::int64_t interval = 0;          ///< measured cycles between classes, steady state (input as fast as taken)
+  std::int64_t model_interval = 0;    ///< the cost model's cycles per frame
+  std::int64_t latency = 0;           ///< measured first pixel to class, input paced at the model's interval
+  std::int64_t model_latency = 0;     ///< the cost model's latency in cycles
+  std::int64_t latency_bound = 0;     ///< model_latency + pipeline_cycles(plan)
+};
+
+/// Simulates the first `count` images of `test` on the design in `dir` (written by write_design) and compares.
+/// Two runs: input as fast as the design takes it (logits, classes, interval), then paced at the model's interval
+/// (latency; the model's latency assumes each frame spread over its interval).
+/// @throws hwnas::io_error when Verilator fails; hwnas::invalid_argument when the data do not fit the network
+inline simulation_summary simulate_on(const verilog_design& d, const std::filesystem::path& dir,
+                                      const nn::integer_network& net, const io::dataset& test, std::size_t count,
+                                      const fpga::hw_report& model) {
+  count = std::min(count, test.size());
+  if (count < 2) throw invalid_argument("rtl simulation: needs at least 2 images (the interval is between classes)");
+  const auto& a = net.arch();
+  if (test.channels() != static_cast<std::size_t>(a.input.channels) ||
+      test.height() != static_cast<std::size_t>(a.input.height) || test.width() != static_cast<std::size_t>(a.input.width))
+    throw invalid_argument("rtl simulation: the test images do not have the network's input shape");
+  const auto sim = build_simulator(d, dir);
+  write_stimulus(dir / "stimulus.bin", net, test.images.data(), count);
+  const auto trace = net.trace(test.images.data(), count);
+  simulation_summary s;
+  s.images = count;
+  s.model_interval = model.cycles;
+  s.model_latency = model.latency_cycles;
+  s.latency_bound = model.latency_cycles + pipeline_cycles(d.plan);
+  const auto k = static_cast<std::size_t>(a.classes);
+  std::size_t hw_right = 0, int_right = 0;
+  const auto fast = run_simulator(sim, dir / "stimulus.bin", dir / "results.txt", 0);
+  if (fast.size() != count) throw io_error("rtl simulation: the simulator returned " + std::to_string(fast.size()) +
+                                           " frames for " + std::to_string(count) + " images");
+  for (std::size_t f = 0; f < count; ++f) {
+    const std::int64_t* z = trace.logits.data() + f * k;
+    const auto predicted = static_cast<int>(std::max_element(z, z + k) - z);
+    bool same = fast[f].logits.size() == k;
+    for (std::size_t m = 0; same && m < k; ++m) same = fast[f].logits[m] == z[m];
+    s.logit_mismatches += !same;
+    s.class_mismatches += fast[f].predicted != predicted;
+    hw_right += fast[f].predicted == test.labels(f);
+    int_right += predicted == test.labels(f);
+  }
+  s.hardware_accuracy = static_cast<double>(hw_right) / static_cast<double>(count);
+  s.integer_accuracy = static_cast<double>(int_right) / static_cast<double>(count);
+  s.interval = fast[count - 1].out - fast[count - 2].out;
+  const std::size_t paced_frames = std::min<std::size_t>(count, 4);
+  write_stimulus(dir / "stimulus_paced.bin", net, test.images.data(), paced_frames);
+  const auto paced = run_simulator(sim, dir / "stimulus_paced.bin", dir / "results_paced.txt", model.cycles);
+  s.latency = paced.back().out - paced.back().first_in;
+  return s;
+}
+
+/// JSON of a plan: per layer the array, loops, accumulator and memories.
+inline nlohmann::json to_json(const design_plan& p) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (std::size_t l = 0; l < p.layers.size(); ++l) {
+    const auto& L = p.layers[l];
+    layers.push_back({{"name", L.g.is_classifier ? std::string("fc") : "conv" + std::to_string(l)},
+                      {"Tn", L.tn},
+                      {"Tm", L.tm},
+                      {"passes", L.passes},
+                      {"tiles", L.tiles},
+                      {"accumulator_bits", L.acc_bits},
+                      {"model_accumulator_bits", L.model_acc_bits},
+                      {"requantizer_shift", L.g.is_classifier ? nlohmann::json(nullptr) : nlohmann::json(L.shift)},
+                      {"buffer", {{"words", L.buffer_words}, {"width", L.buffer_width}, {"read_ports", L.read_ports},
+                                  {L.g.is_classifier ? "pixels" : "rows", L.buffer_rows}}},
+                      {"weights", {{"words", L.weight_words}, {"width", L.weight_width}}}});
+  }
+  return {{"input", {{"channels", p.input_channels}, {"bits", p.input_bits}}},
+          {"classes", p.classes},
+          {"logit_bits", p.logit_bits},
+          {"layers", layers}};
+}
+
+inline nlohmann::json to_json(const simulation_summary& s) {
+  return {{"images", s.images},
+          {"logit_mismatches", s.logit_mismatches},
+          {"class_mismatches", s.class_mismatches},
+          {"hardware_accuracy", s.hardware_accuracy},
+          {"integer_accuracy", s.integer_accuracy},
+          {"interval_cycles", s.interval},
+          {"model_interval_cycles", s.model_interval},
+          {"latency_cycles", s.latency},
+          {"model_latency_cycles", s.model_latency},
+          {"latency_bound_cycles", s.latency_bound},
+          {"interval", s.interval == s.model_interval ? "equal to the model" : "differs from the model"},
+          {"latency", s.latency <= s.latency_bound ? "within the model's latency plus the pipeline's registers"
+                                                    : "over the bound"}};
+}
+
+}  // namespace hwnas::rtl
