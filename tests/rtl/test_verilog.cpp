@@ -67,7 +67,7 @@ checked export_and_check(const nn::integer_network& net, const fpga::pe_mapping&
 
 }  // namespace
 
-TEST_CASE("rtl: random small networks and mappings simulate bit-exact at the model's interval") {
+TEST_CASE("random small networks and mappings simulate bit-exact at the model's interval") {
   // widths 1..8 bits, 1..3 conv layers (kernels 1..5, strides 1..2, pooling or not), random Tn, Tm
   hwnas::rng g(20261130);
   int bipolar = 0, left_shift = 0, unrolled = 0, tiled = 0;
@@ -96,7 +96,7 @@ TEST_CASE("rtl: random small networks and mappings simulate bit-exact at the mod
                                          << ", unrolled windows " << unrolled << ", several tiles " << tiled);
 }
 
-TEST_CASE("rtl: pipeline_cycles counts the registers a layer adds to its passes") {
+TEST_CASE("pipeline_cycles counts the registers a layer adds to its passes") {
   hwnas::rng g(7);
   const auto a = test::random_rtl_arch(g);
   const auto net = test::random_integer_network(g, a);
@@ -106,7 +106,7 @@ TEST_CASE("rtl: pipeline_cycles counts the registers a layer adds to its passes"
   CHECK(rtl::pipeline_cycles(plan) == want);
 }
 
-TEST_CASE("rtl: the exporter refuses what it cannot build, naming the reason") {
+TEST_CASE("the exporter refuses what it cannot build, naming the reason") {
   hwnas::rng g(3);
   const auto a = test::random_rtl_arch(g, 2);
   const auto net = test::random_integer_network(g, a);
@@ -134,7 +134,7 @@ TEST_CASE("rtl: the exporter refuses what it cannot build, naming the reason") {
   }
 }
 
-TEST_CASE("rtl: weight memory words hold every code at its lane, tap-major") {
+TEST_CASE("weight memory words hold every code at its lane, tap-major") {
   // Decode the conv layers' memory files back into (M, N, K, K) codes: the hardware's order is a permutation.
   hwnas::rng g(11);
   for (int trial = 0; trial < 20; ++trial) {

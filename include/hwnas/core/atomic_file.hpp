@@ -35,8 +35,10 @@ inline std::filesystem::path temporary_twin(const std::filesystem::path& target)
 #else
   const long pid = 0;
 #endif
-  return target.parent_path() / ("." + target.filename().string() + ".tmp." + std::to_string(pid) + "." +
-                                 std::to_string(counter++));
+  std::string name = ".";  // appended piece by piece: "." + std::string&& trips GCC 12's -Wrestrict (PR 105329)
+  name += target.filename().string();
+  name += ".tmp." + std::to_string(pid) + "." + std::to_string(counter++);
+  return target.parent_path() / name;
 }
 
 inline std::string errno_text(int e) { return std::string(std::strerror(e)); }

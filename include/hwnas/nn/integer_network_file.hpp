@@ -85,10 +85,10 @@ std::vector<T> integer_array(const nlohmann::json& j, const std::string& where) 
 inline integer_network integer_network_from_json(const nlohmann::json& j) {
   const std::string what = "integer network";
   if (!j.is_object()) throw invalid_argument(what + ": the file holds no JSON object");
-  io::detail::only_keys(j, what, {"format", "version", "architecture", "layers"}, "");
   if (!j.contains("format") || j["format"] != integer_network_format)
     throw invalid_argument(what + ": \"format\" is not \"" + std::string(integer_network_format) +
                            "\"; this is not an hwnas integer network file (write one with hwnas-train --save-integer)");
+  io::detail::only_keys(j, what, {"format", "version", "architecture", "layers"}, "");
   if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<std::int64_t>() != integer_network_version)
     throw invalid_argument(what + ": version " + (j.contains("version") ? j["version"].dump() : std::string("missing")) +
                            " is not supported (this hwnas reads version " + std::to_string(integer_network_version) + ")");

@@ -75,8 +75,8 @@ inline simulation_summary simulate_on(const verilog_design& d, const std::filesy
   const auto k = static_cast<std::size_t>(a.classes);
   std::size_t hw_right = 0, int_right = 0;
   const auto fast = run_simulator(sim, dir / "stimulus.bin", dir / "results.txt", 0);
-  if (fast.size() != count) throw io_error("rtl simulation: the simulator returned " + std::to_string(fast.size()) +
-                                           " frames for " + std::to_string(count) + " images");
+  if (fast.size() != count) throw io_error(std::string("rtl simulation: the simulator returned ") + std::to_string(fast.size()) +
+                                           std::string(" frames for ") + std::to_string(count) + " images");
   for (std::size_t f = 0; f < count; ++f) {
     const std::int64_t* z = trace.logits.data() + f * k;
     const auto predicted = static_cast<int>(std::max_element(z, z + k) - z);
@@ -102,7 +102,7 @@ inline nlohmann::json to_json(const design_plan& p) {
   nlohmann::json layers = nlohmann::json::array();
   for (std::size_t l = 0; l < p.layers.size(); ++l) {
     const auto& L = p.layers[l];
-    layers.push_back({{"name", L.g.is_classifier ? std::string("fc") : "conv" + std::to_string(l)},
+    layers.push_back({{"name", L.g.is_classifier ? std::string("fc") : std::string("conv") + std::to_string(l)},
                       {"Tn", L.tn},
                       {"Tm", L.tm},
                       {"passes", L.passes},

@@ -190,7 +190,7 @@ inline std::string lint(const verilog_design& d, const std::filesystem::path& re
   std::stringstream text;
   text << in.rdbuf();
   if (rc != 0 && text.str().empty())
-    throw io_error("rtl: cannot run " + verilator_program() + " (exit " + std::to_string(rc) +
+    throw io_error("rtl: cannot run " + verilator_program() + std::string(" (exit ") + std::to_string(rc) +
                    "); install Verilator (scripts/setup) or set HWNAS_VERILATOR");
   return text.str();
 }
@@ -209,7 +209,7 @@ inline std::filesystem::path build_simulator(const verilog_design& d, const std:
                           detail::shell_quote(log.string()) + " 2>&1";
   const int rc = detail::run_command(cmd);
   if (rc != 0 || !std::filesystem::exists(dir / exe))
-    throw io_error("rtl: building the simulator failed (exit " + std::to_string(rc) + "; is Verilator installed? "
+    throw io_error(std::string("rtl: building the simulator failed (exit ") + std::to_string(rc) + "; is Verilator installed? "
                    "scripts/setup installs it). End of " + log.string() + ":\n" + detail::tail_of(log, 20));
   return dir / exe;
 }
@@ -226,10 +226,10 @@ inline std::vector<sim_frame> run_simulator(const std::filesystem::path& simulat
   const auto log = results.string() + ".log";
   const std::string cmd = "cd " + detail::shell_quote(simulator.parent_path().string()) + " && " +
                           detail::shell_quote(simulator.string()) + " " + detail::shell_quote(stimulus.string()) + " " +
-                          detail::shell_quote(results.string()) + " " + std::to_string(pace) + " > " +
+                          detail::shell_quote(results.string()) + std::string(" ") + std::to_string(pace) + " > " +
                           detail::shell_quote(log) + " 2>&1";
   const int rc = detail::run_command(cmd);
-  if (rc != 0) throw io_error("rtl: the simulation failed (exit " + std::to_string(rc) + "): " + detail::tail_of(log, 5));
+  if (rc != 0) throw io_error(std::string("rtl: the simulation failed (exit ") + std::to_string(rc) + "): " + detail::tail_of(log, 5));
   std::ifstream in(results);
   std::vector<sim_frame> out;
   for (std::string line; std::getline(in, line);) {

@@ -27,6 +27,14 @@
 #include "hwnas/core/error.hpp"
 #include "hwnas/rtl/plan.hpp"
 
+// GCC 12 reports a false -Wrestrict in std::string's operator+ (PR 105651) when this file's string building is
+// inlined; the code is plain string concatenation.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wrestrict"
+#define HWNAS_RTL_RESTRICT_PUSHED
+#endif
+
 namespace hwnas::rtl {
 
 /// Options of the generator.
@@ -56,13 +64,13 @@ struct verilog_design {
 
 namespace detail {
 
-inline std::string ud(int width, std::int64_t v) { return std::to_string(width) + "'d" + std::to_string(v); }
+inline std::string ud(int width, std::int64_t v) { return std::to_string(width) + std::string("'d") + std::to_string(v); }
 
 /// `expr` (a simple name, `from` bits wide) as a `to`-bit expression: zero-extended or its low bits.
 inline std::string fit(const std::string& expr, int from, int to) {
   if (from == to) return expr;
-  if (from < to) return "{" + std::to_string(to - from) + "'d0, " + expr + "}";
-  return expr + "[" + std::to_string(to - 1) + ":0]";
+  if (from < to) return std::string("{") + std::to_string(to - from) + "'d0, " + expr + "}";
+  return expr + std::string("[") + std::to_string(to - 1) + ":0]";
 }
 
 /// Two's complement of v in `width` bits as hex digits (width may exceed 64: sign-filled).
@@ -118,8 +126,8 @@ inline void emit_column(std::ostringstream& v, const layer_plan& L, int& tree_bi
   }
   v << "      always @(posedge clk) if (en) begin\n";
   for (int i = 0; i < TN; ++i) {
-    const std::string a = "acts[" + std::to_string(i * A + A - 1) + ":" + std::to_string(i * A) + "]";
-    const std::string w = "w1[(m*" + std::to_string(TN) + "+" + std::to_string(i) + ")*" + std::to_string(WB) + " +: " +
+    const std::string a = std::string("acts[") + std::to_string(i * A + A - 1) + std::string(":") + std::to_string(i * A) + "]";
+    const std::string w = std::string("w1[(m*") + std::to_string(TN) + std::string("+") + std::to_string(i) + std::string(")*") + std::to_string(WB) + " +: " +
                           std::to_string(WB) + "]";
     if (WB == 1) {
       v << "        pr" << i << " <= " << w << " ? $signed({1'b0, " << a << "}) : -$signed({1'b0, " << a << "});\n";
@@ -132,18 +140,18 @@ inline void emit_column(std::ostringstream& v, const layer_plan& L, int& tree_bi
   v << "      end\n";
   // adder tree: level k adds (PB + k - 1)-bit pairs into PB + k bits; an odd element passes on sign-extended
   std::vector<std::string> names;
-  for (int i = 0; i < TN; ++i) names.push_back("pr" + std::to_string(i));
+  for (int i = 0; i < TN; ++i) names.push_back(std::string("pr") + std::to_string(i));
   int bits = PB, level = 0;
   while (names.size() > 1) {
     std::vector<std::string> next;
     for (std::size_t i = 0; i + 1 < names.size(); i += 2) {
-      const std::string nm = "t" + std::to_string(level + 1) + "_" + std::to_string(i / 2);
+      const std::string nm = std::string("t") + std::to_string(level + 1) + std::string("_") + std::to_string(i / 2);
       v << "      wire signed [" << bits << ":0] " << nm << " = {" << names[i] << "[" << bits - 1 << "], " << names[i]
         << "} + {" << names[i + 1] << "[" << bits - 1 << "], " << names[i + 1] << "};\n";
       next.push_back(nm);
     }
     if (names.size() % 2) {
-      const std::string nm = "t" + std::to_string(level + 1) + "_" + std::to_string(names.size() / 2);
+      const std::string nm = std::string("t") + std::to_string(level + 1) + std::string("_") + std::to_string(names.size() / 2);
       v << "      wire signed [" << bits << ":0] " << nm << " = {" << names.back() << "[" << bits - 1 << "], "
         << names.back() << "};\n";
       next.push_back(nm);
@@ -159,7 +167,7 @@ inline void emit_column(std::ostringstream& v, const layer_plan& L, int& tree_bi
 /// Sign-extension of the column sum `s` (tree_bits) to `acc` bits.
 inline std::string extend_sum(int tree_bits, int acc) {
   if (tree_bits == acc) return "s";
-  return "{{" + std::to_string(acc - tree_bits) + "{s[" + std::to_string(tree_bits - 1) + "]}}, s}";
+  return std::string("{{") + std::to_string(acc - tree_bits) + std::string("{s[") + std::to_string(tree_bits - 1) + "]}}, s}";
 }
 
 /// The requantizer of one column: signed `acc` (ACC bits) to an unsigned OB-bit `q`, shift right with rounding half
@@ -181,8 +189,8 @@ inline void emit_requantizer(std::ostringstream& v, int ACC, int OB, int shift) 
       v << "      wire [" << OB - 1 << ":0] q = acc[" << ACC - 1 << "] ? " << OB << "'d0 : ovf ? " << OB << "'d"
         << max_code << " : qs[" << OB - 1 << ":0];\n";
     } else {
-      const std::string low = "qs[" + std::to_string(QB - 2) + ":0]";
-      const std::string ext = QB - 1 == OB ? low : "{" + std::to_string(OB - (QB - 1)) + "'d0, " + low + "}";
+      const std::string low = std::string("qs[") + std::to_string(QB - 2) + ":0]";
+      const std::string ext = QB - 1 == OB ? low : std::string("{") + std::to_string(OB - (QB - 1)) + "'d0, " + low + "}";
       v << "      wire [" << OB - 1 << ":0] q = acc[" << ACC - 1 << "] ? " << OB << "'d0 : " << ext << ";\n";
     }
     v << "      wire unused_r = &{1'b0, r[" << shift - 1 << ":0], qs[" << QB - 1 << "]};\n";
@@ -198,10 +206,10 @@ inline void emit_requantizer(std::ostringstream& v, int ACC, int OB, int shift) 
   else
     v << "      wire ovf = 1'b0;\n";
   const int SB = MB + ls;  // bits of mag << ls
-  std::string shifted = ls ? "{mag, " + std::to_string(ls) + "'d0}" : std::string("mag");
+  std::string shifted = ls ? std::string("{mag, ") + std::to_string(ls) + "'d0}" : std::string("mag");
   v << "      wire [" << SB - 1 << ":0] shl = " << shifted << ";\n";
-  std::string low = SB >= OB ? "shl[" + std::to_string(OB - 1) + ":0]"
-                             : "{" + std::to_string(OB - SB) + "'d0, shl}";
+  std::string low = SB >= OB ? std::string("shl[") + std::to_string(OB - 1) + ":0]"
+                             : std::string("{") + std::to_string(OB - SB) + "'d0, shl}";
   v << "      wire [" << OB - 1 << ":0] q = acc[" << ACC - 1 << "] ? " << OB << "'d0 : ovf ? " << OB << "'d" << max_code
     << " : " << low << ";\n";
   if (SB > OB) v << "      wire unused_shl = &{1'b0, shl[" << SB - 1 << ":" << OB << "]};\n";
@@ -212,7 +220,7 @@ inline void emit_lane_max(std::ostringstream& v, const std::string& out, const s
                           int TM, int OB) {
   v << "  wire [" << TM * OB - 1 << ":0] " << out << ";\n";
   for (int m = 0; m < TM; ++m) {
-    const std::string sl = "[" + std::to_string(m * OB + OB - 1) + ":" + std::to_string(m * OB) + "]";
+    const std::string sl = std::string("[") + std::to_string(m * OB + OB - 1) + std::string(":") + std::to_string(m * OB) + "]";
     v << "  assign " << out << sl << " = " << a << sl << " > " << b << sl << " ? " << a << sl << " : " << b << sl
       << ";\n";
   }
@@ -221,7 +229,7 @@ inline void emit_lane_max(std::ostringstream& v, const std::string& out, const s
 /// A tile-indexed slice `base[(j*TM*OB) +: TM*OB]` as a case-free expression when there is one tile.
 inline std::string tile_slice(const std::string& base, const std::string& j, int tiles, int tile_bits) {
   if (tiles == 1) return base;
-  return base + "[" + j + "*" + std::to_string(tile_bits) + " +: " + std::to_string(tile_bits) + "]";
+  return base + "[" + j + std::string("*") + std::to_string(tile_bits) + std::string(" +: ") + std::to_string(tile_bits) + "]";
 }
 
 /// The lane-select tables: lane i's activation for the pass in stage 1 (p1), from the port registers rq<q>.
@@ -325,8 +333,8 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
   v << "  assign in_ready = D < " << DSW << "'sd" << KR << ";\n";
   v << "  wire wr_fire = in_valid && in_ready;\n";
   v << "  wire row_done = wr_fire && wr_col == " << ud(CW, W - 1) << ";\n";
-  v << "  wire [" << AW - 1 << ":0] wr_addr = " << (AW > SW ? "{" + std::to_string(AW - SW) + "'d0, wr_slot}" : "wr_slot")
-    << " * " << ud(AW, W) << " + " << (AW > CW ? "{" + std::to_string(AW - CW) + "'d0, wr_col}" : "wr_col") << ";\n";
+  v << "  wire [" << AW - 1 << ":0] wr_addr = " << (AW > SW ? std::string("{") + std::to_string(AW - SW) + "'d0, wr_slot}" : "wr_slot")
+    << " * " << ud(AW, W) << " + " << (AW > CW ? std::string("{") + std::to_string(AW - CW) + "'d0, wr_col}" : "wr_col") << ";\n";
   v << "  always @(posedge clk) if (wr_fire) lb[wr_addr] <= in_data;\n";
   v << "  always @(posedge clk) begin\n    if (rst) begin\n      wr_col <= " << ud(CW, 0) << ";\n      wr_slot <= "
     << ud(SW, 0) << ";\n      D <= " << DSW << "'sd0;\n    end else begin\n";
@@ -355,7 +363,7 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
     << ud(XW, PL) << ";\n";
   v << "  wire [" << YW - 1 << ":0] need = last_row - first_row;\n";
   v << "  wire signed [" << DSW - 1 << ":0] need_s = $signed({1'b0, need});\n";
-  v << "  wire [" << XW - 1 << ":0] colx = " << (XW > CW ? "{" + std::to_string(XW - CW) + "'d0, wr_col}" : "wr_col")
+  v << "  wire [" << XW - 1 << ":0] colx = " << (XW > CW ? std::string("{") + std::to_string(XW - CW) + "'d0, wr_col}" : "wr_col")
     << ";\n";
   v << "  wire window_in = D > need_s || (D == need_s && colx > last_col);\n";
   v << "  wire pixel_start = p == " << ud(PW, 0) << " && j == " << ud(JW, 0) << ";\n";
@@ -403,8 +411,8 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
     v << "      default: ;\n    endcase\n  end\n";
     v << "  wire [" << YW - 1 << ":0] row" << q << " = iy0 + {" << YW - KB << "'d0, kh" << q << "};\n";
     v << "  wire [" << XW - 1 << ":0] col" << q << " = ix0 + {" << XW - KB << "'d0, kw" << q << "};\n";
-    v << "  wire pd" << q << " = !use" << q << (PT > 0 ? " || row" + std::to_string(q) + " < " + ud(YW, PT) : "")
-      << " || row" << q << " >= " << ud(YW, PT + H) << (PL > 0 ? " || col" + std::to_string(q) + " < " + ud(XW, PL) : "")
+    v << "  wire pd" << q << " = !use" << q << (PT > 0 ? std::string(" || row") + std::to_string(q) + " < " + ud(YW, PT) : "")
+      << " || row" << q << " >= " << ud(YW, PT + H) << (PL > 0 ? std::string(" || col") + std::to_string(q) + " < " + ud(XW, PL) : "")
       << " || col" << q << " >= " << ud(XW, PL + W) << ";\n";
     v << "  wire [" << SW - 1 << ":0] kslot" << q << " = {" << (SW > KB ? std::to_string(SW - KB) + "'d0, " : "") << "kh"
       << q << "};\n";
@@ -414,8 +422,8 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
       << " - " << ud(SW + 1, KR) << " : slot_sum" << q << ";\n";
     v << "  wire [" << XW - 1 << ":0] colr" << q << " = pd" << q << " ? " << ud(XW, 0) << " : col" << q << " - "
       << ud(XW, PL) << ";\n";
-    v << "  wire [" << AW - 1 << ":0] ra" << q << " = " << fit("slot_w" + std::to_string(q), SW + 1, AW) << " * "
-      << ud(AW, W) << " + " << fit("colr" + std::to_string(q), XW, AW) << ";\n";
+    v << "  wire [" << AW - 1 << ":0] ra" << q << " = " << fit(std::string("slot_w") + std::to_string(q), SW + 1, AW) << " * "
+      << ud(AW, W) << " + " << fit(std::string("colr") + std::to_string(q), XW, AW) << ";\n";
     if (SW + 1 > AW) v << "  wire unused_slot" << q << " = &{1'b0, slot_w" << q << "[" << SW << ":" << AW << "]};\n";
     if (XW > AW) v << "  wire unused_colr" << q << " = &{1'b0, colr" << q << "[" << XW - 1 << ":" << AW << "]};\n";
     v << "  reg [" << N * A - 1 << ":0] rq" << q << ";\n";
@@ -468,8 +476,8 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
     for (const char* st : {"2", "3"}) {
       const std::string oxs = std::string("ox") + st, js = std::string("j") + st;
       std::string half = ud(PAW, 0);
-      if (OXW >= 2 && OXW - 1 >= PAW) half = oxs + "[" + std::to_string(PAW) + ":1]";
-      else if (OXW >= 2) half = "{" + std::to_string(PAW - OXW + 1) + "'d0, " + oxs + "[" + std::to_string(OXW - 1) + ":1]}";
+      if (OXW >= 2 && OXW - 1 >= PAW) half = oxs + std::string("[") + std::to_string(PAW) + ":1]";
+      else if (OXW >= 2) half = std::string("{") + std::to_string(PAW - OXW + 1) + "'d0, " + oxs + std::string("[") + std::to_string(OXW - 1) + ":1]}";
       v << "  wire [" << PAW - 1 << ":0] pa" << st << " = " << half << ";\n";
       if (OXW >= 2 && OXW - 1 > PAW) v << "  wire unused_ox" << st << " = &{1'b0, " << oxs << "[" << OXW - 1 << ":" << PAW + 1 << "]};\n";
       v << "  wire [" << PAW - 1 << ":0] prow_" << (st[0] == '2' ? "ra" : "wa") << " = pa" << st << " * " << ud(PAW, QM)
@@ -640,7 +648,7 @@ inline verilog_design generate_verilog(const nn::integer_network& net, const fpg
     const auto& L = plan.layers[l];
     const auto& IL = layers[l];
     const bool fc = L.g.is_classifier;
-    const std::string name = fc ? top + "_fc" : top + "_l" + std::to_string(l);
+    const std::string name = fc ? top + "_fc" : top + std::string("_l") + std::to_string(l);
     const std::string mem = name + "_w.mem";
     std::string text;
     if (fc) {
@@ -677,9 +685,9 @@ inline verilog_design generate_verilog(const nn::integer_network& net, const fpg
     v << "  wire v" << l << ", r" << l << ";\n  wire [" << L.g.out_channels * L.g.out_bits - 1 << ":0] d" << l << ";\n";
   }
   for (std::size_t l = 0; l < plan.layers.size(); ++l) {
-    const std::string in_v = l == 0 ? "in_valid" : "v" + std::to_string(l - 1);
-    const std::string in_r = l == 0 ? "in_ready" : "r" + std::to_string(l - 1);
-    const std::string in_d = l == 0 ? "in_pixel" : "d" + std::to_string(l - 1);
+    const std::string in_v = l == 0 ? "in_valid" : std::string("v") + std::to_string(l - 1);
+    const std::string in_r = l == 0 ? "in_ready" : std::string("r") + std::to_string(l - 1);
+    const std::string in_d = l == 0 ? "in_pixel" : std::string("d") + std::to_string(l - 1);
     v << "  " << mods[l] << " u" << l << " (.clk(clk), .rst(rst), .in_valid(" << in_v << "), .in_ready(" << in_r
       << "), .in_data(" << in_d << "), ";
     if (l + 1 < plan.layers.size())
@@ -710,3 +718,8 @@ inline void write_design(const verilog_design& d, const std::filesystem::path& d
 }
 
 }  // namespace hwnas::rtl
+
+#ifdef HWNAS_RTL_RESTRICT_PUSHED
+#pragma GCC diagnostic pop
+#undef HWNAS_RTL_RESTRICT_PUSHED
+#endif

@@ -1,0 +1,174 @@
+// hwnas-train --save-integer and hwnas-export end to end: a network trained on Fashion-MNIST is exported, linted and
+// simulated on 1,000 test images, bit for bit equal to the integer network; bad input gets exit code 2 (or 3 for an
+// unmeetable spec) and leaves the user's files alone.
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "../common/files.hpp"
+#include "../common/run_program.hpp"
+#include "hwnas/io/fashion_mnist.hpp"
+#include "hwnas/nn/integer_network_file.hpp"
+
+namespace {
+namespace fs = std::filesystem;
+using hwnas::test::run_program;
+
+fs::path fresh(const std::string& name) {
+  const fs::path d = fs::path(HWNAS_BINARY_DIR) / "rtl_tests" / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+/// A small 4-bit network trained for one epoch on 5,000 images (a few seconds), saved as an integer network file.
+fs::path trained_network(const fs::path& dir) {
+  const fs::path net = dir / "cnn4.json";
+  const auto r = run_program("hwnas-train", "--bits 4 --epochs 1 --train-subset 5000 --quiet --save-integer " +
+                                                net.string());
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  REQUIRE(fs::exists(net));
+  return net;
+}
+
+}  // namespace
+
+TEST_CASE("hwnas-export: a trained network simulates bit-exact on 1,000 Fashion-MNIST test images") {
+  const auto dir = fresh("export_trained");
+  const auto net_file = trained_network(dir);
+  const auto out = dir / "rtl";
+  const auto r = run_program("hwnas-export", "--network " + net_file.string() + " --min-fps 3000 --out " +
+                                                 out.string() + " --simulate 1000");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const auto manifest = nlohmann::json::parse(hwnas::test::slurp(out / "export.json"));
+  CHECK(manifest["lint"] == "verilator --lint-only -Wall: no warnings");
+  const auto& sim = manifest["simulation"];
+  CHECK(sim["images"] == 1000);
+  CHECK(sim["logit_mismatches"] == 0);
+  CHECK(sim["class_mismatches"] == 0);
+  CHECK(sim["interval_cycles"] == manifest["model"]["cycles"]);
+  CHECK(sim["latency_cycles"].get<std::int64_t>() <= sim["latency_bound_cycles"].get<std::int64_t>());
+  // the hardware's accuracy is the integer network's, computed here independently on the same 1,000 images
+  const auto net = hwnas::nn::load_integer_network(net_file);
+  const auto data = hwnas::io::fashion_mnist("", 0, 0);
+  std::vector<std::int32_t> pred(1000);
+  net.predict(data.test.images.data(), 1000, pred.data());
+  std::size_t right = 0;
+  for (std::size_t i = 0; i < 1000; ++i) right += pred[i] == data.test.labels(i);
+  CHECK(sim["hardware_accuracy"].get<double>() == doctest::Approx(static_cast<double>(right) / 1000.0).epsilon(1e-12));
+  CHECK(sim["hardware_accuracy"].get<double>() > 0.5);
+  // every file the manifest lists exists, the top first
+  for (const auto& f : manifest["files"]) CHECK(fs::exists(out / f.get<std::string>()));
+  CHECK(manifest["files"][0] == "hwnas_top.v");
+  // exporting again into the same directory (an earlier export) is allowed
+  const auto again = run_program("hwnas-export", "--network " + net_file.string() + " --min-fps 3000 --out " + out.string());
+  CHECK(again.code == 0);
+}
+
+TEST_CASE("hwnas-export: bad input gets a clear message and exit code 2 (3 for an unmeetable spec), nothing is "
+          "overwritten") {
+  const auto dir = fresh("export_bad");
+  // a tiny quantized network file written directly (no training needed for these cases)
+  hwnas::architecture a;
+  a.input = {1, 6, 6};
+  a.classes = 3;
+  hwnas::conv_layer l;
+  l.filters = 2;
+  l.kernel = 3;
+  l.weight_format = hwnas::qformat::weight(0, 3);
+  l.activation_format = hwnas::qformat::activation(1, 3);
+  a.layers = {l, l};
+  a.classifier.weight_format = hwnas::qformat::weight(0, 3);
+  std::vector<hwnas::nn::integer_layer> layers;
+  hwnas::qformat in = a.effective_input_format();
+  for (const auto& g : hwnas::geometry(a)) {
+    hwnas::nn::integer_layer L;
+    L.input_format = in;
+    L.weight_format = hwnas::qformat::weight(0, 3);
+    L.output_format = g.is_classifier ? hwnas::qformat::activation(0, 8) : hwnas::qformat::activation(1, 3);
+    L.weights.assign(static_cast<std::size_t>(g.weight_count()), 1);
+    L.bias.assign(static_cast<std::size_t>(g.out_channels), 0);
+    in = L.output_format;
+    layers.push_back(L);
+  }
+  const auto net = dir / "net.json";
+  hwnas::nn::save_integer_network(hwnas::nn::integer_network(a, layers), net);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name) << text;
+    return (dir / name).string();
+  };
+  auto export_ = [&](const std::string& args) { return run_program("hwnas-export", "--network " + net.string() + " " + args); };
+
+  SUBCASE("an output directory holding other files is refused and left untouched") {
+    const auto user = dir / "mine";
+    fs::create_directories(user);
+    std::ofstream(user / "notes.txt") << "keep me";
+    const auto r = export_("--out " + user.string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("not empty") != std::string::npos);
+    CHECK(hwnas::test::names_in(user) == std::set<std::string>{"notes.txt"});
+    CHECK(hwnas::test::slurp(user / "notes.txt") == "keep me");
+  }
+  SUBCASE("the output is a file") {
+    const auto f = write("afile", "x");
+    CHECK(export_("--out " + f).code == 2);
+    CHECK(hwnas::test::slurp(f) == "x");
+  }
+  SUBCASE("a missing network file, a file that is not one, a directory") {
+    CHECK(run_program("hwnas-export", "--network " + (dir / "none.json").string() + " --out " + (dir / "o1").string()).code == 2);
+    const auto r = run_program("hwnas-export", "--network " + write("arch.json", "{\"classes\": 10}") + " --out " +
+                                                   (dir / "o2").string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("not an hwnas integer network file") != std::string::npos);
+    CHECK(run_program("hwnas-export", "--network " + dir.string() + " --out " + (dir / "o3").string()).code == 2);
+    CHECK_FALSE(fs::exists(dir / "o2"));
+  }
+  SUBCASE("mappings that do not fit") {
+    const auto two_groups = write("m2.json", R"({"layers": [{"Tn": 1, "Tm": 1, "group": 0}, {"Tn": 1, "Tm": 1, "group": 1},
+                                                            {"Tn": 1, "Tm": 1, "group": 1}]})");
+    auto r = export_("--mapping " + two_groups + " --out " + (dir / "o4").string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("group") != std::string::npos);
+    r = export_("--mapping " + write("m3.json", R"({"layers": [{"Tn": 1, "Tm": 1}]})") + " --out " + (dir / "o5").string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("layers") != std::string::npos);
+    r = export_("--mapping " + write("m4.json", R"({"layers": [{"Tn": 1}, {"Tn": 1, "Tm": 1}, {"Tn": 1, "Tm": 1}]})") +
+                " --out " + (dir / "o6").string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("\"Tm\"") != std::string::npos);
+    r = export_("--mapping " + write("m5.json", R"({"layers": [{"Tn": -3, "Tm": 1}, {"Tn": 1, "Tm": 1}, {"Tn": 1, "Tm": 1}]})") +
+                " --out " + (dir / "o7").string());
+    CHECK(r.code == 2);
+    r = export_("--mapping " + write("m6.json", R"({"model": "dataflow", "layers": []})") + " --out " + (dir / "o8").string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("dataflow") != std::string::npos);
+    r = export_("--mapping " + write("m7.json", "not json") + " --out " + (dir / "o9").string());
+    CHECK(r.code == 2);
+    for (const char* o : {"o4", "o5", "o6", "o7", "o8", "o9"}) CHECK_FALSE(fs::exists(dir / o));
+  }
+  SUBCASE("an unmeetable spec is exit 3 with nothing written; a bad spec or name is exit 2") {
+    auto r = export_("--min-fps 1e9 --out " + (dir / "o10").string());
+    CHECK(r.code == 3);
+    CHECK(r.out.find("no one-group mapping") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "o10"));
+    CHECK(export_("--max-luts -5 --out " + (dir / "o11").string()).code == 2);
+    CHECK(export_("--top 9bad --out " + (dir / "o12").string()).code == 2);
+    CHECK(export_("--simulate 1 --out " + (dir / "o13").string()).code == 2);
+  }
+  SUBCASE("a design with a hand-written mapping exports and lints clean") {
+    const auto m = write("m8.json", R"({"layers": [{"Tn": 3, "Tm": 2}, {"Tn": 6, "Tm": 1}, {"Tn": 12, "Tm": 3}]})");
+    const auto r = export_("--mapping " + m + " --out " + (dir / "o14").string());
+    INFO(r.out);
+    CHECK(r.code == 0);
+    const auto manifest = nlohmann::json::parse(hwnas::test::slurp(dir / "o14" / "export.json"));
+    CHECK(manifest["lint"] == "verilator --lint-only -Wall: no warnings");
+    CHECK(manifest["plan"]["layers"][1]["Tn"] == 6);
+  }
+}
