@@ -8,6 +8,7 @@
 //   hwnas-codesign --max-luts 30000 --min-fps 1000 --trials 200 --out runs/big
 //   hwnas-codesign --model dataflow --device xc7z020 --strategy nsga2
 //   hwnas-codesign --max-luts 30000 --min-fps 1000 --trials 200 --out runs/big --resume   # continue it
+//   hwnas-codesign --export runs/codesign/rtl                # also the best design as Verilog, simulated (docs/hardware.md)
 //
 // The search space is pipeline_defaults (Lu et al. 2019): 2-4 conv layers, filters {8, 16, 32, 64}, kernels
 // {1, 3, 5, 7}, strides {1, 2}, pooling {none, 2x2}; per layer, weights s(1+I+F) and activations uI.F with integer
@@ -22,6 +23,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -31,6 +35,8 @@
 #include "../common/cli_main.hpp"
 #include "hwnas/fpga/registry.hpp"
 #include "hwnas/io/fashion_mnist.hpp"
+#include "hwnas/nn/integer_network_file.hpp"
+#include "hwnas/rtl/export.hpp"
 #include "hwnas/pipeline.hpp"
 #include "hwnas/report/text.hpp"
 #include "hwnas/report/write.hpp"
@@ -48,7 +54,9 @@ constexpr double default_min_fps = 3000;
 
 struct options {
   std::string data_dir, out_dir = "runs/codesign", device = "cyclone-iv-e115", model = "pipelined_pe",
-                        strategy = "evolution";
+                        strategy = "evolution", export_dir;
+  std::size_t export_images = 1000;
+  bool export_synthesis = true;
   double clock_mhz = 100;
   std::size_t trials = 400, train_subset = 10000, top_k = 3, threads = 0, validation = 5000;
   double seconds = 0;
@@ -72,6 +80,96 @@ struct options {
     return s;
   }
 };
+
+/// The mapping a report describes (pipelined_pe: Tn, Tm and group per layer).
+hwnas::fpga::pe_mapping mapping_of(const hwnas::fpga::hw_report& hw) {
+  hwnas::fpga::pe_mapping m;
+  for (const auto& l : hw.layers) {
+    hwnas::fpga::pe_layer_mapping x;
+    for (const auto& [k, v] : l.parallelism) {
+      if (k == "Tn") x.tn = static_cast<int>(v);
+      if (k == "Tm") x.tm = static_cast<int>(v);
+      if (k == "group") x.group = static_cast<int>(v);
+    }
+    m.layers.push_back(x);
+  }
+  return m;
+}
+
+/// --export: the best design as Verilog in o.export_dir, linted, simulated on test images, and synthesized with
+/// tools/verify-design when it and yosys are at hand. Returns the manifest for the report.
+template <class Model>
+nlohmann::json export_best(const Model& model, const hwnas::report::retrained_design& best, const options& o,
+                           const hwnas::io::split_data& data) {
+  namespace rtl = hwnas::rtl;
+  const auto net = hwnas::nn::integer_network_from_json(best.integer_network);
+  nlohmann::json x = {{"directory", fs::absolute(o.export_dir).string()}};
+  auto mapping = mapping_of(best.hw);
+  hwnas::fpga::hw_report hw = best.hw;
+  const bool one_group = std::all_of(mapping.layers.begin(), mapping.layers.end(), [](const auto& l) { return l.group == 0; });
+  if (!one_group) {
+    const auto m = model.best_one_group_mapping(best.arch, o.spec());
+    if (!m) {
+      x["note"] = "the best design's mapping shares PE arrays between groups, which the exporter cannot build yet, "
+                  "and no one-group mapping of it meets the spec: not exported";
+      return x;
+    }
+    mapping = *m;
+    hw = model.evaluate(best.arch, mapping, o.spec());
+    x["note"] = "exported with its least-LUT one-group mapping (" + std::to_string(hw.luts) +
+                " LUTs by the model); the search's mapping shares PE arrays between groups, which the exporter "
+                "cannot build yet";
+  }
+  const auto design = rtl::generate_verilog(net, mapping);
+  rtl::write_design(design, o.export_dir);
+  nlohmann::json manifest = {{"format", "hwnas-export"}, {"version", 1}, {"top", design.top},
+                             {"network", "best_integer_network.json"}, {"files", nlohmann::json::array()},
+                             {"plan", rtl::to_json(design.plan)}, {"model", hwnas::fpga::to_json(hw)}};
+  for (const auto& f : design.files) manifest["files"].push_back(f.name);
+  const auto warnings = rtl::lint(design, o.export_dir);
+  manifest["lint"] = warnings.empty() ? "verilator --lint-only -Wall: no warnings" : warnings;
+  std::fprintf(stderr, "hwnas-codesign: exported the best design to %s; simulating %zu test images...\n",
+               o.export_dir.c_str(), std::min(o.export_images, data.test.size()));
+  const auto sum = rtl::simulate_on(design, o.export_dir, net, data.test, o.export_images, hw);
+  manifest["simulation"] = rtl::to_json(sum);
+  hwnas::write_file_atomically(fs::path(o.export_dir) / rtl::export_manifest, manifest.dump(2) + "\n");
+  x["top"] = design.top;
+  x["lint"] = manifest["lint"];
+  x["simulation"] = manifest["simulation"];
+  // synthesis beside the model, when the tool and yosys are here (a source tree with scripts/setup run)
+  const fs::path tool = fs::path(HWNAS_SOURCE_DIR) / "tools" / "verify-design";
+  if (o.export_synthesis && fs::exists(tool) && std::system("command -v yosys > /dev/null 2>&1") == 0) {
+    std::fprintf(stderr, "hwnas-codesign: synthesizing it with yosys (synth_ice40)...\n");
+    const std::string cmd = "'" + tool.string() + "' '" + fs::absolute(o.export_dir).string() + "' --flow ice40 > '" +
+                            (fs::absolute(o.export_dir) / "verify.log").string() + "' 2>&1";
+    if (std::system(cmd.c_str()) == 0) {
+      std::ifstream in(fs::path(o.export_dir) / "verify.json");
+      x["synthesis"] = nlohmann::json::parse(in, nullptr, false);
+      if (x["synthesis"].is_discarded()) x.erase("synthesis");
+    } else {
+      x["synthesis_error"] = "tools/verify-design failed; see verify.log in the export directory";
+    }
+  }
+  return x;
+}
+
+/// Prints the export's outcome; false when the hardware differs from the integer network (a bug).
+bool print_export(const nlohmann::json& x) {
+  if (x.contains("simulation")) {
+    const auto& m = x["simulation"];
+    const auto images = m["images"].get<std::int64_t>(), wrong = m["logit_mismatches"].get<std::int64_t>();
+    std::printf("\nhardware: %s (Verilog); %lld test images simulated, logits equal in %lld, accuracy in hardware "
+                "%.2f%%; interval %lld cycles (model %lld)\n",
+                x["directory"].get<std::string>().c_str(), static_cast<long long>(images),
+                static_cast<long long>(images - wrong), 100 * m["hardware_accuracy"].get<double>(),
+                static_cast<long long>(m["interval_cycles"].get<std::int64_t>()),
+                static_cast<long long>(m["model_interval_cycles"].get<std::int64_t>()));
+    if (x.contains("note")) std::printf("  %s\n", x["note"].get<std::string>().c_str());
+    return wrong == 0;
+  }
+  if (x.contains("note")) std::printf("\nhardware: %s\n", x["note"].get<std::string>().c_str());
+  return true;
+}
 
 template <class Pipeline>
 int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data) {
@@ -125,6 +223,16 @@ int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data
   const auto& best = rep.top[*rep.best];
   std::printf("\nbest: trial %zu, test accuracy %.2f%% (integer-only inference; QAT %.2f%%)\n%s", best.trial + 1,
               100 * best.test_accuracy_integer, 100 * best.test_accuracy_qat, hwnas::fpga::to_table(best.hw).c_str());
+  if (!best.integer_network.is_null())
+    hwnas::write_file_atomically(out / "best_integer_network.json", best.integer_network.dump() + "\n");
+  if (!o.export_dir.empty()) {
+    if constexpr (requires { p.cost_model().best_one_group_mapping(best.arch, s); }) {
+      auto with_export = rep;
+      with_export.hardware_export = export_best(p.cost_model(), best, o, data);
+      hwnas::report::write_outputs(out, with_export);
+      if (!print_export(with_export.hardware_export)) return 1;
+    }
+  }
   std::printf("\nreport: %s\n", fs::absolute(out / "report.html").string().c_str());
   return 0;
 }
@@ -173,6 +281,12 @@ int run(const options& o) {
   if (o.resume && !fs::exists(journal))
     throw hwnas::invalid_argument("--resume: " + journal.string() + " does not exist; there is no run to continue in " +
                                   o.out_dir);
+  if (!o.export_dir.empty()) {
+    if (o.model != "pipelined_pe")
+      throw hwnas::invalid_argument("--export builds the pipelined_pe accelerator; it needs --model pipelined_pe");
+    if (o.top_k == 0) throw hwnas::invalid_argument("--export needs a retrained design: --top-k 1 or more");
+    hwnas::rtl::check_export_dir(o.export_dir);
+  }
   // Names are resolved before the data are loaded, so a typo costs nothing.
   hwnas::fpga::resolve_model(o.model, o.device, [](auto) { return 0; });
   hwnas::search::resolve_strategy(o.strategy, [](auto) { return 0; });
@@ -251,6 +365,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{59999}));
   app.add_option("--out", o.out_dir, "output directory: journal.jsonl, report.json, report.html, pareto.svg, trials.csv")
       ->capture_default_str();
+  app.add_option("--export", o.export_dir,
+                 "also write the best design as Verilog into this directory (new, empty, or an earlier export), "
+                 "lint and simulate it, and synthesize it when yosys is here (docs/hardware.md)");
+  app.add_option("--export-images", o.export_images, "test images the exported design is simulated on")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{2}, std::size_t{10000}));
+  app.add_flag("!--no-synthesis", o.export_synthesis, "--export without the yosys synthesis (lint and simulation only)");
   app.add_flag("--resume", o.resume, "continue the run journaled in --out (same settings; refused otherwise)");
   return hwnas::examples::cli_main("hwnas-codesign", app, argc, argv, [&] { return run(o); });
 }

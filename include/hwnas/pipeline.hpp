@@ -50,6 +50,7 @@
 #include "hwnas/fpga/spec.hpp"
 #include "hwnas/io/dataset.hpp"
 #include "hwnas/nn/integer_network.hpp"
+#include "hwnas/nn/integer_network_file.hpp"
 #include "hwnas/nn/network.hpp"
 #include "hwnas/nn/train.hpp"
 #include "hwnas/quant/concepts.hpp"
@@ -418,7 +419,9 @@ class pipeline {
     d.validation_accuracy = nn::evaluate(net, data.validation, &pool).accuracy();
     const io::dataset& test = data.test.empty() ? data.validation : data.test;
     d.test_accuracy_qat = nn::evaluate(net, test, &pool).accuracy();
-    d.test_accuracy_integer = net.to_integer().accuracy(test, &pool);
+    const auto inet = net.to_integer();
+    d.test_accuracy_integer = inet.accuracy(test, &pool);
+    d.integer_network = nn::to_json(inet);
     d.epochs = c.epochs;
     d.train_images = data.train.size();
     d.seconds = seconds_since(t0);

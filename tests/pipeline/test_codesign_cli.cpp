@@ -329,3 +329,43 @@ TEST_CASE("hwnas-codesign: killed with SIGKILL at 20 random moments and resumed 
   CHECK(read(whole / "trials.csv") == read(killed / "trials.csv"));
   CHECK(comparable(whole / "report.json") == comparable(killed / "report.json"));
 }
+
+TEST_CASE("hwnas-codesign --export: the best design as Verilog, simulated bit-exact, in report.json and report.html") {
+  if (!fs::exists(hwnas::test::example_program("hwnas-codesign"))) {
+    WARN_MESSAGE(false, "hwnas-codesign is not built; build the target to run this test");
+    return;
+  }
+  hwnas_test::temp_dir dir;
+  write_data(dir.path());
+  const auto out = dir.path() / "out";
+  const std::string common = "--data " + dir.path().string() +
+                             " --validation 100 --train-subset 300 --epochs 1 --retrain-epochs 1 --top-k 1 --threads 2 "
+                             "--trials 4 --strategy random --no-synthesis --export-images 40 ";
+  // bad export requests are refused before any training, and nothing is written
+  const auto other_model = run(common + "--model dataflow --export " + (dir.path() / "x1").string() + " --out " +
+                               (dir.path() / "o1").string());
+  CHECK(other_model.code == 2);
+  CHECK(other_model.out.find("--model pipelined_pe") != std::string::npos);
+  fs::create_directories(dir.path() / "mine");
+  std::ofstream(dir.path() / "mine" / "keep.txt") << "mine";
+  const auto busy = run(common + "--export " + (dir.path() / "mine").string() + " --out " + (dir.path() / "o2").string());
+  CHECK(busy.code == 2);
+  CHECK(read(dir.path() / "mine" / "keep.txt") == "mine");
+  CHECK_FALSE(fs::exists(dir.path() / "o2" / "journal.jsonl"));
+
+  const auto r = run(common + "--export " + (out / "rtl").string() + " --out " + out.string());
+  CAPTURE(r.out);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("hardware: ") != std::string::npos);
+  const auto rep = nlohmann::json::parse(read(out / "report.json"));
+  const auto& x = rep["hardware_export"];
+  REQUIRE(x.is_object());
+  CHECK(x["lint"] == "verilator --lint-only -Wall: no warnings");
+  CHECK(x["simulation"]["images"] == 40);
+  CHECK(x["simulation"]["logit_mismatches"] == 0);
+  CHECK(x["simulation"]["hardware_accuracy"] == x["simulation"]["integer_accuracy"]);
+  CHECK(x["simulation"]["interval_cycles"] == x["simulation"]["model_interval_cycles"]);
+  CHECK(fs::exists(out / "rtl" / "hwnas_top.v"));
+  CHECK(fs::exists(out / "best_integer_network.json"));
+  CHECK(read(out / "report.html").find("Best design in hardware") != std::string::npos);
+}

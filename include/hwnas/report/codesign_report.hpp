@@ -32,6 +32,9 @@ struct retrained_design {
   int epochs = 0;                   ///< full retraining epochs
   std::size_t train_images = 0;     ///< images it was retrained on
   double seconds = 0;               ///< retraining and testing, wall seconds
+  /// The retrained integer network as its file's JSON (nn/integer_network_file.hpp; filled by the pipeline, left
+  /// out of report.json; hwnas-codesign writes the best one to best_integer_network.json).
+  nlohmann::json integer_network;
 };
 
 /// A run's settings and results.
@@ -50,6 +53,9 @@ struct codesign_report {
   /// this scale (docs/reports.md#hypervolume).
   double hypervolume_lut_ceiling = 0, hypervolume_fps_scale = 0;
   std::vector<std::pair<std::string, double>> seconds;  ///< wall seconds per stage, in order ("search", "retrain")
+  /// The best design exported as hardware (hwnas-codesign --export): the export's manifest (directory, files, lint,
+  /// simulation, synthesis beside the model; docs/hardware.md). Null when not exported.
+  nlohmann::json hardware_export;
 
   /// Whether a design met the spec: one was trained in the search (and, with top-k > 0, retrained). The CLI's exit
   /// code 0.

@@ -106,6 +106,43 @@ inline void hardware_table(std::ostream& s, const fpga::hw_report& hw) {
   }
   if (!hw.note.empty()) s << "<p class=\"sub\">" << escape(hw.note) << "</p>\n";
 }
+/// The "Best design in hardware" section: the export's directory, lint, simulation and synthesis beside the model.
+inline void hardware_export_section(std::ostream& s, const nlohmann::json& x) {
+  auto str = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+  s << "<h2 id=\"hardware\">Best design in hardware</h2>\n<table class=\"kv\">\n";
+  if (x.contains("directory")) s << kv_row("Verilog", "<code>" + escape(str(x["directory"])) + "</code>");
+  if (x.contains("top")) s << kv_row("top module", "<code>" + escape(str(x["top"])) + "</code>");
+  if (x.contains("lint")) s << kv_row("lint", escape(str(x["lint"])));
+  if (x.contains("note")) s << kv_row("note", escape(str(x["note"])));
+  if (x.contains("simulation") && x["simulation"].is_object()) {
+    const auto& m = x["simulation"];
+    s << kv_row("simulated", escape(str(m.value("images", nlohmann::json(0)))) + " test images in Verilator");
+    s << kv_row("logits", m.value("logit_mismatches", 1) == 0 ? "equal to the integer network's, bit for bit"
+                                                                : "<b>differ</b> in " + str(m["logit_mismatches"]));
+    s << kv_row("accuracy", percent(m.value("hardware_accuracy", 0.0)) + " in hardware, " +
+                                percent(m.value("integer_accuracy", 0.0)) + " integer network");
+    s << kv_row("interval", str(m.value("interval_cycles", nlohmann::json(0))) + " cycles (model " +
+                                str(m.value("model_interval_cycles", nlohmann::json(0))) + ")");
+    s << kv_row("latency", str(m.value("latency_cycles", nlohmann::json(0))) + " cycles (model " +
+                               str(m.value("model_latency_cycles", nlohmann::json(0))) + ", bound " +
+                               str(m.value("latency_bound_cycles", nlohmann::json(0))) + ")");
+  }
+  s << "</table>\n";
+  if (x.contains("synthesis") && x["synthesis"].is_object() && x["synthesis"].contains("flows")) {
+    const auto& v = x["synthesis"];
+    s << "<table class=\"data\"><thead><tr><th>yosys flow</th><th class=\"num\">LUTs model</th>"
+         "<th class=\"num\">measured</th><th class=\"num\">FFs model</th><th class=\"num\">measured</th>"
+         "<th class=\"num\">BRAMs model</th><th class=\"num\">measured</th></tr></thead><tbody>\n";
+    const auto& model = v["model"];
+    for (const auto& [flow, f] : v["flows"].items())
+      s << "<tr><td>" << escape(flow) << "</td><td class=\"num\">" << str(model["luts"]) << "</td><td class=\"num\">"
+        << str(f["luts"]) << "</td><td class=\"num\">" << str(model["ffs"]) << "</td><td class=\"num\">"
+        << str(f["ffs"]) << "</td><td class=\"num\">" << str(model["brams"]) << "</td><td class=\"num\">"
+        << str(f["brams"]) << "</td></tr>\n";
+    s << "</tbody></table>\n<p>docs/fidelity.md explains the gap between the model and synthesis.</p>\n";
+  }
+}
+
 }  // namespace detail
 
 /// Writes report.html of `r` (above).
@@ -198,6 +235,9 @@ inline void write_html(std::ostream& out, const codesign_report& r) {
   } else {
     s << "<p>No design met the spec, so none was retrained.</p>\n";
   }
+
+  // The best design in hardware (hwnas-codesign --export).
+  if (!r.hardware_export.is_null()) detail::hardware_export_section(s, r.hardware_export);
 
   // The retrained top-k.
   s << "<h2 id=\"top\">Top " << r.top.size() << ", retrained</h2>\n";

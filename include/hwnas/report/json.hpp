@@ -120,6 +120,7 @@ inline nlohmann::json to_json(const codesign_report& r) {
               {"best", r.best ? detail::design_json(r.top.at(*r.best)) : json(nullptr)},
               {"search_best", search_best},
               {"top", top},
+              {"hardware_export", r.hardware_export},
               {"pareto", pareto},
               {"hypervolume",
                {{"value", r.hypervolume},

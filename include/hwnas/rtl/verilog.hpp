@@ -115,44 +115,44 @@ inline lane_source lane_of(std::int64_t p, std::int64_t i, std::int64_t tn, std:
   return {static_cast<int>(r / channels - first_pixel), static_cast<int>(r % channels)};
 }
 
-/// The per-column PE datapath shared by conv layers and the classifier: registered products of lane activations
-/// `acts` and the column's weights from `w1`, the adder tree, and the sum `s` (tree_bits wide). Emitted inside a
-/// generate loop over columns `m`.
-inline void emit_column(std::ostringstream& v, const layer_plan& L, int& tree_bits) {
+/// The per-column PE datapath shared by conv layers and the classifier, for column `m` (its names prefixed by `P`):
+/// registered products of the lane activations `acts` and the column's weights in `w1`, the adder tree, and the sum
+/// `<P>s` (tree_bits wide). Constant slices only (no generate loops: yosys 0.23 rejects a genvar in a +: select
+/// inside an always block).
+inline void emit_column(std::ostringstream& v, const layer_plan& L, int m, const std::string& P, int& tree_bits) {
   const int A = L.g.act_bits, WB = L.g.weight_bits, TN = L.tn;
   const int PB = A + WB;  // a bipolar a x 1 product is a + 1 bits, like any a x w
+  for (int i = 0; i < TN; ++i) v << "  reg signed [" << PB - 1 << ":0] " << P << "pr" << i << ";\n";
+  v << "  always @(posedge clk) if (en) begin\n";
   for (int i = 0; i < TN; ++i) {
-    v << "      reg signed [" << PB - 1 << ":0] pr" << i << ";\n";
-  }
-  v << "      always @(posedge clk) if (en) begin\n";
-  for (int i = 0; i < TN; ++i) {
-    const std::string a = std::string("acts[") + std::to_string(i * A + A - 1) + std::string(":") + std::to_string(i * A) + "]";
-    const std::string w = std::string("w1[(m*") + std::to_string(TN) + std::string("+") + std::to_string(i) + std::string(")*") + std::to_string(WB) + " +: " +
-                          std::to_string(WB) + "]";
+    const std::string a = "acts[" + std::to_string(i * A + A - 1) + ":" + std::to_string(i * A) + "]";
+    const int lo = (m * TN + i) * WB;
+    const std::string w = WB == 1 ? "w1[" + std::to_string(lo) + "]"
+                                  : "w1[" + std::to_string(lo + WB - 1) + ":" + std::to_string(lo) + "]";
     if (WB == 1) {
-      v << "        pr" << i << " <= " << w << " ? $signed({1'b0, " << a << "}) : -$signed({1'b0, " << a << "});\n";
+      v << "    " << P << "pr" << i << " <= " << w << " ? $signed({1'b0, " << a << "}) : -$signed({1'b0, " << a << "});\n";
     } else {
       // both operands extended to the product's width: the product is exact there
-      v << "        pr" << i << " <= $signed({" << WB << "'d0, " << a << "}) * $signed({{" << A << "{" << w << "[" << WB - 1
-        << "]}}, " << w << "});\n";
+      v << "    " << P << "pr" << i << " <= $signed({" << WB << "'d0, " << a << "}) * $signed({{" << A << "{w1["
+        << lo + WB - 1 << "]}}, " << w << "});\n";
     }
   }
-  v << "      end\n";
+  v << "  end\n";
   // adder tree: level k adds (PB + k - 1)-bit pairs into PB + k bits; an odd element passes on sign-extended
   std::vector<std::string> names;
-  for (int i = 0; i < TN; ++i) names.push_back(std::string("pr") + std::to_string(i));
+  for (int i = 0; i < TN; ++i) names.push_back(P + "pr" + std::to_string(i));
   int bits = PB, level = 0;
   while (names.size() > 1) {
     std::vector<std::string> next;
     for (std::size_t i = 0; i + 1 < names.size(); i += 2) {
-      const std::string nm = std::string("t") + std::to_string(level + 1) + std::string("_") + std::to_string(i / 2);
-      v << "      wire signed [" << bits << ":0] " << nm << " = {" << names[i] << "[" << bits - 1 << "], " << names[i]
+      const std::string nm = P + "t" + std::to_string(level + 1) + "_" + std::to_string(i / 2);
+      v << "  wire signed [" << bits << ":0] " << nm << " = {" << names[i] << "[" << bits - 1 << "], " << names[i]
         << "} + {" << names[i + 1] << "[" << bits - 1 << "], " << names[i + 1] << "};\n";
       next.push_back(nm);
     }
     if (names.size() % 2) {
-      const std::string nm = std::string("t") + std::to_string(level + 1) + std::string("_") + std::to_string(names.size() / 2);
-      v << "      wire signed [" << bits << ":0] " << nm << " = {" << names.back() << "[" << bits - 1 << "], "
+      const std::string nm = P + "t" + std::to_string(level + 1) + "_" + std::to_string(names.size() / 2);
+      v << "  wire signed [" << bits << ":0] " << nm << " = {" << names.back() << "[" << bits - 1 << "], "
         << names.back() << "};\n";
       next.push_back(nm);
     }
@@ -160,59 +160,61 @@ inline void emit_column(std::ostringstream& v, const layer_plan& L, int& tree_bi
     ++bits;
     ++level;
   }
-  v << "      wire signed [" << bits - 1 << ":0] s = " << names[0] << ";\n";
+  v << "  wire signed [" << bits - 1 << ":0] " << P << "s = " << names[0] << ";\n";
   tree_bits = bits;
 }
 
-/// Sign-extension of the column sum `s` (tree_bits) to `acc` bits.
-inline std::string extend_sum(int tree_bits, int acc) {
-  if (tree_bits == acc) return "s";
-  return std::string("{{") + std::to_string(acc - tree_bits) + std::string("{s[") + std::to_string(tree_bits - 1) + "]}}, s}";
+/// Sign-extension of the column sum `<P>s` (tree_bits) to `acc` bits.
+inline std::string extend_sum(const std::string& P, int tree_bits, int acc) {
+  if (tree_bits == acc) return P + "s";
+  return "{{" + std::to_string(acc - tree_bits) + "{" + P + "s[" + std::to_string(tree_bits - 1) + "]}}, " + P + "s}";
 }
 
-/// The requantizer of one column: signed `acc` (ACC bits) to an unsigned OB-bit `q`, shift right with rounding half
-/// away from zero (or left when shift <= 0), ReLU, saturation (docs/fixed-point.md; hwnas::requantize).
-inline void emit_requantizer(std::ostringstream& v, int ACC, int OB, int shift) {
+/// The requantizer of one column: signed `<P>acc` (ACC bits) to an unsigned OB-bit `<P>q`, shift right with
+/// rounding half away from zero (or left when shift <= 0), ReLU, saturation (docs/fixed-point.md; hwnas::requantize).
+inline void emit_requantizer(std::ostringstream& v, const std::string& P, int ACC, int OB, int shift) {
   const std::int64_t max_code = (std::int64_t{1} << OB) - 1;
+  const std::string acc = P + "acc";
   if (shift >= ACC) {  // every non-negative accumulator rounds to 0
-    v << "      wire [" << OB - 1 << ":0] q = " << OB << "'d0;\n";
-    v << "      wire unused_acc = &{1'b0, acc};\n";
+    v << "  wire [" << OB - 1 << ":0] " << P << "q = " << OB << "'d0;\n";
+    v << "  wire " << P << "unused_acc = &{1'b0, " << acc << "};\n";
     return;
   }
   if (shift > 0) {
     const int QB = ACC + 1 - shift;  // (acc + 2^(shift-1)) >>> shift fits in QB bits, sign included
-    v << "      wire signed [" << ACC << ":0] r = {acc[" << ACC - 1 << "], acc} + " << ACC + 1 << "'sd"
-      << (std::int64_t{1} << (shift - 1)) << ";\n";
-    v << "      wire [" << QB - 1 << ":0] qs = r[" << ACC << ":" << shift << "];\n";
+    v << "  wire signed [" << ACC << ":0] " << P << "r = {" << acc << "[" << ACC - 1 << "], " << acc << "} + " << ACC + 1
+      << "'sd" << (std::int64_t{1} << (shift - 1)) << ";\n";
+    v << "  wire [" << QB - 1 << ":0] " << P << "qs = " << P << "r[" << ACC << ":" << shift << "];\n";
     if (QB - 1 > OB) {
-      v << "      wire ovf = |qs[" << QB - 2 << ":" << OB << "];\n";
-      v << "      wire [" << OB - 1 << ":0] q = acc[" << ACC - 1 << "] ? " << OB << "'d0 : ovf ? " << OB << "'d"
-        << max_code << " : qs[" << OB - 1 << ":0];\n";
+      v << "  wire " << P << "ovf = |" << P << "qs[" << QB - 2 << ":" << OB << "];\n";
+      v << "  wire [" << OB - 1 << ":0] " << P << "q = " << acc << "[" << ACC - 1 << "] ? " << OB << "'d0 : " << P
+        << "ovf ? " << OB << "'d" << max_code << " : " << P << "qs[" << OB - 1 << ":0];\n";
     } else {
-      const std::string low = std::string("qs[") + std::to_string(QB - 2) + ":0]";
-      const std::string ext = QB - 1 == OB ? low : std::string("{") + std::to_string(OB - (QB - 1)) + "'d0, " + low + "}";
-      v << "      wire [" << OB - 1 << ":0] q = acc[" << ACC - 1 << "] ? " << OB << "'d0 : " << ext << ";\n";
+      const std::string low = P + "qs[" + std::to_string(QB - 2) + ":0]";
+      const std::string ext = QB - 1 == OB ? low : "{" + std::to_string(OB - (QB - 1)) + "'d0, " + low + "}";
+      v << "  wire [" << OB - 1 << ":0] " << P << "q = " << acc << "[" << ACC - 1 << "] ? " << OB << "'d0 : " << ext
+        << ";\n";
     }
-    v << "      wire unused_r = &{1'b0, r[" << shift - 1 << ":0], qs[" << QB - 1 << "]};\n";
+    v << "  wire " << P << "unused_r = &{1'b0, " << P << "r[" << shift - 1 << ":0], " << P << "qs[" << QB - 1 << "]};\n";
     return;
   }
   // shift <= 0: the code is acc * 2^ls, saturated
   const int ls = -shift;
   const int MB = ACC - 1;  // magnitude bits of a non-negative acc
   const std::int64_t lim = max_code >> ls;
-  v << "      wire [" << MB - 1 << ":0] mag = acc[" << MB - 1 << ":0];\n";
+  v << "  wire [" << MB - 1 << ":0] " << P << "mag = " << acc << "[" << MB - 1 << ":0];\n";
   if (MB >= 63 || lim < (std::int64_t{1} << MB) - 1)
-    v << "      wire ovf = mag > " << MB << "'d" << lim << ";\n";
+    v << "  wire " << P << "ovf = " << P << "mag > " << MB << "'d" << lim << ";\n";
   else
-    v << "      wire ovf = 1'b0;\n";
+    v << "  wire " << P << "ovf = 1'b0;\n";
   const int SB = MB + ls;  // bits of mag << ls
-  std::string shifted = ls ? std::string("{mag, ") + std::to_string(ls) + "'d0}" : std::string("mag");
-  v << "      wire [" << SB - 1 << ":0] shl = " << shifted << ";\n";
-  std::string low = SB >= OB ? std::string("shl[") + std::to_string(OB - 1) + ":0]"
-                             : std::string("{") + std::to_string(OB - SB) + "'d0, shl}";
-  v << "      wire [" << OB - 1 << ":0] q = acc[" << ACC - 1 << "] ? " << OB << "'d0 : ovf ? " << OB << "'d" << max_code
-    << " : " << low << ";\n";
-  if (SB > OB) v << "      wire unused_shl = &{1'b0, shl[" << SB - 1 << ":" << OB << "]};\n";
+  const std::string shifted = ls ? "{" + P + "mag, " + std::to_string(ls) + "'d0}" : P + "mag";
+  v << "  wire [" << SB - 1 << ":0] " << P << "shl = " << shifted << ";\n";
+  const std::string low = SB >= OB ? P + "shl[" + std::to_string(OB - 1) + ":0]"
+                                   : "{" + std::to_string(OB - SB) + "'d0, " + P + "shl}";
+  v << "  wire [" << OB - 1 << ":0] " << P << "q = " << acc << "[" << ACC - 1 << "] ? " << OB << "'d0 : " << P << "ovf ? "
+    << OB << "'d" << max_code << " : " << low << ";\n";
+  if (SB > OB) v << "  wire " << P << "unused_shl = &{1'b0, " << P << "shl[" << SB - 1 << ":" << OB << "]};\n";
 }
 
 /// `sel ? a : b` lane-wise maximum of two Tm-lane vectors of OB-bit codes, into `out`.
@@ -453,15 +455,18 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
   v << "      default: ;\n    endcase\n  end\n";
   // ---- columns
   v << "  wire [" << TM * OB - 1 << ":0] qv;  // the tile's requantized outputs\n";
-  v << "  genvar m;\n  generate for (m = 0; m < " << TM << "; m = m + 1) begin : col\n";
-  int tree_bits = 0;
-  emit_column(v, L, tree_bits);
-  v << "      reg signed [" << ACC - 1 << ":0] acc;\n";
-  v << "      always @(posedge clk) if (en && v2) acc <= (first2 ? bias2[m*" << ACC << " +: " << ACC << "] : acc) + "
-    << extend_sum(tree_bits, ACC) << ";\n";
-  emit_requantizer(v, ACC, OB, L.shift);
-  v << "      assign qv[m*" << OB << " +: " << OB << "] = q;\n";
-  v << "  end endgenerate\n\n";
+  for (int m = 0; m < TM; ++m) {
+    const std::string P = "c" + std::to_string(m) + "_";
+    v << "  // column " << m << "\n";
+    int tree_bits = 0;
+    emit_column(v, L, m, P, tree_bits);
+    v << "  reg signed [" << ACC - 1 << ":0] " << P << "acc;\n";
+    v << "  always @(posedge clk) if (en && v2) " << P << "acc <= (first2 ? bias2[" << (m + 1) * ACC - 1 << ":" << m * ACC
+      << "] : " << P << "acc) + " << extend_sum(P, tree_bits, ACC) << ";\n";
+    emit_requantizer(v, P, ACC, OB, L.shift);
+    v << "  assign qv[" << (m + 1) * OB - 1 << ":" << m * OB << "] = " << P << "q;\n";
+  }
+  v << "\n";
   // ---- pool and output
   const int TB = TM * OB;
   std::string otile = "qv";
@@ -599,13 +604,15 @@ inline std::string classifier_module(const std::string& name, const std::string&
   v << "  reg [" << QM * TB - 1 << ":0] accs;  // the M accumulators, tile by tile\n";
   v << "  wire [" << TB - 1 << ":0] acc_old = " << tile_slice("accs", "j2", static_cast<int>(QM), TB) << ";\n";
   v << "  wire [" << TB - 1 << ":0] acc_new;\n";
-  v << "  genvar m;\n  generate for (m = 0; m < " << TM << "; m = m + 1) begin : col\n";
-  int tree_bits = 0;
-  emit_column(v, L, tree_bits);
-  v << "      wire signed [" << ACC - 1 << ":0] base = first2 ? bias2[m*" << ACC << " +: " << ACC << "] : acc_old[m*" << ACC
-    << " +: " << ACC << "];\n";
-  v << "      assign acc_new[m*" << ACC << " +: " << ACC << "] = base + " << extend_sum(tree_bits, ACC) << ";\n";
-  v << "  end endgenerate\n";
+  for (int m = 0; m < TM; ++m) {
+    const std::string P = "c" + std::to_string(m) + "_";
+    v << "  // column " << m << "\n";
+    int tree_bits = 0;
+    emit_column(v, L, m, P, tree_bits);
+    const std::string sl = "[" + std::to_string((m + 1) * ACC - 1) + ":" + std::to_string(m * ACC) + "]";
+    v << "  wire signed [" << ACC - 1 << ":0] " << P << "base = first2 ? bias2" << sl << " : acc_old" << sl << ";\n";
+    v << "  assign acc_new" << sl << " = " << P << "base + " << extend_sum(P, tree_bits, ACC) << ";\n";
+  }
   v << "  always @(posedge clk) if (en && v2) " << tile_slice("accs", "j2", static_cast<int>(QM), TB) << " <= acc_new;\n";
   // argmax of the finished logits (first maximum), registered with them
   v << "  reg [" << CB - 1 << ":0] best;\n  reg signed [" << ACC - 1 << ":0] best_v;\n  integer k;\n";
