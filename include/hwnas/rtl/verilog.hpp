@@ -234,21 +234,47 @@ inline std::string tile_slice(const std::string& base, const std::string& j, int
   return base + "[" + j + std::string("*") + std::to_string(tile_bits) + std::string(" +: ") + std::to_string(tile_bits) + "]";
 }
 
-/// The lane-select tables: lane i's activation for the pass in stage 1 (p1), from the port registers rq<q>.
-inline void emit_lane_select(std::ostringstream& v, const layer_plan& L, int PW, std::int64_t extent) {
-  const int A = L.g.act_bits, TN = L.tn;
+/// Channel offsets c0 = (p Tn) mod channels the passes start at: lane i of a pass reads element c0 + i of its ports'
+/// concatenated pixels, so a lane chooses among these few values, not among every pass.
+inline std::vector<std::int64_t> pass_offsets(const layer_plan& L) {
+  std::vector<std::int64_t> out;
+  for (std::int64_t p = 0; p < L.passes; ++p) out.push_back(p * L.tn % L.channels);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+/// Lane selection: lane i's activation for the pass in stage 1 is element c01 + i of the read ports' pixels
+/// (port 0 in the low bits, a padded port reads zeros); lanes past the reduction in the last pass read 0.
+inline void emit_lane_select(std::ostringstream& v, const layer_plan& L, std::int64_t extent, int C0W) {
+  const int A = L.g.act_bits, TN = L.tn, CH = L.channels, PORTS = L.read_ports;
+  const int EW = PORTS * CH * A;
+  v << "  wire [" << EW - 1 << ":0] elems = {";
+  for (int q = PORTS - 1; q >= 0; --q)
+    v << "padr[" << q << "] ? " << CH * A << "'d0 : rq" << q << (q ? ", " : "");
+  v << "};\n";
+  const std::int64_t rem = extent - (L.passes - 1) * TN;  // lanes of the last pass
+  const auto offsets = pass_offsets(L);
+  v << "  wire unused_elems = &{1'b0, elems, c01};  // lanes read a window of the ports' pixels\n";
   v << "  wire [" << TN * A - 1 << ":0] acts;\n";
   for (int i = 0; i < TN; ++i) {
     v << "  reg [" << A - 1 << ":0] act" << i << ";\n";
-    v << "  always @* begin\n    act" << i << " = " << A << "'d0;\n    case (p1)\n";
-    for (std::int64_t p = 0; p < L.passes; ++p) {
-      const auto s = lane_of(p, i, TN, L.channels, extent);
-      if (s.port < 0) continue;
-      v << "      " << ud(PW, p) << ": act" << i << " = padr[" << s.port << "] ? " << A << "'d0 : rq" << s.port << "["
-        << s.channel * A + A - 1 << ":" << s.channel * A << "];\n";
+    v << "  always @* begin\n    act" << i << " = " << A << "'d0;\n";
+    if (offsets.size() == 1) {
+      if (i == 0) v << "    // one offset: c01 is always " << offsets[0] << "\n";
+      const std::int64_t e = offsets[0] + i;
+      if ((e + 1) * A <= EW) v << "    act" << i << " = elems[" << (e + 1) * A - 1 << ":" << e * A << "];\n";
+    } else {
+      v << "    case (c01)\n";
+      for (const auto c0 : offsets) {
+        const std::int64_t e = c0 + i;
+        if ((e + 1) * A > EW) continue;  // only the last pass reaches past the ports, and masks the lane
+        v << "      " << ud(C0W, c0) << ": act" << i << " = elems[" << (e + 1) * A - 1 << ":" << e * A << "];\n";
+      }
+      v << "      default: act" << i << " = " << A << "'d0;\n    endcase\n";
     }
-    v << "      default: act" << i << " = " << A << "'d0;\n    endcase\n  end\n";
-    v << "  assign acts[" << i * A + A - 1 << ":" << i * A << "] = act" << i << ";\n";
+    if (i >= rem) v << "    if (last1) act" << i << " = " << A << "'d0;\n";
+    v << "  end\n  assign acts[" << i * A + A - 1 << ":" << i * A << "] = act" << i << ";\n";
   }
 }
 
@@ -395,20 +421,28 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
   v << "      if (row_end) begin\n        oy <= frame_end ? " << ud(OYW, 0) << " : oy + " << ud(OYW, 1)
     << ";\n        iy0 <= frame_end ? " << ud(YW, 0) << " : iy0 + " << ud(YW, S) << ";\n        top_slot <= frame_end ? "
     << slot_add("top_slot", delta_frame) << " : " << slot_add("top_slot", S) << ";\n      end\n    end\n  end\n\n";
-  // ---- ports: per pass the taps of the window it reads
-  v << "  // read ports: pass p reads window taps t0(p) .. t0(p)+" << PORTS - 1 << "\n";
-  const int KB = counter_bits(K - 1);
+  // ---- ports: pass p starts at tap t0 = (p Tn) / N, channel c0 = (p Tn) mod N, and reads taps t0 .. t0+PORTS-1
+  const int KB = counter_bits(K - 1), TW = counter_bits(std::int64_t{K} * K - 1), C0W = counter_bits(N - 1);
+  const std::int64_t tap_step = TN / N, c0_step = TN % N;
+  v << "  reg [" << TW - 1 << ":0] t0;\n  reg [" << C0W - 1 << ":0] c0;\n";
+  v << "  wire [" << C0W << ":0] c0_sum = {1'b0, c0} + " << ud(C0W + 1, c0_step) << ";\n";
+  v << "  wire c0_carry = c0_sum >= " << ud(C0W + 1, N) << ";\n";
+  v << "  wire [" << C0W << ":0] c0_wrap = c0_sum - " << ud(C0W + 1, N) << ";\n";
+  v << "  always @(posedge clk) begin\n    if (rst) begin\n      t0 <= " << ud(TW, 0) << ";\n      c0 <= " << ud(C0W, 0)
+    << ";\n    end else if (go) begin\n      if (p == " << ud(PW, QN - 1) << ") begin\n        t0 <= " << ud(TW, 0)
+    << ";\n        c0 <= " << ud(C0W, 0) << ";\n      end else begin\n        t0 <= t0 + " << ud(TW, tap_step % (std::int64_t{1} << TW))
+    << " + " << fit("c0_carry", 1, TW) << ";\n        c0 <= c0_carry ? c0_wrap[" << C0W - 1 << ":0] : c0_sum[" << C0W - 1
+    << ":0];\n      end\n    end\n  end\n";
+  v << "  wire unused_c0 = &{1'b0, c0_sum[" << C0W << "], c0_wrap[" << C0W << "]};\n";
   v << "  reg [" << PORTS - 1 << ":0] padr;\n";
   for (int q = 0; q < PORTS; ++q) {
     v << "  reg [" << KB - 1 << ":0] kh" << q << ", kw" << q << ";\n  reg use" << q << ";\n";
     v << "  always @* begin\n    kh" << q << " = " << ud(KB, 0) << ";\n    kw" << q << " = " << ud(KB, 0) << ";\n    use"
-      << q << " = 1'b0;\n    case (p)\n";
-    for (std::int64_t pp = 0; pp < QN; ++pp) {
-      const std::int64_t lo = pp * TN, hi = std::min(extent, lo + TN) - 1;
-      const std::int64_t t = lo / N + q;
-      if (t > hi / N) continue;
-      v << "      " << ud(PW, pp) << ": begin kh" << q << " = " << ud(KB, t / K) << "; kw" << q << " = " << ud(KB, t % K)
-        << "; use" << q << " = 1'b1; end\n";
+      << q << " = 1'b0;\n    case (t0)\n";
+    for (std::int64_t t = 0; t < std::int64_t{K} * K; ++t) {
+      if (t + q >= std::int64_t{K} * K) continue;
+      v << "      " << ud(TW, t) << ": begin kh" << q << " = " << ud(KB, (t + q) / K) << "; kw" << q << " = "
+        << ud(KB, (t + q) % K) << "; use" << q << " = 1'b1; end\n";
     }
     v << "      default: ;\n    endcase\n  end\n";
     v << "  wire [" << YW - 1 << ":0] row" << q << " = iy0 + {" << YW - KB << "'d0, kh" << q << "};\n";
@@ -439,15 +473,15 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
   v << "  initial $readmemh(\"" << mem_file << "\", wrom);\n";
   v << "  reg [" << L.weight_width - 1 << ":0] w1;\n  always @(posedge clk) if (en) w1 <= wrom[wa];\n";
   // ---- stage registers
-  v << "  reg v1, v2, v3, first1, first2, last1, last2;\n  reg [" << PW - 1 << ":0] p1;\n  reg [" << JW - 1 << ":0] j1, j2, j3;\n"
+  v << "  reg v1, v2, v3, first1, first2, last1, last2;\n  reg [" << C0W - 1 << ":0] c01;\n  reg [" << JW - 1 << ":0] j1, j2, j3;\n"
     << "  reg [" << OXW - 1 << ":0] ox1, ox2, ox3;\n  reg oy1, oy2, oy3;  // parity of the output row\n";
   v << "  always @(posedge clk) begin\n    if (rst) begin\n      v1 <= 1'b0;\n      v2 <= 1'b0;\n      v3 <= 1'b0;\n"
     << "    end else if (en) begin\n      v1 <= go;\n      v2 <= v1;\n      v3 <= v2 && last2;\n    end\n"
-    << "    if (en) begin\n      p1 <= p;\n      first1 <= p == " << ud(PW, 0) << ";\n      last1 <= p == " << ud(PW, QN - 1)
+    << "    if (en) begin\n      c01 <= c0;\n      first1 <= p == " << ud(PW, 0) << ";\n      last1 <= p == " << ud(PW, QN - 1)
     << ";\n      j1 <= j;\n      ox1 <= ox;\n      oy1 <= oy[0];\n"
     << "      first2 <= first1;\n      last2 <= last1;\n      j2 <= j1;\n      ox2 <= ox1;\n      oy2 <= oy1;\n"
     << "      j3 <= j2;\n      ox3 <= ox2;\n      oy3 <= oy2;\n    end\n  end\n";
-  emit_lane_select(v, L, PW, extent);
+  emit_lane_select(v, L, extent, C0W);
   // bias of the tile in stage 2
   const auto bw = bias_words(L, bias);
   v << "  reg [" << TM * ACC - 1 << ":0] bias2;\n  always @* begin\n    bias2 = " << TM * ACC << "'d0;\n    case (j2)\n";
@@ -547,15 +581,22 @@ inline std::string classifier_module(const std::string& name, const std::string&
            a + " + " + inc + ")";
   };
   v << "  reg [" << PW - 1 << ":0] p;\n  reg [" << JW - 1 << ":0] j;\n  reg [" << WAW - 1 << ":0] wa;\n";
-  // tables over p: span (px_hi - px_lo) and the pixels freed when p advances
-  v << "  reg [" << DW - 1 << ":0] span, adv;\n  always @* begin\n    span = " << ud(DW, 0) << ";\n    adv = " << ud(DW, 0)
-    << ";\n    case (p)\n";
-  for (std::int64_t pp = 0; pp < QN; ++pp) {
-    const std::int64_t a = pp + 1 < QN ? px_lo(pp + 1) - px_lo(pp) : P - px_lo(pp);
-    v << "      " << ud(PW, pp) << ": begin span = " << ud(DW, px_hi(pp) - px_lo(pp)) << "; adv = " << ud(DW, a)
-      << "; end\n";
-  }
-  v << "      default: ;\n    endcase\n  end\n";
+  // pass p starts at pixel (p Tn) / C, channel c0 = (p Tn) mod C: the pixels it reads past its first (span) and the
+  // pixels it frees when it ends (adv) follow from c0; the last pass's are constants
+  const int C0W = counter_bits(CH - 1);
+  const std::int64_t span_base = (TN - 1) / CH, span_rem = (TN - 1) % CH, adv_base = TN / CH, adv_rem = TN % CH;
+  const std::int64_t span_last = px_hi(QN - 1) - px_lo(QN - 1), adv_last = P - px_lo(QN - 1);
+  v << "  reg [" << C0W - 1 << ":0] c0;\n";
+  v << "  wire [" << C0W << ":0] c0_sum = {1'b0, c0} + " << ud(C0W + 1, adv_rem) << ";\n";
+  v << "  wire c0_carry = c0_sum >= " << ud(C0W + 1, CH) << ";\n";
+  v << "  wire [" << C0W << ":0] c0_wrap = c0_sum - " << ud(C0W + 1, CH) << ";\n";
+  v << "  wire [" << C0W << ":0] c0_span = {1'b0, c0} + " << ud(C0W + 1, span_rem) << ";\n";
+  v << "  wire unused_c0 = &{1'b0, c0_wrap[" << C0W << "]};\n";
+  v << "  wire last_pass = p == " << ud(PW, QN - 1) << ";\n";
+  v << "  wire [" << DW - 1 << ":0] span = last_pass ? " << ud(DW, span_last) << " : " << ud(DW, span_base) << " + "
+    << fit("(c0_span >= " + ud(C0W + 1, CH) + ")", 1, DW) << ";\n";
+  v << "  wire [" << DW - 1 << ":0] adv = last_pass ? " << ud(DW, adv_last) << " : " << ud(DW, adv_base) << " + "
+    << fit("c0_carry", 1, DW) << ";\n";
   v << "  wire pass_start = j == " << ud(JW, 0) << ";\n  wire go = en && (!pass_start || D > span);\n";
   v << "  wire pass_end = go && j == " << ud(JW, QM - 1) << ";\n";
   v << "  assign freed = pass_end ? adv : " << ud(DW, 0) << ";\n";
@@ -565,14 +606,16 @@ inline std::string classifier_module(const std::string& name, const std::string&
   v << "  wire [" << SW - 1 << ":0] lo_wrap = lo_next[" << SW - 1 << ":0] - " << ud(SW, rb_low) << ";\n";
   v << "  always @(posedge clk) begin\n    if (rst) begin\n      wr_slot <= " << ud(SW, 0) << ";\n      lo_slot <= "
     << ud(SW, 0) << ";\n      D <= " << ud(DW, 0) << ";\n      p <= " << ud(PW, 0) << ";\n      j <= " << ud(JW, 0)
-    << ";\n      wa <= " << ud(WAW, 0) << ";\n    end else begin\n";
+    << ";\n      wa <= " << ud(WAW, 0) << ";\n      c0 <= " << ud(C0W, 0) << ";\n    end else begin\n";
   v << "      if (wr_fire) wr_slot <= wr_next >= " << ud(SW + 1, RB) << " ? " << ud(SW, 0) << " : wr_next[" << SW - 1
     << ":0];\n";
   v << "      D <= D + {" << DW - 1 << "'d0, wr_fire} - freed;\n";
   v << "      if (go) begin\n        j <= j == " << ud(JW, QM - 1) << " ? " << ud(JW, 0) << " : j + " << ud(JW, 1) << ";\n";
   v << "        wa <= wa == " << ud(WAW, QN * QM - 1) << " ? " << ud(WAW, 0) << " : wa + " << ud(WAW, 1) << ";\n";
   v << "      end\n      if (pass_end) begin\n        p <= p == " << ud(PW, QN - 1) << " ? " << ud(PW, 0) << " : p + "
-    << ud(PW, 1) << ";\n        lo_slot <= lo_next >= " << ud(SW + 1, RB) << " ? lo_wrap : lo_next[" << SW - 1 << ":0];\n      end\n    end\n  end\n";
+    << ud(PW, 1) << ";\n        lo_slot <= lo_next >= " << ud(SW + 1, RB) << " ? lo_wrap : lo_next[" << SW - 1 << ":0];\n"
+    << "        c0 <= last_pass ? " << ud(C0W, 0) << " : c0_carry ? c0_wrap[" << C0W - 1 << ":0] : c0_sum[" << C0W - 1
+    << ":0];\n      end\n    end\n  end\n";
   (void)slot_add;
   // ports
   v << "  reg [" << PORTS - 1 << ":0] padr;\n";
@@ -589,13 +632,13 @@ inline std::string classifier_module(const std::string& name, const std::string&
   v << "  reg [" << L.weight_width - 1 << ":0] wrom [0:" << QN * QM - 1 << "];\n";
   v << "  initial $readmemh(\"" << mem_file << "\", wrom);\n";
   v << "  reg [" << L.weight_width - 1 << ":0] w1;\n  always @(posedge clk) if (en) w1 <= wrom[wa];\n";
-  v << "  reg v1, v2, v3, first1, first2, last1, last2;\n  reg [" << PW - 1 << ":0] p1;\n  reg [" << JW - 1
+  v << "  reg v1, v2, v3, first1, first2, last1, last2;\n  reg [" << C0W - 1 << ":0] c01;\n  reg [" << JW - 1
     << ":0] j1, j2, j3;\n";
   v << "  always @(posedge clk) begin\n    if (rst) begin\n      v1 <= 1'b0;\n      v2 <= 1'b0;\n      v3 <= 1'b0;\n"
     << "    end else if (en) begin\n      v1 <= go;\n      v2 <= v1;\n      v3 <= v2 && last2;\n    end\n"
-    << "    if (en) begin\n      p1 <= p;\n      first1 <= p == " << ud(PW, 0) << ";\n      last1 <= p == " << ud(PW, QN - 1)
+    << "    if (en) begin\n      c01 <= c0;\n      first1 <= p == " << ud(PW, 0) << ";\n      last1 <= p == " << ud(PW, QN - 1)
     << ";\n      j1 <= j;\n      first2 <= first1;\n      last2 <= last1;\n      j2 <= j1;\n      j3 <= j2;\n    end\n  end\n";
-  emit_lane_select(v, L, PW, extent);
+  emit_lane_select(v, L, extent, C0W);
   const auto bw = bias_words(L, bias);
   v << "  reg [" << TM * ACC - 1 << ":0] bias2;\n  always @* begin\n    bias2 = " << TM * ACC << "'d0;\n    case (j2)\n";
   for (std::int64_t j = 0; j < QM; ++j) v << "      " << ud(JW, j) << ": bias2 = " << bw[static_cast<std::size_t>(j)] << ";\n";
