@@ -123,7 +123,8 @@ nlohmann::json export_best(const Model& model, const hwnas::report::retrained_de
   const auto design = rtl::generate_verilog(net, mapping);
   rtl::write_design(design, o.export_dir);
   nlohmann::json manifest = {{"format", "hwnas-export"}, {"version", 1}, {"top", design.top},
-                             {"network", "best_integer_network.json"}, {"files", nlohmann::json::array()},
+                             {"network", fs::absolute(fs::path(o.out_dir) / "best_integer_network.json").string()},
+                             {"files", nlohmann::json::array()},
                              {"plan", rtl::to_json(design.plan)}, {"model", hwnas::fpga::to_json(hw)}};
   for (const auto& f : design.files) manifest["files"].push_back(f.name);
   const auto warnings = rtl::lint(design, o.export_dir);
@@ -140,14 +141,18 @@ nlohmann::json export_best(const Model& model, const hwnas::report::retrained_de
   const fs::path tool = fs::path(HWNAS_SOURCE_DIR) / "tools" / "verify-design";
   if (o.export_synthesis && fs::exists(tool) && std::system("command -v yosys > /dev/null 2>&1") == 0) {
     std::fprintf(stderr, "hwnas-codesign: synthesizing it with yosys (synth_ice40)...\n");
-    const std::string cmd = "'" + tool.string() + "' '" + fs::absolute(o.export_dir).string() + "' --flow ice40 > '" +
-                            (fs::absolute(o.export_dir) / "verify.log").string() + "' 2>&1";
+    using hwnas::rtl::detail::shell_quote;
+    const auto log = fs::absolute(o.export_dir) / "verify.log";
+    const std::string cmd = shell_quote(tool.string()) + " " + shell_quote(fs::absolute(o.export_dir).string()) +
+                            " --flow ice40 > " + shell_quote(log.string()) + " 2>&1";
     if (std::system(cmd.c_str()) == 0) {
       std::ifstream in(fs::path(o.export_dir) / "verify.json");
       x["synthesis"] = nlohmann::json::parse(in, nullptr, false);
       if (x["synthesis"].is_discarded()) x.erase("synthesis");
-    } else {
-      x["synthesis_error"] = "tools/verify-design failed; see verify.log in the export directory";
+    }
+    if (!x.contains("synthesis")) {
+      x["synthesis_error"] = "tools/verify-design failed; see " + log.string();
+      std::fprintf(stderr, "hwnas-codesign: the synthesis failed; see %s\n", log.string().c_str());
     }
   }
   return x;
@@ -165,6 +170,14 @@ bool print_export(const nlohmann::json& x) {
                 static_cast<long long>(m["interval_cycles"].get<std::int64_t>()),
                 static_cast<long long>(m["model_interval_cycles"].get<std::int64_t>()));
     if (x.contains("note")) std::printf("  %s\n", x["note"].get<std::string>().c_str());
+    if (x.contains("synthesis") && x["synthesis"].contains("flows") && x["synthesis"]["flows"].contains("ice40")) {
+      const auto& f = x["synthesis"]["flows"]["ice40"];
+      const auto& m = x["synthesis"]["model"];
+      std::printf("  synth_ice40: %s LUTs (model %s), %s flip-flops (model %s); docs/fidelity.md\n",
+                  f["luts"].dump().c_str(), m["luts"].dump().c_str(), f["ffs"].dump().c_str(), m["ffs"].dump().c_str());
+    } else if (x.contains("synthesis_error")) {
+      std::printf("  synthesis: %s\n", x["synthesis_error"].get<std::string>().c_str());
+    }
     return wrong == 0;
   }
   if (x.contains("note")) std::printf("\nhardware: %s\n", x["note"].get<std::string>().c_str());
@@ -285,7 +298,7 @@ int run(const options& o) {
     if (o.model != "pipelined_pe")
       throw hwnas::invalid_argument("--export builds the pipelined_pe accelerator; it needs --model pipelined_pe");
     if (o.top_k == 0) throw hwnas::invalid_argument("--export needs a retrained design: --top-k 1 or more");
-    hwnas::rtl::check_export_dir(o.export_dir);
+    hwnas::rtl::check_export_dir(o.export_dir, "--export");
   }
   // Names are resolved before the data are loaded, so a typo costs nothing.
   hwnas::fpga::resolve_model(o.model, o.device, [](auto) { return 0; });
@@ -312,6 +325,9 @@ int run(const options& o) {
   std::error_code ec;
   fs::create_directories(o.out_dir, ec);
   if (ec) throw hwnas::io_error("cannot create the output directory " + o.out_dir + ": " + ec.message());
+  // the export directory is made (and marked as an export) now, so that an unwritable one stops the run before the
+  // search, not after it
+  if (!o.export_dir.empty()) hwnas::rtl::prepare_export_dir(o.export_dir);
   explain_interruptions(o.out_dir);
   return hwnas::fpga::resolve_model(o.model, o.device, [&](auto m) {
     using Model = typename decltype(m)::type;
@@ -373,5 +389,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{2}, std::size_t{10000}));
   app.add_flag("!--no-synthesis", o.export_synthesis, "--export without the yosys synthesis (lint and simulation only)");
   app.add_flag("--resume", o.resume, "continue the run journaled in --out (same settings; refused otherwise)");
-  return hwnas::examples::cli_main("hwnas-codesign", app, argc, argv, [&] { return run(o); });
+  return hwnas::examples::cli_main("hwnas-codesign", app, argc, argv, [&] {
+    if (app.count("--export") && o.export_dir.empty()) throw hwnas::invalid_argument("--export needs a directory");
+    return run(o);
+  });
 }

@@ -10,8 +10,9 @@
 // one, the least-LUT one-group mapping meeting the spec options is used. The output directory must be new, empty,
 // or an earlier export: nothing else is ever overwritten.
 //
-// Exit codes: 0 written (and, with --simulate, equal to the integer network), 3 no one-group mapping meets the spec,
-// 2 bad input (options, files, directory), 1 anything else (a simulation that differs is a bug: please report).
+// Exit codes: 0 written (and, with --simulate, equal to the integer network), 3 no one-group mapping meets the spec
+// (nothing written) or the given --mapping breaks the spec or the device (written anyway), 2 bad input (options,
+// files, directory), 1 a bug (lint warnings, a simulation that differs: please report) or anything unexpected.
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
@@ -50,6 +51,7 @@ struct options {
 /// [, "group"]}]}.
 hwnas::fpga::pe_mapping load_mapping(const std::string& path) {
   using hwnas::invalid_argument;
+  if (std::filesystem::is_directory(path)) throw hwnas::io_error(path + " is a directory, not a mapping file");
   std::ifstream in(path);
   if (!in) throw hwnas::io_error(path + ": cannot open the mapping file");
   std::stringstream ss;
@@ -64,7 +66,13 @@ hwnas::fpga::pe_mapping load_mapping(const std::string& path) {
   hwnas::fpga::pe_mapping m;
   for (std::size_t l = 0; l < j["layers"].size(); ++l) {
     const auto& x = j["layers"][l];
-    const auto& f = x.is_object() && x.contains("parallelism") ? x["parallelism"] : x;
+    const bool report = x.is_object() && x.contains("parallelism");
+    const auto& f = report ? x["parallelism"] : x;
+    if (f.is_object())
+      for (const auto& [k, v] : f.items())
+        if (k != "Tn" && k != "Tm" && k != "group" && !(report && k == "stage"))
+          throw invalid_argument(path + ": layers[" + std::to_string(l) + "] has an unknown key \"" + k +
+                                 "\" (known: Tn, Tm, group)");
     auto get = [&](const char* k, bool required) -> int {
       if (!f.is_object() || !f.contains(k)) {
         if (required)
@@ -93,13 +101,16 @@ int run(const options& o) {
   namespace fs = std::filesystem;
   // 1. Inputs first, outputs after: nothing is written when an input is bad.
   const fs::path out(o.out_dir);
-  rtl::check_export_dir(out);
+  rtl::check_export_dir(out, "--out");
   const auto net = nn::load_integer_network(o.network_file);
   const auto& arch = net.arch();
   const spec s{.max_luts = o.max_luts, .max_brams = o.max_brams, .min_fps = o.min_fps, .max_latency_ms = o.max_latency_ms};
   validate(s);
   std::optional<io::split_data> data;
-  if (o.simulate > 0) data = io::fashion_mnist(o.data_dir, 0, 0);
+  if (o.simulate > 0) {
+    data = io::fashion_mnist(o.data_dir, 0, 0);
+    rtl::check_simulation_data(net, data->test, o.simulate);
+  }
   // 2. The mapping: given, or the least-LUT one-group mapping meeting the spec.
   const fpga::pipelined_pe<fpga::cyclone_iv_ep4ce115> cyclone(o.clock_mhz);
   const fpga::pipelined_pe<fpga::xc7z020> zynq(o.clock_mhz);
@@ -112,8 +123,12 @@ int run(const options& o) {
   } else {
     const auto m = o.device == "xc7z020" ? zynq.best_one_group_mapping(arch, s) : cyclone.best_one_group_mapping(arch, s);
     if (!m) {
-      std::cerr << "hwnas-export: no one-group mapping of this network meets the spec on " << o.device
-                << " at " << o.clock_mhz << " MHz (hwnas-estimate shows why); nothing was written\n";
+      const bool device_only = !(o.device == "xc7z020" ? zynq.best_one_group_mapping(arch, {})
+                                                        : cyclone.best_one_group_mapping(arch, {}));
+      std::cerr << "hwnas-export: no one-group mapping of this network meets "
+                << (device_only ? "the device's own limits (LUTs, block RAM, flip-flops)" : "the spec") << " on "
+                << o.device << " at " << o.clock_mhz << " MHz (hwnas-estimate --arch shows which constraint fails); "
+                << "nothing was written\n";
       return 3;
     }
     mapping = *m;
@@ -121,6 +136,7 @@ int run(const options& o) {
   const auto report = evaluate(mapping);
   // 3. The design.
   const auto design = rtl::generate_verilog(net, mapping, {.top = o.top});
+  rtl::prepare_export_dir(out);  // from here on the directory is an export: a failure can be repeated into it
   rtl::write_design(design, out);
   std::cout << "hwnas-export: " << design.files.size() << " files in " << out.string() << " (top module " << design.top
             << ")\n";
@@ -128,7 +144,7 @@ int run(const options& o) {
   nlohmann::json manifest = {{"format", "hwnas-export"},
                              {"version", 1},
                              {"top", design.top},
-                             {"network", o.network_file},
+                             {"network", fs::absolute(o.network_file).string()},
                              {"files", nlohmann::json::array()},
                              {"plan", rtl::to_json(design.plan)},
                              {"model", fpga::to_json(report)}};
@@ -137,6 +153,11 @@ int run(const options& o) {
   manifest["lint"] = warnings.empty() ? "verilator --lint-only -Wall: no warnings" : warnings;
   std::cout << (warnings.empty() ? "lint: verilator --lint-only -Wall, no warnings\n" : "lint warnings:\n" + warnings);
   int code = 0;
+  if (!warnings.empty()) {
+    std::cerr << "hwnas-export: Verilator finds fault with the generated Verilog (a bug: please report it with "
+              << out.string() << ")\n";
+    code = 1;
+  }
   if (o.simulate > 0) {
     std::cout << "simulating " << std::min(o.simulate, data->test.size()) << " test images in Verilator...\n"
               << std::flush;
@@ -157,6 +178,10 @@ int run(const options& o) {
     }
   }
   write_file_atomically(out / rtl::export_manifest, manifest.dump(2) + "\n");
+  if (code == 0 && !report.feasible) {
+    std::cerr << "hwnas-export: written, but this mapping does not meet the spec or the device (see INFEASIBLE above)\n";
+    return 3;
+  }
   return code;
 }
 
@@ -166,7 +191,7 @@ int main(int argc, char** argv) {
   options o;
   CLI::App app{"Writes the Verilog of a trained integer network (hwnas-train --save-integer) under a pipelined_pe "
                "mapping, lints it, and optionally simulates it bit for bit in Verilator. Exit codes: 0 done, 3 no "
-               "mapping meets the spec, 2 bad input.",
+               "mapping meets the spec (or --mapping breaks it), 2 bad input, 1 a bug.",
                "hwnas-export"};
   app.add_option("--network", o.network_file, "integer network file (hwnas-train --save-integer)")->required();
   app.add_option("--mapping", o.mapping_file,

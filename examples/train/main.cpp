@@ -199,5 +199,10 @@ int main(int argc, char** argv) {
                  "write the trained integer network (codes and formats, docs/hardware.md#integer-network-file) to "
                  "FILE, the input of hwnas-export; needs a fully quantized network");
   app.add_flag("--quiet", o.quiet, "no per-epoch lines");
-  return hwnas::examples::cli_main("hwnas-train", app, argc, argv, [&] { return run(o); });
+  return hwnas::examples::cli_main("hwnas-train", app, argc, argv, [&] {
+    if (app.count("--save-integer") && o.integer_file.empty())
+      throw hwnas::invalid_argument("--save-integer needs a file name");
+    if (app.count("--json") && o.json_file.empty()) throw hwnas::invalid_argument("--json needs a file name");
+    return run(o);
+  });
 }

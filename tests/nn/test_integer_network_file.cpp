@@ -65,6 +65,8 @@ TEST_CASE("integer network file: bad files are refused, naming the problem") {
   check_refused(with([](json& j) { j["format"] = "something-else"; }), "not an hwnas integer network file");
   check_refused(with([](json& j) { j.erase("format"); }), "not an hwnas integer network file");
   check_refused(with([](json& j) { j["version"] = 2; }), "version 2 is not supported");
+  check_refused(with([](json& j) { j["version"] = "1"; }), "\"version\" must be the number 1, got \"1\"");
+  check_refused(with([](json& j) { j["layers"][1]["output_format"] = "u9.9"; }), "layers[1].output_format");
   check_refused(with([](json& j) { j["extra"] = 1; }), "unknown key \"extra\"");
   check_refused(with([](json& j) { j.erase("architecture"); }), "\"architecture\" is missing");
   check_refused(with([](json& j) { j["layers"] = 5; }), "\"layers\" must be an array");
@@ -74,7 +76,7 @@ TEST_CASE("integer network file: bad files are refused, naming the problem") {
   check_refused(with([](json& j) { j["layers"][0]["weights"][0] = 1e30; }), "is not an integer");
   check_refused(with([](json& j) { j["layers"][0]["weights"][0] = 2.5; }), "is not an integer");
   check_refused(with([](json& j) { j["layers"][0]["weights"][0] = 40000; }), "is not an integer in [-32768, 32767]");
-  check_refused(with([](json& j) { j["layers"][0]["weights"][0] = 300; }), "outside");  // beyond the weight format
+  check_refused(with([](json& j) { j["layers"][0]["weights"][0] = 300; }), "must lie in its format's range");
   check_refused(with([](json& j) { j["layers"][0]["bias"][0] = 3000000000LL; }), "is not an integer");
   check_refused(with([](json& j) { j["layers"][0]["bias"][0] = "1"; }), "is not an integer");
   check_refused(with([](json& j) { j["layers"][0]["weight_format"] = "u0.3"; }), "formats disagree");

@@ -352,6 +352,10 @@ TEST_CASE("hwnas-codesign --export: the best design as Verilog, simulated bit-ex
   CHECK(busy.code == 2);
   CHECK(read(dir.path() / "mine" / "keep.txt") == "mine");
   CHECK_FALSE(fs::exists(dir.path() / "o2" / "journal.jsonl"));
+  CHECK(run(common + "--export '' --out " + (dir.path() / "o3").string()).code == 2);
+  const auto proc = run(common + "--export /proc/hwnas_x --out " + (dir.path() / "o4").string());
+  CHECK(proc.code == 2);  // found before the search, not after it
+  CHECK_FALSE(fs::exists(dir.path() / "o4" / "journal.jsonl"));
 
   const auto r = run(common + "--export " + (out / "rtl").string() + " --out " + out.string());
   CAPTURE(r.out);

@@ -116,6 +116,40 @@ TEST_CASE("hwnas-export: bad input gets a clear message and exit code 2 (3 for a
     CHECK(hwnas::test::names_in(user) == std::set<std::string>{"notes.txt"});
     CHECK(hwnas::test::slurp(user / "notes.txt") == "keep me");
   }
+  SUBCASE("an export.json that is not an export's is someone else's: refused, nothing touched") {
+    const auto user = dir / "theirs";
+    fs::create_directories(user);
+    std::ofstream(user / "export.json") << "{\"my\": \"own\"}";
+    std::ofstream(user / "hwnas_top.v") << "precious";
+    const auto r = export_("--out " + user.string());
+    CHECK(r.code == 2);
+    CHECK(hwnas::test::slurp(user / "hwnas_top.v") == "precious");
+    CHECK(hwnas::test::slurp(user / "export.json") == "{\"my\": \"own\"}");
+  }
+  SUBCASE("a path Verilator's make cannot build in is refused before any work") {
+    const auto r = export_("--simulate 2 --out '" + (dir / "my rtl").string() + "'");
+    CHECK(r.code == 2);
+    CHECK(r.out.find("spaces") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "my rtl"));
+    CHECK(export_("--out ''").code == 2);
+  }
+  SUBCASE("exporting over an earlier export replaces it whole: no stale module is left") {
+    const auto out = dir / "again";
+    REQUIRE(export_("--out " + out.string()).code == 0);
+    REQUIRE(fs::exists(out / "hwnas_top_l0.v"));
+    REQUIRE(export_("--top other --out " + out.string()).code == 0);
+    CHECK_FALSE(fs::exists(out / "hwnas_top_l0.v"));
+    CHECK(fs::exists(out / "other_l0.v"));
+    // an export stopped half-way (its manifest says so) can be repeated into the same directory
+    std::ofstream(out / "export.json") << R"({"format": "hwnas-export", "version": 1, "status": "in progress"})";
+    CHECK(export_("--out " + out.string()).code == 0);
+  }
+  SUBCASE("a given mapping that breaks the spec is written, with exit code 3") {
+    const auto m = write("slow.json", R"({"layers": [{"Tn": 1, "Tm": 1}, {"Tn": 1, "Tm": 1}, {"Tn": 1, "Tm": 1}]})");
+    const auto r = export_("--mapping " + m + " --max-luts 10 --out " + (dir / "o15").string());
+    CHECK(r.code == 3);
+    CHECK(fs::exists(dir / "o15" / "hwnas_top.v"));
+  }
   SUBCASE("the output is a file") {
     const auto f = write("afile", "x");
     CHECK(export_("--out " + f).code == 2);
@@ -151,6 +185,13 @@ TEST_CASE("hwnas-export: bad input gets a clear message and exit code 2 (3 for a
     CHECK(r.out.find("dataflow") != std::string::npos);
     r = export_("--mapping " + write("m7.json", "not json") + " --out " + (dir / "o9").string());
     CHECK(r.code == 2);
+    r = export_("--mapping " + write("m9.json", R"({"layers": [{"Tn": 1, "Tk": 1}, {"Tn": 1, "Tm": 1}, {"Tn": 1, "Tm": 1}]})") +
+                " --out " + (dir / "o9").string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("unknown key \"Tk\"") != std::string::npos);
+    r = export_("--mapping " + dir.string() + " --out " + (dir / "o9").string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("is a directory") != std::string::npos);
     for (const char* o : {"o4", "o5", "o6", "o7", "o8", "o9"}) CHECK_FALSE(fs::exists(dir / o));
   }
   SUBCASE("an unmeetable spec is exit 3 with nothing written; a bad spec or name is exit 2") {

@@ -127,10 +127,17 @@ TEST_CASE("the exporter refuses what it cannot build, naming the reason") {
     CHECK_THROWS_WITH_AS(rtl::generate_verilog(net, map), doctest::Contains("Tn"), hwnas::invalid_argument);
   }
   SUBCASE("a top name that is not a Verilog identifier") {
-    for (const std::string& bad : std::vector<std::string>{"", "1top", "top-level", "a b", std::string(65, 'a')})
+    for (const std::string& bad : std::vector<std::string>{"", "1top", "_top", "top-level", "a b", std::string(65, 'a')})
       CHECK_THROWS_WITH_AS(rtl::generate_verilog(net, map, {.top = bad}), doctest::Contains("identifier"),
                            hwnas::invalid_argument);
     CHECK_NOTHROW(rtl::generate_verilog(net, map, {.top = "my_cnn_2"}));
+    // keywords would not compile; '__' and a trailing '_' are renamed in Verilator's C++ model
+    for (const char* bad : {"module", "wire", "logic", "input", "always_ff"})
+      CHECK_THROWS_WITH_AS(rtl::generate_verilog(net, map, {.top = bad}), doctest::Contains("keyword"),
+                           hwnas::invalid_argument);
+    for (const char* bad : {"a__b", "top_"})
+      CHECK_THROWS_WITH_AS(rtl::generate_verilog(net, map, {.top = bad}), doctest::Contains("Verilator"),
+                           hwnas::invalid_argument);
   }
 }
 

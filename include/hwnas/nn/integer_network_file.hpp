@@ -89,9 +89,12 @@ inline integer_network integer_network_from_json(const nlohmann::json& j) {
     throw invalid_argument(what + ": \"format\" is not \"" + std::string(integer_network_format) +
                            "\"; this is not an hwnas integer network file (write one with hwnas-train --save-integer)");
   io::detail::only_keys(j, what, {"format", "version", "architecture", "layers"}, "");
-  if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<std::int64_t>() != integer_network_version)
-    throw invalid_argument(what + ": version " + (j.contains("version") ? j["version"].dump() : std::string("missing")) +
-                           " is not supported (this hwnas reads version " + std::to_string(integer_network_version) + ")");
+  if (!j.contains("version") || !j["version"].is_number_integer())
+    throw invalid_argument(what + ": \"version\" must be the number " + std::to_string(integer_network_version) +
+                           (j.contains("version") ? ", got " + j["version"].dump() : std::string(", and is missing")));
+  if (j["version"].get<std::int64_t>() != integer_network_version)
+    throw invalid_argument(what + ": version " + j["version"].dump() + " is not supported (this hwnas reads version " +
+                           std::to_string(integer_network_version) + ")");
   if (!j.contains("architecture")) throw invalid_argument(what + ": \"architecture\" is missing");
   const architecture arch = io::architecture_from_json(j["architecture"]);
   if (!j.contains("layers") || !j["layers"].is_array()) throw invalid_argument(what + ": \"layers\" must be an array");
@@ -106,9 +109,16 @@ inline integer_network integer_network_from_json(const nlohmann::json& j) {
     for (const char* k : {"input_format", "weight_format", "output_format"})
       if (!x[k].is_string()) throw invalid_argument(where + ": \"" + k + "\" must be a format string such as \"u1.3\"");
     integer_layer L;
-    L.input_format = io::parse_qformat(x["input_format"].get<std::string>());
-    L.weight_format = io::parse_qformat(x["weight_format"].get<std::string>());
-    L.output_format = io::parse_qformat(x["output_format"].get<std::string>());
+    auto format = [&](const char* key) {
+      try {
+        return io::parse_qformat(x[key].get<std::string>());
+      } catch (const invalid_argument& e) {
+        throw invalid_argument(where + "." + key + ": " + e.what());
+      }
+    };
+    L.input_format = format("input_format");
+    L.weight_format = format("weight_format");
+    L.output_format = format("output_format");
     L.weights = detail::integer_array<std::int16_t>(x["weights"], where + ".weights");
     L.bias = detail::integer_array<std::int32_t>(x["bias"], where + ".bias");
     layers.push_back(std::move(L));
@@ -116,7 +126,11 @@ inline integer_network integer_network_from_json(const nlohmann::json& j) {
   try {
     return integer_network(arch, std::move(layers));
   } catch (const invalid_argument& e) {
-    throw invalid_argument(what + ": " + e.what());
+    std::string m = e.what();
+    const std::string hint = "; quantize the weights with hwnas::quantize first";
+    if (const auto at = m.find(hint); at != std::string::npos)
+      m.replace(at, hint.size(), "; every code in the file must lie in its format's range");
+    throw invalid_argument(what + ": " + m);
   }
 }
 

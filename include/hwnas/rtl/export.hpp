@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -23,18 +24,69 @@ namespace hwnas::rtl {
 /// The manifest an export writes; its presence marks a directory as an hwnas export that may be rewritten.
 inline constexpr const char* export_manifest = "export.json";
 
+namespace detail {
+/// Whether `dir` holds a manifest written by an export (its "format" is "hwnas-export").
+inline bool holds_export(const std::filesystem::path& dir) {
+  std::ifstream in(dir / export_manifest);
+  if (!in) return false;
+  const auto j = nlohmann::json::parse(in, nullptr, false);
+  return j.is_object() && j.contains("format") && j["format"] == "hwnas-export";
+}
+}  // namespace detail
+
 /// Throws hwnas::io_error unless `dir` can take an export: missing (it is created), empty, or holding an earlier
-/// export's manifest. A directory of other files is never written into.
-inline void check_export_dir(const std::filesystem::path& dir) {
+/// export (an export.json whose "format" is "hwnas-export"). A directory of other files, or with an export.json of
+/// someone else's, is never written into. `option` names the command-line option in the message.
+inline void check_export_dir(const std::filesystem::path& dir, const std::string& option = "--out") {
   namespace fs = std::filesystem;
   std::error_code ec;
+  if (dir.empty()) throw io_error(option + " is empty; give a directory for the Verilog");
+  // Verilator builds its simulator with GNU make, which cannot work in a path with spaces or quotes
+  for (const char c : fs::absolute(dir).string())
+    if (c == ' ' || c == '\'' || c == '"' || c == '\\' || c == '$' || c == '`' || c == '\t' || c == '\n')
+      throw io_error(option + " " + dir.string() + ": a path with spaces, quotes, '\\', '$' or '`' cannot be built "
+                     "by Verilator's make; choose another directory (nothing was written)");
+  if (fs::is_symlink(dir, ec) && !fs::exists(dir, ec))
+    throw io_error(option + " " + dir.string() + " is a dangling symbolic link; choose another directory");
   if (!fs::exists(dir, ec)) return;
-  if (!fs::is_directory(dir, ec)) throw io_error(dir.string() + " exists and is not a directory; choose another --out");
-  if (fs::exists(dir / export_manifest)) return;
+  if (!fs::is_directory(dir, ec))
+    throw io_error(option + " " + dir.string() + " exists and is not a directory; choose another directory");
+  if (detail::holds_export(dir)) return;
+  if (fs::exists(dir / export_manifest))
+    throw io_error(option + " " + dir.string() + " holds an " + std::string(export_manifest) +
+                   " that is not an hwnas export's; nothing was written: choose a new or empty directory");
   if (fs::directory_iterator(dir, ec) != fs::directory_iterator())
-    throw io_error(dir.string() + " is not empty and holds no earlier export (" + std::string(export_manifest) +
-                   "); nothing was written: choose a new or empty directory");
+    throw io_error(option + " " + dir.string() + " is not empty and holds no earlier export (" +
+                   std::string(export_manifest) + "); nothing was written: choose a new or empty directory");
   if (ec) throw io_error(dir.string() + ": " + ec.message());
+}
+
+/// Makes `dir` ready for an export (check_export_dir first): creates it, removes what an earlier export wrote there
+/// (the files its manifest lists and the simulation and synthesis outputs), and marks it as an export at once with
+/// a manifest stub, so that an export that fails or is interrupted half-way can be repeated into it.
+/// @throws hwnas::io_error when the directory cannot be created or written
+inline void prepare_export_dir(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw io_error("rtl export: cannot create " + dir.string() + ": " + ec.message());
+  if (detail::holds_export(dir)) {
+    std::ifstream in(dir / export_manifest);
+    const auto old = nlohmann::json::parse(in, nullptr, false);
+    std::vector<fs::path> remove;
+    if (old.is_object() && old.contains("files") && old["files"].is_array())
+      for (const auto& f : old["files"])
+        if (f.is_string() && fs::path(f.get<std::string>()).filename() == fs::path(f.get<std::string>()))
+          remove.push_back(dir / f.get<std::string>());  // plain names only: never a path out of the directory
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const auto n = e.path().filename().string();
+      for (const char* prefix : {"obj_", "sim_", "tb_", "lint_", "build_", "results", "stimulus", "verify"})
+        if (n.rfind(prefix, 0) == 0) remove.push_back(e.path());
+    }
+    for (const auto& p : remove) fs::remove_all(p, ec);
+  }
+  write_file_atomically(dir / export_manifest,
+                        nlohmann::json{{"format", "hwnas-export"}, {"version", 1}, {"status", "in progress"}}.dump(2) + "\n");
 }
 
 /// What a simulation of the exported design on test images measured, beside what it is compared with.
@@ -51,6 +103,21 @@ struct simulation_summary {
   std::int64_t latency_bound = 0;     ///< model_latency + pipeline_cycles(plan)
 };
 
+/// Throws hwnas::invalid_argument unless `test` can drive a simulation of `net` on `count` images: at least 2 (the
+/// interval is measured between classes) and the network's input shape. Call it before writing anything.
+inline void check_simulation_data(const nn::integer_network& net, const io::dataset& test, std::size_t count) {
+  const auto& a = net.arch();
+  if (std::min(count, test.size()) < 2)
+    throw invalid_argument("rtl simulation: needs at least 2 test images (the interval is measured between classes); "
+                           "the data have " + std::to_string(test.size()));
+  if (test.channels() != static_cast<std::size_t>(a.input.channels) ||
+      test.height() != static_cast<std::size_t>(a.input.height) || test.width() != static_cast<std::size_t>(a.input.width))
+    throw invalid_argument("rtl simulation: the test images are " + std::to_string(test.channels()) + "x" +
+                           std::to_string(test.height()) + "x" + std::to_string(test.width()) + ", the network takes " +
+                           std::to_string(a.input.channels) + "x" + std::to_string(a.input.height) + "x" +
+                           std::to_string(a.input.width));
+}
+
 /// Simulates the first `count` images of `test` on the design in `dir` (written by write_design) and compares.
 /// Two runs: input as fast as the design takes it (logits, classes, interval), then paced at the model's interval
 /// (latency; the model's latency assumes each frame spread over its interval).
@@ -58,12 +125,9 @@ struct simulation_summary {
 inline simulation_summary simulate_on(const verilog_design& d, const std::filesystem::path& dir,
                                       const nn::integer_network& net, const io::dataset& test, std::size_t count,
                                       const fpga::hw_report& model) {
+  check_simulation_data(net, test, count);
   count = std::min(count, test.size());
-  if (count < 2) throw invalid_argument("rtl simulation: needs at least 2 images (the interval is between classes)");
   const auto& a = net.arch();
-  if (test.channels() != static_cast<std::size_t>(a.input.channels) ||
-      test.height() != static_cast<std::size_t>(a.input.height) || test.width() != static_cast<std::size_t>(a.input.width))
-    throw invalid_argument("rtl simulation: the test images do not have the network's input shape");
   const auto sim = build_simulator(d, dir);
   write_stimulus(dir / "stimulus.bin", net, test.images.data(), count);
   const auto trace = net.trace(test.images.data(), count);

@@ -672,6 +672,39 @@ inline std::string classifier_module(const std::string& name, const std::string&
   return v.str();
 }
 
+/// Verilog-2005 and SystemVerilog keywords (IEEE 1364-2005 annex B, IEEE 1800-2017 annex B): not module names.
+inline bool is_hdl_keyword(const std::string& s) {
+  static const char* const words[] = {
+      "always", "and", "assign", "automatic", "begin", "buf", "bufif0", "bufif1", "case", "casex", "casez", "cell",
+      "cmos", "config", "deassign", "default", "defparam", "design", "disable", "edge", "else", "end", "endcase",
+      "endconfig", "endfunction", "endgenerate", "endmodule", "endprimitive", "endspecify", "endtable", "endtask",
+      "event", "for", "force", "forever", "fork", "function", "generate", "genvar", "highz0", "highz1", "if",
+      "ifnone", "incdir", "include", "initial", "inout", "input", "instance", "integer", "join", "large", "liblist",
+      "library", "localparam", "macromodule", "medium", "module", "nand", "negedge", "nmos", "nor",
+      "noshowcancelled", "not", "notif0", "notif1", "or", "output", "parameter", "pmos", "posedge", "primitive",
+      "pull0", "pull1", "pulldown", "pullup", "pulsestyle_ondetect", "pulsestyle_onevent", "rcmos", "real",
+      "realtime", "reg", "release", "repeat", "rnmos", "rpmos", "rtran", "rtranif0", "rtranif1", "scalared",
+      "showcancelled", "signed", "small", "specify", "specparam", "strong0", "strong1", "supply0", "supply1",
+      "table", "task", "time", "tran", "tranif0", "tranif1", "tri", "tri0", "tri1", "triand", "trior", "trireg",
+      "unsigned", "use", "uwire", "vectored", "wait", "wand", "weak0", "weak1", "while", "wire", "wor", "xnor", "xor",
+      // SystemVerilog
+      "alias", "always_comb", "always_ff", "always_latch", "assert", "assume", "before", "bind", "bins", "binsof",
+      "bit", "break", "byte", "chandle", "checker", "class", "clocking", "const", "constraint", "context",
+      "continue", "cover", "covergroup", "coverpoint", "cross", "dist", "do", "endchecker", "endclass",
+      "endclocking", "endgroup", "endinterface", "endpackage", "endprogram", "endproperty", "endsequence", "enum",
+      "expect", "export", "extends", "extern", "final", "first_match", "foreach", "forkjoin", "iff", "ignore_bins",
+      "illegal_bins", "implements", "implies", "import", "inside", "int", "interconnect", "interface",
+      "intersect", "join_any", "join_none", "let", "local", "logic", "longint", "matches", "modport", "new",
+      "nettype", "null", "package", "packed", "priority", "program", "property", "protected", "pure", "rand",
+      "randc", "randcase", "randsequence", "ref", "restrict", "return", "sequence", "shortint", "shortreal",
+      "soft", "solve", "static", "string", "struct", "super", "tagged", "this", "throughout", "timeprecision",
+      "timeunit", "type", "typedef", "union", "unique", "unique0", "var", "virtual", "void", "wait_order",
+      "wildcard", "with", "within"};
+  for (const char* w : words)
+    if (s == w) return true;
+  return false;
+}
+
 }  // namespace detail
 
 /// Generates the Verilog and memory files of `net` under `mapping`.
@@ -680,12 +713,17 @@ inline std::string classifier_module(const std::string& name, const std::string&
 inline verilog_design generate_verilog(const nn::integer_network& net, const fpga::pe_mapping& mapping,
                                        const verilog_options& options = {}) {
   const auto& top = options.top;
-  const bool ident = !top.empty() && top.size() <= 64 && (std::isalpha(static_cast<unsigned char>(top[0])) || top[0] == '_') &&
+  const bool ident = !top.empty() && top.size() <= 64 && std::isalpha(static_cast<unsigned char>(top[0])) &&
                      std::all_of(top.begin(), top.end(),
                                  [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
   if (!ident)
     throw invalid_argument("rtl export: the top module name '" + top +
-                           "' is not a Verilog identifier (letters, digits, '_', not starting with a digit, <= 64)");
+                           "' is not a Verilog identifier (a letter, then letters, digits and '_', at most 64)");
+  if (top.find("__") != std::string::npos || top.back() == '_')
+    throw invalid_argument("rtl export: the top module name '" + top +
+                           "' has '__' or ends with '_', which Verilator renames in its C++ model; choose another");
+  if (detail::is_hdl_keyword(top))
+    throw invalid_argument("rtl export: the top module name '" + top + "' is a Verilog/SystemVerilog keyword");
   verilog_design d;
   d.top = top;
   d.plan = make_plan(net, mapping);
