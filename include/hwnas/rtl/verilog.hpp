@@ -382,26 +382,43 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
   auto umax = [](const std::string& x, int w, std::int64_t c) {
     return c == 0 ? x : "(" + x + " > " + ud(w, c) + " ? " + x + " : " + ud(w, c) + ")";
   };
-  v << "  wire [" << YW - 1 << ":0] first_row = " << umax("iy0", YW, PT) << " - " << ud(YW, PT) << ";\n";
-  v << "  wire [" << YW - 1 << ":0] next_first = " << umax("(iy0 + " + ud(YW, S) + ")", YW, PT) << " - " << ud(YW, PT)
-    << ";\n";
-  v << "  wire [" << YW - 1 << ":0] last_row = " << umin("(iy0 + " + ud(YW, K - 1) + ")", YW, PT + H - 1) << " - "
-    << ud(YW, PT) << ";\n";
-  v << "  wire [" << XW - 1 << ":0] last_col = " << umin("(ix0 + " + ud(XW, K - 1) + ")", XW, PL + W - 1) << " - "
+  // The window test reads registers only (need_r, lastcol_r: the current output row's and column's last input row
+  // and column), so that the issue decision is a comparison, not an adder chain: the values of the next row and
+  // column are computed from the counters beside it and loaded when the pixel advances.
+  auto first_of = [&](std::int64_t iy) { return std::max<std::int64_t>(iy, PT) - PT; };  // iy = oy*S
+  auto last_of = [&](std::int64_t iy) { return std::min<std::int64_t>(iy + K - 1, PT + H - 1) - PT; };
+  auto lastcol_of = [&](std::int64_t ix) { return std::min<std::int64_t>(ix + K - 1, PL + W - 1) - PL; };
+  auto first_v = [&](const std::string& iy) { return "(" + umax(iy, YW, PT) + " - " + ud(YW, PT) + ")"; };
+  auto last_v = [&](const std::string& iy) {
+    return "(" + umin("(" + iy + " + " + ud(YW, K - 1) + ")", YW, PT + H - 1) + " - " + ud(YW, PT) + ")";
+  };
+  v << "  reg [" << YW - 1 << ":0] need_r;     // last row the window needs, from the oldest row held\n"
+    << "  reg [" << XW - 1 << ":0] lastcol_r;  // last column the window needs\n"
+    << "  reg [" << YW - 1 << ":0] freed_r;    // rows freed when this output row ends (not the frame's last)\n";
+  v << "  wire [" << YW - 1 << ":0] iy1 = iy0 + " << ud(YW, S) << ", iy2 = iy0 + " << ud(YW, 2 * S) << ";\n";
+  v << "  wire [" << XW - 1 << ":0] ix1 = ix0 + " << ud(XW, S) << ";\n";
+  v << "  wire [" << YW - 1 << ":0] need_next = " << last_v("iy1") << " - " << first_v("iy1") << ";\n";
+  v << "  wire [" << YW - 1 << ":0] freed_next = " << first_v("iy2") << " - " << first_v("iy1") << ";\n";
+  v << "  wire [" << XW - 1 << ":0] lastcol_next = " << umin("(ix1 + " + ud(XW, K - 1) + ")", XW, PL + W - 1) << " - "
     << ud(XW, PL) << ";\n";
-  v << "  wire [" << YW - 1 << ":0] need = last_row - first_row;\n";
-  v << "  wire signed [" << DSW - 1 << ":0] need_s = $signed({1'b0, need});\n";
+  v << "  wire signed [" << DSW - 1 << ":0] need_s = $signed({1'b0, need_r});\n";
   v << "  wire [" << XW - 1 << ":0] colx = " << (XW > CW ? std::string("{") + std::to_string(XW - CW) + "'d0, wr_col}" : "wr_col")
     << ";\n";
-  v << "  wire window_in = D > need_s || (D == need_s && colx > last_col);\n";
+  v << "  wire window_in = D > need_s || (D == need_s && colx > lastcol_r);\n";
   v << "  wire pixel_start = p == " << ud(PW, 0) << " && j == " << ud(JW, 0) << ";\n";
   v << "  wire go = en && (!pixel_start || window_in);\n";
   v << "  wire pixel_end = go && p == " << ud(PW, QN - 1) << " && j == " << ud(JW, QM - 1) << ";\n";
   v << "  wire row_end = pixel_end && ox == " << ud(OXW, C - 1) << ";\n";
   v << "  wire frame_end = row_end && oy == " << ud(OYW, R - 1) << ";\n";
-  v << "  assign freed_rows = frame_end ? " << ud(YW, H) << " - first_row : row_end ? next_first - "
-       "first_row : "
-    << ud(YW, 0) << ";\n";
+  const std::int64_t need0 = last_of(0) - first_of(0), lastcol0 = lastcol_of(0);
+  const std::int64_t freed0 = R > 1 ? first_of(S) - first_of(0) : 0;
+  const std::int64_t freed_frame = H - first_of(std::int64_t{R - 1} * S);
+  v << "  assign freed_rows = frame_end ? " << ud(YW, freed_frame) << " : row_end ? freed_r : " << ud(YW, 0) << ";\n";
+  v << "  always @(posedge clk) begin\n    if (rst) begin\n      need_r <= " << ud(YW, need0) << ";\n      lastcol_r <= "
+    << ud(XW, lastcol0) << ";\n      freed_r <= " << ud(YW, freed0) << ";\n    end else begin\n"
+    << "      if (pixel_end) lastcol_r <= row_end ? " << ud(XW, lastcol0) << " : lastcol_next;\n"
+    << "      if (row_end) begin\n        need_r <= frame_end ? " << ud(YW, need0) << " : need_next;\n"
+    << "        freed_r <= frame_end ? " << ud(YW, freed0) << " : freed_next;\n      end\n    end\n  end\n";
   auto slot_add = [&](const std::string& a, std::int64_t inc) {
     inc %= KR;
     // (a + inc) mod KR for a < KR: one conditional subtraction
@@ -657,12 +674,35 @@ inline std::string classifier_module(const std::string& name, const std::string&
     v << "  assign acc_new" << sl << " = " << P << "base + " << extend_sum(P, tree_bits, ACC) << ";\n";
   }
   v << "  always @(posedge clk) if (en && v2) " << tile_slice("accs", "j2", static_cast<int>(QM), TB) << " <= acc_new;\n";
-  // argmax of the finished logits (first maximum), registered with them
-  v << "  reg [" << CB - 1 << ":0] best;\n  reg signed [" << ACC - 1 << ":0] best_v;\n  integer k;\n";
-  v << "  always @* begin\n    best = " << ud(CB, 0) << ";\n    best_v = accs[" << ACC - 1 << ":0];\n"
-    << "    for (k = 1; k < " << M << "; k = k + 1)\n      if ($signed(accs[k*" << ACC << " +: " << ACC
-    << "]) > best_v) begin\n        best = k[" << CB - 1 << ":0];\n        best_v = accs[k*" << ACC << " +: " << ACC
-    << "];\n      end\n  end\n";
+  // argmax of the finished logits (first maximum), registered with them: a tournament of ceil(log2 M) levels, the
+  // right operand winning only when strictly greater (the left one holds the lower classes)
+  {
+    std::vector<std::pair<std::string, std::string>> nodes;  // (value, index)
+    for (int k = 0; k < M; ++k) {
+      const std::string vn = "am0_" + std::to_string(k);
+      v << "  wire signed [" << ACC - 1 << ":0] " << vn << " = accs[" << (k + 1) * ACC - 1 << ":" << k * ACC << "];\n";
+      nodes.push_back({vn, ud(CB, k)});
+    }
+    int level = 0;
+    while (nodes.size() > 1) {
+      ++level;
+      std::vector<std::pair<std::string, std::string>> next;
+      for (std::size_t i = 0; i + 1 < nodes.size(); i += 2) {
+        const std::string vn = "am" + std::to_string(level) + "_" + std::to_string(i / 2);
+        const std::string in = "ai" + std::to_string(level) + "_" + std::to_string(i / 2);
+        const auto& [lv, li] = nodes[i];
+        const auto& [rv, ri] = nodes[i + 1];
+        v << "  wire " << vn << "_r = " << rv << " > " << lv << ";\n";
+        v << "  wire signed [" << ACC - 1 << ":0] " << vn << " = " << vn << "_r ? " << rv << " : " << lv << ";\n";
+        v << "  wire [" << CB - 1 << ":0] " << in << " = " << vn << "_r ? " << ri << " : " << li << ";\n";
+        next.push_back({vn, in});
+      }
+      if (nodes.size() % 2) next.push_back(nodes.back());
+      nodes = std::move(next);
+    }
+    v << "  wire [" << CB - 1 << ":0] best = " << nodes[0].second << ";\n";
+    v << "  wire unused_best_v = &{1'b0, " << nodes[0].first << "};\n";
+  }
   v << "  wire done = v3 && j3 == " << ud(JW, QM - 1) << ";\n";
   v << "  always @(posedge clk) begin\n    if (rst) out_valid <= 1'b0;\n    else if (en && done) out_valid <= 1'b1;\n"
     << "    else if (out_ready) out_valid <= 1'b0;\n    if (en && done) begin\n      out_logits <= accs[" << M * ACC - 1
