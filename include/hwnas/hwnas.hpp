@@ -26,6 +26,7 @@
 #include "hwnas/kernels/softmax_xent.hpp"
 
 #include "hwnas/nn/integer_network.hpp"
+#include "hwnas/nn/integer_network_file.hpp"
 #include "hwnas/nn/network.hpp"
 #include "hwnas/nn/optimizer.hpp"
 #include "hwnas/nn/train.hpp"
@@ -39,6 +40,10 @@
 #include "hwnas/fpga/registry.hpp"
 #include "hwnas/fpga/spec.hpp"
 #include "hwnas/fpga/tiled_engine.hpp"
+#include "hwnas/rtl/export.hpp"
+#include "hwnas/rtl/plan.hpp"
+#include "hwnas/rtl/simulate.hpp"
+#include "hwnas/rtl/verilog.hpp"
 #include "hwnas/quant/concepts.hpp"
 #include "hwnas/quant/fixed_point.hpp"
 #include "hwnas/search/concepts.hpp"
