@@ -4,6 +4,7 @@
 // unexpected. Every error is printed as "<program>: <message>".
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -32,6 +33,13 @@ inline const CLI::Validator decimal_integer(
       return {};
     },
     "", "decimal");
+
+/// A fraction 0..1 as a percentage with two decimals: "91.33%".
+inline std::string percent(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * x);
+  return buf;
+}
 
 /// Adds decimal_integer to every integer option of `app` (type INT or UINT).
 inline void decimal_integers_only(CLI::App& app) {

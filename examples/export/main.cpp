@@ -90,13 +90,8 @@ hwnas::fpga::pe_mapping load_mapping(const std::string& path) {
   return m;
 }
 
-std::string percent(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * x);
-  return buf;
-}
-
 int run(const options& o) {
+  using hwnas::examples::percent;
   using namespace hwnas;
   namespace fs = std::filesystem;
   // 1. Inputs first, outputs after: nothing is written when an input is bad.

@@ -46,13 +46,8 @@ struct options {
   hwnas::nn::train_config train;
 };
 
-std::string percent(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * x);
-  return buf;
-}
-
 int run(const options& o) {
+  using hwnas::examples::percent;
   using namespace hwnas;
   // 1. The architecture: a JSON file or the reference CNN, optionally with uniform fixed-point formats.
   architecture arch = o.arch_file.empty() ? reference_cnn() : io::load_architecture(o.arch_file);

@@ -63,7 +63,8 @@ inline void check_export_dir(const std::filesystem::path& dir, const std::string
 
 /// Makes `dir` ready for an export (check_export_dir first): creates it, removes what an earlier export wrote there
 /// (the files its manifest lists and the simulation and synthesis outputs), and marks it as an export at once with
-/// a manifest stub, so that an export that fails or is interrupted half-way can be repeated into it.
+/// a provisional manifest ("status": "in progress"), so that an export that fails or is stopped can be repeated
+/// into the same directory.
 /// @throws hwnas::io_error when the directory cannot be created or written
 inline void prepare_export_dir(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
