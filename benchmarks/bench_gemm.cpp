@@ -5,10 +5,13 @@
 //   build-gemm/benchmarks/hwnas_bench_gemm --benchmark_min_time=0.2
 //
 // Counter FLOP/s = 2 m n k per call over wall time for the threaded runs (UseRealTime), CPU time otherwise.
+// The context line openblas_core names the OpenBLAS kernel compared against (see main below).
 
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
+#include <cstdio>
+#include <string_view>
 #include <vector>
 
 #include "hwnas/core/parallel.hpp"
@@ -130,4 +133,23 @@ BENCHMARK(bm_openblas<2>)->Apply(square_sizes)->Apply(network_shapes)->UseRealTi
 #endif
 BENCHMARK(bm_ref)->Apply(small_square_sizes)->Apply(network_shapes);
 
-BENCHMARK_MAIN();
+// The OpenBLAS kernel in use is part of the result: OpenBLAS 0.3.21 falls back to its generic "Prescott" kernel on
+// CPUs it does not recognise (~10x slower on an AVX-512 Xeon), and a ratio against that says little. The context
+// names it (openblas_core); `hwnas_bench_gemm --openblas-core` prints it alone, and tools/run-benchmarks sets
+// OPENBLAS_CORETYPE when it is generic on a CPU with AVX2 or AVX-512.
+int main(int argc, char** argv) {
+#ifdef HWNAS_HAVE_OPENBLAS
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--openblas-core") {
+      std::puts(openblas_get_corename());
+      return 0;
+    }
+  benchmark::AddCustomContext("openblas_core", openblas_get_corename());
+  benchmark::AddCustomContext("openblas_config", openblas_get_config());
+#endif
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

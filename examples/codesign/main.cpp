@@ -33,6 +33,7 @@
 #include <CLI/CLI.hpp>
 
 #include "../common/cli_main.hpp"
+#include "../common/spec_options.hpp"
 #include "hwnas/fpga/registry.hpp"
 #include "hwnas/io/fashion_mnist.hpp"
 #include "hwnas/nn/integer_network_file.hpp"
@@ -63,21 +64,10 @@ struct options {
   int epochs = 2, retrain_epochs = 25;
   std::uint64_t seed = 1;
   bool resume = false, unconstrained = false, quiet = false;
-  std::optional<std::int64_t> max_luts, max_dsps, max_brams;
-  std::optional<double> min_fps, max_latency_ms;
+  hwnas::examples::spec_options limits;
 
   hwnas::spec spec() const {
-    hwnas::spec s;
-    if (!unconstrained) {
-      s.max_luts = default_max_luts;
-      s.min_fps = default_min_fps;
-    }
-    if (max_luts) s.max_luts = max_luts;
-    if (max_dsps) s.max_dsps = max_dsps;
-    if (max_brams) s.max_brams = max_brams;
-    if (min_fps) s.min_fps = min_fps;
-    if (max_latency_ms) s.max_latency_ms = max_latency_ms;
-    return s;
+    return unconstrained ? limits.spec() : limits.spec({.max_luts = default_max_luts, .min_fps = default_min_fps});
   }
 };
 
@@ -346,13 +336,9 @@ int main(int argc, char** argv) {
                "fixed-point formats and its FPGA mapping together, against a spec. Default spec: <= " +
                std::to_string(default_max_luts) + " LUTs and >= " + std::to_string(static_cast<int>(default_min_fps)) +
                " fps (override any limit, or --unconstrained)."};
-  app.add_option("--max-luts", o.max_luts, "LUT ceiling [default spec: " + std::to_string(default_max_luts) + "]");
-  app.add_option("--max-dsps", o.max_dsps, "DSP ceiling [default: none]");
-  app.add_option("--max-brams", o.max_brams, "block RAM ceiling [default: none]");
-  app.add_option("--min-fps", o.min_fps,
-                 "throughput floor, frames per second [default spec: " + std::to_string(static_cast<int>(default_min_fps)) +
-                     "]");
-  app.add_option("--max-latency-ms", o.max_latency_ms, "latency ceiling, milliseconds [default: none]");
+  hwnas::examples::add_spec_options(app, o.limits,
+                                    {.luts_default = std::to_string(default_max_luts) + ", the default spec",
+                                     .fps_default = std::to_string(static_cast<int>(default_min_fps)) + ", the default spec"});
   app.add_flag("--unconstrained", o.unconstrained, "drop the default spec (limits given as flags still apply)");
   app.add_option("--device", o.device, "FPGA: " + hwnas::names_of(hwnas::fpga::devices))->capture_default_str();
   app.add_option("--model", o.model, "cost model: " + hwnas::names_of(hwnas::fpga::cost_models))

@@ -19,6 +19,7 @@
 
 #include "hwnas/core/error.hpp"
 #include "../common/cli_main.hpp"
+#include "../common/spec_options.hpp"
 #include "hwnas/fpga/estimate.hpp"
 #include "hwnas/io/architecture_json.hpp"
 
@@ -29,8 +30,7 @@ struct options {
   std::string model = "pipelined_pe";
   std::string device = "cyclone-iv-e115";
   double clock_mhz = 100.0;
-  std::optional<std::int64_t> max_luts, max_dsps, max_brams;
-  std::optional<double> min_fps, max_latency_ms;
+  hwnas::examples::spec_options spec;
   std::int64_t reconfigure_batch = 0;
   bool json = false;
 };
@@ -40,11 +40,7 @@ int run(const options& o) {
   // 1. The architecture, with its fixed-point formats (every layer needs them: a datapath has a width).
   const architecture arch = io::load_architecture(o.arch_file);
   // 2. The spec: every limit optional; the device's capacity applies on top.
-  const spec s{.max_luts = o.max_luts,
-               .max_dsps = o.max_dsps,
-               .max_brams = o.max_brams,
-               .min_fps = o.min_fps,
-               .max_latency_ms = o.max_latency_ms};
+  const spec s = o.spec.spec();
   // 3. The exact mapping search of the chosen model on the chosen device.
   const fpga::hw_report report = fpga::estimate(o.model, o.device, o.clock_mhz, arch, s, o.reconfigure_batch);
   // 4. The report: a table for people, JSON for programs.
@@ -78,11 +74,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"cyclone-iv-e115", "xc7z020"}))
       ->capture_default_str();
   app.add_option("--clock-mhz", o.clock_mhz, "clock frequency in MHz (1..2000)")->capture_default_str();
-  app.add_option("--max-luts", o.max_luts, "at most this many LUTs");
-  app.add_option("--max-dsps", o.max_dsps, "at most this many DSP units (Cyclone IV: 9x9 multipliers)");
-  app.add_option("--max-brams", o.max_brams, "at most this many block RAMs (M9K / BRAM36)");
-  app.add_option("--min-fps", o.min_fps, "at least this many frames per second");
-  app.add_option("--max-latency-ms", o.max_latency_ms, "at most this latency per frame, in milliseconds");
+  hwnas::examples::add_spec_options(app, o.spec);
   app.add_option("--reconfigure-groups", o.reconfigure_batch,
                  "pipelined_pe only: NAQS's accounting, each group its own bitstream loaded in turn for a batch of "
                  "this many frames (the configuration time is charged; docs/cost-models.md#reconfigured-groups) "

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../common/cli_main.hpp"
+#include "../common/spec_options.hpp"
 #include "hwnas/core/atomic_file.hpp"
 #include "hwnas/core/error.hpp"
 #include "hwnas/fpga/estimate.hpp"
@@ -42,8 +43,7 @@ struct options {
   std::string network_file, mapping_file, out_dir, data_dir, top = "hwnas_top";
   std::string device = "cyclone-iv-e115";
   double clock_mhz = 100.0;
-  std::optional<std::int64_t> max_luts, max_brams;
-  std::optional<double> min_fps, max_latency_ms;
+  hwnas::examples::spec_options spec;
   std::size_t simulate = 0;
 };
 
@@ -99,7 +99,7 @@ int run(const options& o) {
   rtl::check_export_dir(out, "--out");
   const auto net = nn::load_integer_network(o.network_file);
   const auto& arch = net.arch();
-  const spec s{.max_luts = o.max_luts, .max_brams = o.max_brams, .min_fps = o.min_fps, .max_latency_ms = o.max_latency_ms};
+  const spec s = o.spec.spec();
   validate(s);
   std::optional<io::split_data> data;
   if (o.simulate > 0) {
@@ -198,10 +198,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"cyclone-iv-e115", "xc7z020"}))
       ->capture_default_str();
   app.add_option("--clock-mhz", o.clock_mhz, "clock frequency in MHz (1..2000)")->capture_default_str();
-  app.add_option("--max-luts", o.max_luts, "at most this many LUTs");
-  app.add_option("--max-brams", o.max_brams, "at most this many block RAMs");
-  app.add_option("--min-fps", o.min_fps, "at least this many frames per second");
-  app.add_option("--max-latency-ms", o.max_latency_ms, "at most this latency per frame, in milliseconds");
+  hwnas::examples::add_spec_options(app, o.spec, {.dsps = false});
   app.add_option("--simulate", o.simulate,
                  "simulate this many Fashion-MNIST test images in Verilator and compare with the integer network")
       ->check(CLI::Range(std::size_t{2}, std::size_t{10000}));

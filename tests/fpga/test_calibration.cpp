@@ -26,6 +26,9 @@
 
 #include "hwnas/fpga/calibration_tables.hpp"
 
+// One namespace per file, so that the file's helpers keep their short names in a unity build.
+namespace test_calibration {
+
 namespace {
 
 namespace cal = hwnas::fpga::calibration;
@@ -367,3 +370,5 @@ TEST_CASE("calibration: tools/calibrate refuses bad arguments with exit 2 and a 
     CHECK(out.find("Traceback") == std::string::npos);
   }
 }
+
+}  // namespace test_calibration

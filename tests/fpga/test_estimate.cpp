@@ -11,6 +11,9 @@
 #include "hwnas/fpga/estimate.hpp"
 #include "../common/run_program.hpp"
 
+// One namespace per file, so that the file's helpers keep their short names in a unity build.
+namespace test_estimate {
+
 using namespace hwnas;
 using namespace hwnas::fpga;
 
@@ -112,3 +115,5 @@ TEST_CASE("hwnas-estimate: exit codes 0 feasible, 3 infeasible, 2 bad input") {
   CHECK(h.out.find(huge.string()) != std::string::npos);
   fs::remove(huge);
 }
+
+}  // namespace test_estimate

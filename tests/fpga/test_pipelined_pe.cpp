@@ -19,7 +19,7 @@ pe_mapping random_pe_mapping(rng& r, const std::vector<layer_geometry>& g) {
   for (std::size_t l = 0; l < g.size(); ++l) {
     const int group = static_cast<int>(l / stages);
     const int tn_max = static_cast<int>(fpga::detail::reduction_length(g[l]));  // N*K*K: the window may unroll
-    m.layers.push_back({test::pick(r, 1, tn_max), test::pick(r, 1, g[l].out_channels), group});
+    m.layers.push_back({fpga::test::pick(r, 1, tn_max), fpga::test::pick(r, 1, g[l].out_channels), group});
   }
   return m;
 }
@@ -156,9 +156,9 @@ TEST_CASE("pipelined_pe: the issue's example: a tight LUT budget no longer admit
 }
 
 TEST_CASE("pipelined_pe: the grouping and stage search equals brute force on random small architectures and specs") {
-  const auto t = test::check_searches_against_brute_force(
+  const auto t = fpga::test::check_searches_against_brute_force(
       pipelined_pe<>(), pipelined_pe<xc7z020, clock_mhz<150>>(), 20240601, 100,
-      [](rng& r, int trial) { return test::random_small_architecture(r, trial % 5 == 0 ? 3 : 2, 8); },
+      [](rng& r, int trial) { return fpga::test::random_small_architecture(r, trial % 5 == 0 ? 3 : 2, 8); },
       random_pe_mapping);
   CHECK(t.feasible > 20);
   CHECK(t.infeasible > 10);
@@ -169,7 +169,7 @@ TEST_CASE("pipelined_pe: the search is exact when block RAM binds") {
   const pipelined_pe<> model;
   int binding = 0;
   for (int trial = 0; trial < 60; ++trial) {
-    const auto a = test::random_small_architecture(r, 2, 8);
+    const auto a = fpga::test::random_small_architecture(r, 2, 8);
     const auto g = geometry(a);
     const auto anchor = model.evaluate(a, random_pe_mapping(r, g));
     spec s;
@@ -197,9 +197,9 @@ TEST_CASE("pipelined_pe: a larger LUT budget never lowers the best reachable fps
   rng r(5);
   const pipelined_pe<> model;
   for (int trial = 0; trial < 8; ++trial) {
-    architecture a = with_uniform_bits(reference_cnn(), test::pick(r, 2, 8));
-    a.layers[0].filters = test::pick(r, 4, 16);
-    a.layers[1].filters = test::pick(r, 4, 24);
+    architecture a = with_uniform_bits(reference_cnn(), fpga::test::pick(r, 2, 8));
+    a.layers[0].filters = fpga::test::pick(r, 4, 16);
+    a.layers[1].filters = fpga::test::pick(r, 4, 24);
     double last_fps = 0;
     bool reached = false;
     for (std::int64_t budget = 200; budget <= 40000; budget = budget * 3 / 2) {
@@ -236,15 +236,15 @@ TEST_CASE("pipelined_pe: more bits never lower the LUTs") {
   }
   // one layer's bits at a time, on random architectures
   for (int trial = 0; trial < 30; ++trial) {
-    auto a = test::random_small_architecture(r, 2, 7);
+    auto a = fpga::test::random_small_architecture(r, 2, 7);
     auto b = a;
     const auto l = r.below(a.layers.size() + 1);
     if (l == a.layers.size()) {
-      b.classifier.weight_format = test::weight_bits(a.classifier.weight_format->bits() + 1);
+      b.classifier.weight_format = fpga::test::weight_bits(a.classifier.weight_format->bits() + 1);
     } else if (r.below(2)) {
-      b.layers[l].weight_format = test::weight_bits(a.layers[l].weight_format->bits() + 1);
+      b.layers[l].weight_format = fpga::test::weight_bits(a.layers[l].weight_format->bits() + 1);
     } else {
-      b.layers[l].activation_format = test::act_bits(a.layers[l].activation_format->bits() + 1);
+      b.layers[l].activation_format = fpga::test::act_bits(a.layers[l].activation_format->bits() + 1);
     }
     const auto ma = model.best_mapping(a), mb = model.best_mapping(b);
     REQUIRE(ma);
@@ -376,7 +376,7 @@ TEST_CASE("pipelined_pe: a latency ceiling is met exactly (equals brute force)")
   const pipelined_pe<> model;
   int bound = 0;
   for (int trial = 0; trial < 40; ++trial) {
-    const auto a = test::random_small_architecture(r, 2, 6);
+    const auto a = fpga::test::random_small_architecture(r, 2, 6);
     const auto g = geometry(a);
     const auto x = model.evaluate(a, random_pe_mapping(r, g));
     const spec s{.max_luts = static_cast<std::int64_t>(static_cast<double>(x.luts) * r.uniform(0.8, 2.0)),
@@ -404,7 +404,7 @@ pe_mapping random_any_grouping(rng& r, const std::vector<layer_geometry>& g) {
   for (std::size_t l = 0; l < g.size(); ++l) {
     if (l > 0 && r.below(2) == 1) ++group;
     const int tn_max = static_cast<int>(fpga::detail::reduction_length(g[l]));
-    m.layers.push_back({test::pick(r, 1, tn_max), test::pick(r, 1, g[l].out_channels), group});
+    m.layers.push_back({fpga::test::pick(r, 1, tn_max), fpga::test::pick(r, 1, g[l].out_channels), group});
   }
   return m;
 }
@@ -413,9 +413,9 @@ pe_mapping random_any_grouping(rng& r, const std::vector<layer_geometry>& g) {
 TEST_CASE("pipelined_pe reconfigure_groups: NAQS's accounting, its search equals brute force") {
   for (const std::int64_t batch : {1000, 100000, 10000000}) {
     CAPTURE(batch);
-    const auto t = test::check_searches_against_brute_force(
+    const auto t = fpga::test::check_searches_against_brute_force(
         pipelined_pe<>().reconfigure_groups(batch), pipelined_pe<xc7z020, clock_mhz<150>>().reconfigure_groups(batch),
-        777 + static_cast<std::uint64_t>(batch), 40, [](rng& r, int) { return test::random_small_architecture(r, 2, 8); },
+        777 + static_cast<std::uint64_t>(batch), 40, [](rng& r, int) { return fpga::test::random_small_architecture(r, 2, 8); },
         random_any_grouping);
     CHECK(t.feasible > 8);
     CHECK(t.infeasible > 2);

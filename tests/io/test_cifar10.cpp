@@ -11,6 +11,9 @@
 
 #include "io_test_util.hpp"
 
+// One namespace per file, so that the file's helpers keep their short names in a unity build.
+namespace test_cifar10 {
+
 using namespace hwnas_test;
 using hwnas::io::cifar10_record_bytes;
 
@@ -179,3 +182,5 @@ TEST_CASE("cifar10: missing batches are listed; validation must leave training d
   write_cifar_dir(dir.path(), 2, 3);
   CHECK_THROWS_AS((void)hwnas::io::cifar10(dir.path().string(), 10), hwnas::invalid_argument);
 }
+
+}  // namespace test_cifar10

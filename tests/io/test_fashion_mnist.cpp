@@ -13,6 +13,9 @@
 
 #include "io_test_util.hpp"
 
+// One namespace per file, so that the file's helpers keep their short names in a unity build.
+namespace test_fashion_mnist {
+
 using namespace hwnas_test;
 
 namespace {
@@ -207,3 +210,5 @@ TEST_CASE("fashion_mnist: the real data set, when installed") {
   CHECK(validation_per_class == std::vector<int>(10, 500));
   CHECK(test_per_class == std::vector<int>(10, 1000));
 }
+
+}  // namespace test_fashion_mnist

@@ -9,6 +9,9 @@
 
 #include "io_test_util.hpp"
 
+// One namespace per file, so that the file's helpers keep their short names in a unity build.
+namespace test_idx {
+
 using namespace hwnas_test;
 using hwnas::io::read_idx;
 
@@ -242,3 +245,5 @@ TEST_CASE("read_idx_tensor: the dimension count must match") {
   CHECK_THROWS_WITH_AS((void)hwnas::io::read_idx_tensor<2>(dir.file("a")),
                        doctest::Contains("has 3 dimensions (2 x 3 x 4), expected 2"), hwnas::io_error);
 }
+
+}  // namespace test_idx

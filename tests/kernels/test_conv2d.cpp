@@ -11,6 +11,9 @@
 
 #include "kernel_test_support.hpp"
 
+// One namespace per file, so that the file's helpers keep their short names in a unity build.
+namespace test_conv2d {
+
 using hwnas::kernels::conv2d_shape;
 using namespace hwnas::kernels::test;
 namespace hk = hwnas::kernels;
@@ -256,3 +259,5 @@ TEST_CASE("conv2d: the workspace stops growing once it has seen a layer") {
     CHECK(ws.allocations() == after_first);
   }
 }
+
+}  // namespace test_conv2d

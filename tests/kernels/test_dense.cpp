@@ -11,6 +11,9 @@
 
 #include "kernel_test_support.hpp"
 
+// One namespace per file, so that the file's helpers keep their short names in a unity build.
+namespace test_dense {
+
 namespace hk = hwnas::kernels;
 using hk::dense_shape;
 using namespace hwnas::kernels::test;
@@ -131,3 +134,5 @@ TEST_CASE("dense: bad shapes and sizes throw invalid_argument") {
   CHECK_THROWS_WITH_AS(hk::dense_backward_weights(s, in, out, w, wrong), doctest::Contains("grad_bias"),
                        hwnas::invalid_argument);
 }
+
+}  // namespace test_dense

@@ -14,6 +14,9 @@
 #include "hwnas/space/quantized.hpp"
 #include "../common/bars.hpp"
 
+// One namespace per file, so that the file's helpers keep their short names in a unity build.
+namespace test_evaluator {
+
 namespace sp = hwnas::space;
 namespace qn = hwnas::quant;
 namespace hs = hwnas::search;
@@ -153,3 +156,5 @@ TEST_CASE("evaluator: a malformed genome and bad settings are clear errors") {
   CHECK_THROWS_AS(evaluator(hwnas::fpga::pipelined_pe<>(), hwnas::spec{}, train, validation, bad, pool),
                   hwnas::invalid_argument);
 }
+
+}  // namespace test_evaluator

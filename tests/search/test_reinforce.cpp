@@ -15,6 +15,9 @@
 #include "hwnas/search/concepts.hpp"
 #include "hwnas/search/reinforce.hpp"
 
+// One namespace per file, so that the file's helpers keep their short names in a unity build.
+namespace test_reinforce {
+
 namespace hs = hwnas::search;
 
 static_assert(hs::Strategy<hs::reinforce>);
@@ -246,3 +249,5 @@ TEST_CASE("reinforce: bad genomes, rewards and hyper-parameters throw, naming th
   CHECK(names_it([&] { (void)hs::reinforce{}.start(std::vector<int>{2, 0}, 1); }));
   CHECK(names_it([&] { (void)hs::reinforce{}.start(std::vector<int>{}, 1); }));
 }
+
+}  // namespace test_reinforce

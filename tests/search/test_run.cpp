@@ -24,6 +24,9 @@
 #include "hwnas/space/quantized.hpp"
 #include "../common/bars.hpp"
 
+// One namespace per file, so that the file's helpers keep their short names in a unity build.
+namespace test_run {
+
 namespace sp = hwnas::space;
 namespace qn = hwnas::quant;
 namespace hs = hwnas::search;
@@ -345,3 +348,5 @@ TEST_CASE("journal: a gene that is not a whole number in int's range makes the l
   CHECK(hs::journal(path.string(), nlohmann::json{{"seed", 1}}).entries().at(0).g == std::vector<int>{0, -2, 2147483647});
   fs::remove(path);
 }
+
+}  // namespace test_run

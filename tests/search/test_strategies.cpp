@@ -20,6 +20,9 @@
 #include "hwnas/search/reinforce.hpp"
 #include "hwnas/search/strategies.hpp"
 
+// One namespace per file, so that the file's helpers keep their short names in a unity build.
+namespace test_strategies {
+
 namespace hs = hwnas::search;
 
 static_assert(hs::Strategy<hs::random_search>);
@@ -200,3 +203,5 @@ TEST_CASE("pareto_archive: keeps exactly the non-dominated values, the first des
   CHECK(a.size() == 1);
   CHECK_THROWS_AS(a.insert({std::numeric_limits<double>::quiet_NaN(), 0}, 5), hwnas::invalid_argument);
 }
+
+}  // namespace test_strategies
