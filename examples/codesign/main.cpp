@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -199,6 +200,9 @@ int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data
   const auto rep = p.run(data, s, hs::budget{.trials = o.trials, .seconds = o.seconds}, progress);
   hwnas::report::write_outputs(out, rep);
 
+  if (rep.journal_torn_line_dropped)
+    std::printf("\nthe journal's last line was incomplete (a run ended while writing it) and was dropped: that trial "
+                "was run again\n");
   const auto c = hs::count(rep.search);
   std::printf("\n%zu trials in %.0f s: %zu trained, %zu rejected before training (%zu infeasible, %zu ill-formed), "
               "%zu failed, %zu repeats%s\n",
@@ -242,11 +246,12 @@ int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data
 
 /// What Ctrl-C (or SIGTERM) prints before the process ends: the journal keeps every finished trial (each appended and
 /// synced as it ends; a torn last line is dropped on resume), so ending at once loses at most the trial in progress.
-char interrupted_message[1024];
+/// Before the journal exists (interrupted while the data load), there is nothing to resume: the other message.
+char interrupted_message[1024], interrupted_before_journal[512], journal_path[PATH_MAX];
 
 extern "C" void on_interrupt(int signo) {
-  const auto n = std::strlen(interrupted_message);
-  if (::write(STDERR_FILENO, interrupted_message, n) < 0) {
+  const char* message = ::access(journal_path, F_OK) == 0 ? interrupted_message : interrupted_before_journal;
+  if (::write(STDERR_FILENO, message, std::strlen(message)) < 0) {
   }
   ::_exit(128 + signo);
 }
@@ -257,6 +262,11 @@ void explain_interruptions(const std::string& out_dir) {
                 "command with --resume to continue (finished trials are not trained again; the retraining of the "
                 "top designs, if it had begun, starts over)\n",
                 out_dir.c_str());
+  std::snprintf(interrupted_before_journal, sizeof interrupted_before_journal,
+                "\nhwnas-codesign: interrupted before the first trial; nothing was recorded in %s: run the command "
+                "again (without --resume)\n",
+                out_dir.c_str());
+  std::snprintf(journal_path, sizeof journal_path, "%s/journal.jsonl", out_dir.c_str());
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
@@ -267,9 +277,8 @@ void explain_interruptions(const std::string& out_dir) {
 int run(const options& o) {
   const hwnas::spec s = o.spec();
   hwnas::fpga::validate(s);
-  if (!(o.seconds >= 0) || !(o.clock_mhz > 0))
-    throw hwnas::invalid_argument(!(o.seconds >= 0) ? "--seconds must be a number >= 0 (0: no time limit)"
-                                                    : "--clock-mhz must be a number > 0 (MHz, e.g. 100)");
+  if (!(o.seconds >= 0)) throw hwnas::invalid_argument("--seconds must be a number >= 0 (0: no time limit)");
+  hwnas::fpga::check_clock_mhz(o.clock_mhz);
   const fs::path journal = fs::path(o.out_dir) / "journal.jsonl";
   if (!o.resume && fs::exists(journal))
     throw hwnas::invalid_argument(journal.string() + " exists: pass --resume to continue that run, or choose another "

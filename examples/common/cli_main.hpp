@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <new>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,40 @@ inline const CLI::Validator decimal_integer(
     },
     "", "decimal");
 
+/// Unsigned integer options refuse a sign (CLI11 alone wraps "-1" to 2^64 - 1).
+inline const CLI::Validator no_minus_sign(
+    [](std::string& text) -> std::string {
+      if (!text.empty() && text[0] == '-') return "'" + text + "': must not be negative";
+      return {};
+    },
+    "", "unsigned");
+
+/// Real-number options take decimal numbers (1000, 2.5, 1e-3), inf or nan, nothing else: CLI11 alone reads "" as
+/// unset, "0x10" as 16 and " 5" as 5. Ranges are checked where the value is used, with their own messages.
+inline const CLI::Validator decimal_number(
+    [](std::string& text) -> std::string {
+      std::string lower;
+      for (const char c : text) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+      std::size_t i = (!lower.empty() && (lower[0] == '+' || lower[0] == '-')) ? 1 : 0;
+      const std::string body = lower.substr(i);
+      if (body == "inf" || body == "infinity" || body == "nan") return {};
+      const auto digits = [&](std::size_t& k) {
+        const std::size_t from = k;
+        while (k < lower.size() && lower[k] >= '0' && lower[k] <= '9') ++k;
+        return k - from;
+      };
+      std::size_t n = digits(i);
+      if (i < lower.size() && lower[i] == '.') n += digits(++i);
+      if (n > 0 && i < lower.size() && lower[i] == 'e') {
+        ++i;
+        if (i < lower.size() && (lower[i] == '+' || lower[i] == '-')) ++i;
+        if (digits(i) == 0) n = 0;
+      }
+      if (n == 0 || i != lower.size()) return "'" + text + "' is not a decimal number (e.g. 1000, 2.5, 1e-3)";
+      return {};
+    },
+    "", "number");
+
 /// A fraction 0..1 as a percentage with two decimals: "91.33%".
 inline std::string percent(double x) {
   char buf[32];
@@ -41,11 +76,14 @@ inline std::string percent(double x) {
   return buf;
 }
 
-/// Adds decimal_integer to every integer option of `app` (type INT or UINT).
+/// Adds decimal_integer to every integer option of `app` (type INT or UINT), no_minus_sign to the unsigned ones, and
+/// decimal_number to the real-number ones (FLOAT), each before the option's own checks.
 inline void decimal_integers_only(CLI::App& app) {
   for (CLI::Option* o : app.get_options()) {
     const std::string type = o->get_type_name();
-    if (type.rfind("INT", 0) == 0 || type.rfind("UINT", 0) == 0) o->transform(decimal_integer);  // first of its checks
+    if (type.rfind("UINT", 0) == 0) o->transform(no_minus_sign);
+    if (type.rfind("INT", 0) == 0 || type.rfind("UINT", 0) == 0) o->transform(decimal_integer);
+    if (type.rfind("FLOAT", 0) == 0) o->transform(decimal_number);
   }
 }
 
@@ -71,6 +109,10 @@ int cli_main(std::string_view program, CLI::App& app, int argc, char** argv, Run
     return 2;
   } catch (const hwnas::io_error& e) {
     std::cerr << program << ": " << e.what() << '\n';
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << program << ": out of memory: the network or the data is too large for this machine's memory; "
+                 "choose a smaller architecture (fewer filters or layers) or fewer images\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << program << ": unexpected error: " << e.what() << '\n';

@@ -49,20 +49,29 @@ struct options {
 
 /// Reads a mapping file: a pipelined_pe report (layers[i].parallelism.{Tn, Tm, group}) or {"layers": [{"Tn", "Tm"
 /// [, "group"]}]}.
-hwnas::fpga::pe_mapping load_mapping(const std::string& path) {
+hwnas::fpga::pe_mapping load_mapping(const std::string& path, const std::string& device, double clock_mhz) {
   using hwnas::invalid_argument;
-  if (std::filesystem::is_directory(path)) throw hwnas::io_error(path + " is a directory, not a mapping file");
-  std::ifstream in(path);
-  if (!in) throw hwnas::io_error(path + ": cannot open the mapping file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const auto j = hwnas::io::detail::parse_json_strict(ss.str(), path);
+  const auto j = hwnas::io::detail::parse_json_strict(
+      hwnas::io::detail::read_user_file(path, std::size_t{16} << 20, "a mapping file"), path);
   if (!j.is_object() || !j.contains("layers") || !j["layers"].is_array())
     throw invalid_argument(path + ": a mapping file has \"layers\": an array with Tn and Tm per layer (or is the "
                            "JSON report of hwnas-estimate --json)");
   if (j.contains("model") && j["model"] != "pipelined_pe")
     throw invalid_argument(path + ": the report is of the " + j["model"].dump() +
                            " model; the exporter builds pipelined_pe designs (hwnas-estimate --model pipelined_pe)");
+  const bool is_report = j.contains("model");
+  if (!is_report)
+    for (const auto& [k, v] : j.items())
+      if (k != "layers")
+        throw invalid_argument(path + ": unknown key \"" + k + "\" (a mapping file has \"layers\" only, or is the JSON "
+                               "report of hwnas-estimate --json)");
+  // a report was priced on one device at one clock: the export prices it the same way, or says how to
+  if (is_report && ((j.contains("device") && j["device"] != device) ||
+                    (j.contains("clock_mhz") && (!j["clock_mhz"].is_number() || j["clock_mhz"].get<double>() != clock_mhz))))
+    throw invalid_argument(path + ": the report was made for " + j.value("device", std::string("?")) + " at " +
+                           j.value("clock_mhz", nlohmann::json(nullptr)).dump() + " MHz; pass --device " +
+                           j.value("device", std::string("?")) + " --clock-mhz " +
+                           j.value("clock_mhz", nlohmann::json(nullptr)).dump() + " to export it as it was priced");
   hwnas::fpga::pe_mapping m;
   for (std::size_t l = 0; l < j["layers"].size(); ++l) {
     const auto& x = j["layers"][l];
@@ -114,7 +123,7 @@ int run(const options& o) {
   };
   fpga::pe_mapping mapping;
   if (!o.mapping_file.empty()) {
-    mapping = load_mapping(o.mapping_file);
+    mapping = load_mapping(o.mapping_file, o.device, o.clock_mhz);
   } else {
     const auto m = o.device == "xc7z020" ? zynq.best_one_group_mapping(arch, s) : cyclone.best_one_group_mapping(arch, s);
     if (!m) {

@@ -16,6 +16,8 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <tuple>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -62,6 +64,27 @@ int run(const options& o) {
     if (std::filesystem::is_directory(p) || !std::filesystem::is_directory(dir))
       throw io_error(file + ": cannot write the " + what + " there (a directory, or its directory does not exist); "
                      "nothing was trained");
+  }
+  // Never over a file that is not ours: an output may replace an earlier output of hwnas-train only, never the
+  // architecture it reads or a user's other file.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!o.json_file.empty() && !o.integer_file.empty() && fs::path(o.json_file).lexically_normal() ==
+                                                             fs::path(o.integer_file).lexically_normal())
+    throw invalid_argument("--json and --save-integer name the same file " + o.json_file + ": give two files");
+  for (const auto& [file, marker, what] :
+       {std::tuple{o.json_file, "\"quantized\"", "--json"}, std::tuple{o.integer_file, "hwnas-integer-network", "--save-integer"}}) {
+    if (file.empty() || !fs::exists(file)) continue;
+    if (!o.arch_file.empty() && fs::equivalent(file, o.arch_file, ec))
+      throw invalid_argument(std::string(what) + " " + file + " is the architecture file this run reads: give another "
+                             "file (nothing was changed)");
+    std::ifstream in(file, std::ios::binary);
+    std::string head(4096, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(in.gcount()));
+    if (head.find(marker) == std::string::npos)
+      throw invalid_argument(std::string(what) + " " + file + " exists and is not an output of hwnas-train: give a new "
+                             "file name (nothing was changed)");
   }
   if (!o.integer_file.empty() && !arch.fully_quantized())
     throw invalid_argument("--save-integer needs a fully quantized network (every layer with weight and activation "

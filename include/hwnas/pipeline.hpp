@@ -340,6 +340,7 @@ class pipeline {
       rep.search = search::run(evaluator, state, b, hooks...);
     } else {
       search::journal log(settings.journal, rep.settings);
+      rep.journal_torn_line_dropped = log.torn_line_dropped();
       rep.search = search::run(evaluator, state, b, log, hooks...);
     }
     rep.seconds.emplace_back("search", seconds_since(t0));

@@ -106,6 +106,16 @@ TEST_CASE("hwnas-estimate: exit codes 0 feasible, 3 infeasible, 2 bad input") {
     CAPTURE(bad);
     CHECK(run("--arch " + arch + " --max-luts " + bad).code == 2);
   }
+  // real numbers are decimal: an empty value is not "unset", hex is not read, no stray spaces
+  for (const char* bad : {"''", "0x10", "' 5'", "'5 '", "1e", "."}) {
+    CAPTURE(bad);
+    const auto r = run("--arch " + arch + " --min-fps " + bad);
+    CHECK(r.code == 2);
+    CHECK(r.out.find("is not a decimal number") != std::string::npos);
+    CHECK(run("--arch " + arch + " --max-latency-ms " + bad).code == 2);
+    CHECK(run("--arch " + arch + " --clock-mhz " + bad).code == 2);
+  }
+  CHECK(run("--arch " + arch + " --min-fps 1.5e3 --max-latency-ms .5").code == 0);
   // a number in the architecture too large for a double is bad input (exit 2), named by file
   const auto huge = fs::temp_directory_path() / "hwnas_estimate_huge.json";
   std::ofstream(huge) << R"({"input": {"channels": 1, "height": 28, "width": 28, "format": "u0.8"}, "classes": 10,)"

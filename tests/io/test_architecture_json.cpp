@@ -68,4 +68,9 @@ TEST_CASE("architecture JSON: save and load a file") {
   hwnas::io::save_architecture(a, path);
   CHECK(hwnas::io::load_architecture(path) == a);
   std::remove(path.c_str());
+  // an endless file is refused after 16 MiB, not read until memory runs out
+  CHECK_THROWS_WITH_AS(hwnas::io::load_architecture("/dev/zero"), doctest::Contains("too large for an architecture"),
+                       hwnas::io_error);
+  CHECK_THROWS_WITH_AS(hwnas::io::load_architecture(HWNAS_BINARY_DIR), doctest::Contains("is a directory"),
+                       hwnas::io_error);
 }

@@ -216,6 +216,15 @@ TEST_CASE("pipeline::run: a run stopped half way resumes from its journal to the
   CHECK(resumed.top[0].trial == whole.top[0].trial);
   CHECK(resumed.top[0].test_accuracy_integer == whole.top[0].test_accuracy_integer);
   CHECK(resumed.hypervolume == whole.hypervolume);
+  CHECK_FALSE(resumed.journal_torn_line_dropped);
+
+  // A last line cut short (a crash while appending) is dropped, said so in the report, and that trial runs again.
+  fs::resize_file(path, fs::file_size(path) - 10);
+  const auto torn = j.run(data, tight, hs::budget{.trials = 10});
+  CHECK(torn.journal_torn_line_dropped);
+  CHECK(torn.search.replayed == 9);
+  REQUIRE(torn.search.trials.size() == whole.search.trials.size());
+  CHECK(torn.search.trials.back().reward == whole.search.trials.back().reward);
 
   // The same journal with other proxy settings, another seed or another spec: refused, naming the field; untouched.
   const auto size = fs::file_size(path);

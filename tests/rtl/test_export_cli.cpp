@@ -75,6 +75,29 @@ TEST_CASE("hwnas-export: a trained network simulates bit-exact on 1,000 Fashion-
 TEST_CASE("hwnas-export: bad input gets a clear message and exit code 2 (3 for an unmeetable spec), nothing is "
           "overwritten") {
   const auto dir = fresh("export_bad");
+  // unsigned options refuse a sign (CLI11 alone wrapped hwnas-train --seed -1 to 2^64 - 1 and recorded that)
+  for (const char* bad : {"--seed -1", "--init-seed -5", "--slices -1", "--batch -1"}) {
+    CAPTURE(bad);
+    const auto r = run_program("hwnas-train", bad);
+    CHECK(r.code == 2);
+    CHECK(r.out.find("must not be negative") != std::string::npos);
+  }
+  // hwnas-train writes over its own earlier outputs only: not over the architecture it reads, not over a user's file
+  {
+    const auto arch_copy = dir / "mine_arch.json", notes = dir / "notes.txt";
+    std::filesystem::copy_file(std::string(HWNAS_SOURCE_DIR) + "/examples/architectures/reference_cnn_4bit.json",
+                               arch_copy);
+    std::ofstream(notes) << "my notes\n";
+    const auto before = hwnas::test::slurp(arch_copy);
+    auto r = run_program("hwnas-train", "--arch " + arch_copy.string() + " --save-integer " + arch_copy.string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("is the architecture file this run reads") != std::string::npos);
+    r = run_program("hwnas-train", "--bits 4 --json " + notes.string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("is not an output of hwnas-train") != std::string::npos);
+    CHECK(hwnas::test::slurp(arch_copy) == before);
+    CHECK(hwnas::test::slurp(notes) == "my notes\n");
+  }
   // a tiny quantized network file written directly (no training needed for these cases)
   hwnas::architecture a;
   a.input = {1, 6, 6};
@@ -192,6 +215,15 @@ TEST_CASE("hwnas-export: bad input gets a clear message and exit code 2 (3 for a
     r = export_("--mapping " + dir.string() + " --out " + (dir / "o9").string());
     CHECK(r.code == 2);
     CHECK(r.out.find("is a directory") != std::string::npos);
+    r = export_("--mapping " + write("m10.json", R"({"layers": [], "Layers": []})") + " --out " + (dir / "o9").string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("unknown key \"Layers\"") != std::string::npos);
+    // a report priced on another device or at another clock is not silently re-priced
+    r = export_("--mapping " +
+                write("m11.json", R"({"model": "pipelined_pe", "device": "xc7z020", "clock_mhz": 200, "layers": []})") +
+                " --out " + (dir / "o9").string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("pass --device xc7z020 --clock-mhz 200") != std::string::npos);
     for (const char* o : {"o4", "o5", "o6", "o7", "o8", "o9"}) CHECK_FALSE(fs::exists(dir / o));
   }
   SUBCASE("an unmeetable spec is exit 3 with nothing written; a bad spec or name is exit 2") {

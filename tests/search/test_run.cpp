@@ -343,6 +343,14 @@ TEST_CASE("journal: a gene that is not a whole number in int's range makes the l
     CHECK_THROWS_WITH_AS(hs::journal(path.string(), nlohmann::json{{"seed", 1}}),
                          doctest::Contains("line 2 is not a journal entry"), hwnas::io_error);
   }
+  // an accuracy outside 0..1 (an edited line) would be ranked and reported as 250%: not a journal entry either
+  for (const char* field : {R"("accuracy": 2.5)", R"("accuracy": -0.1)", R"("training_seconds": -1)"}) {
+    CAPTURE(field);
+    std::ofstream(path) << R"({"hwnas_journal": 1, "settings": {"seed": 1}})" << "\n"
+                        << R"({"genome": [1], "status": "trained", "reward": 0.5, )" << field << "}\n";
+    CHECK_THROWS_WITH_AS(hs::journal(path.string(), nlohmann::json{{"seed", 1}}),
+                         doctest::Contains("line 2 is not a journal entry"), hwnas::io_error);
+  }
   std::ofstream(path) << R"({"hwnas_journal": 1, "settings": {"seed": 1}})" << "\n"
                       << R"({"genome": [0, -2, 2147483647], "status": "trained", "reward": 0.5})" << "\n";
   CHECK(hs::journal(path.string(), nlohmann::json{{"seed", 1}}).entries().at(0).g == std::vector<int>{0, -2, 2147483647});

@@ -156,6 +156,24 @@ inline architecture architecture_from_json(const nlohmann::json& j) {
 }
 
 namespace detail {
+/// The whole of a text file a user gives, at most `max_bytes`: a larger file (or an endless one, such as /dev/zero)
+/// is refused once that much has been read, before more is allocated.
+/// @throws hwnas::io_error naming `what` and the path when the path is a directory, cannot be opened, or holds more
+inline std::string read_user_file(const std::filesystem::path& path, std::size_t max_bytes, const std::string& what) {
+  if (std::filesystem::is_directory(path)) throw io_error(path.string() + " is a directory, not " + what);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw io_error(path.string() + ": cannot open " + what);
+  std::string text;
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes)
+      throw io_error(path.string() + ": more than " + std::to_string(max_bytes >> 20) + " MiB, too large for " + what +
+                     " (is it the right file?)");
+  }
+  return text;
+}
+
 /// Parses JSON text strictly: syntax errors become hwnas::invalid_argument with nlohmann's position, prefixed by
 /// `what`, and so does a key given twice in one object (JSON parsers keep one of them silently: a typo'd edit must
 /// not pass unnoticed).
@@ -191,14 +209,10 @@ inline architecture parse_architecture(const std::string& text) {
 
 /// Reads an architecture file. Throws hwnas::io_error when the file cannot be read.
 inline architecture load_architecture(const std::string& path) {
-  if (std::filesystem::is_directory(path))
-    throw io_error(path + " is a directory, not an architecture file (docs/architecture-json.md)");
-  std::ifstream in(path);
-  if (!in) throw io_error(path + ": cannot open the architecture file");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  const std::string text = detail::read_user_file(path, std::size_t{16} << 20,
+                                                  "an architecture file (docs/architecture-json.md)");
   try {
-    return parse_architecture(ss.str());
+    return parse_architecture(text);
   } catch (const invalid_argument& e) {
     throw invalid_argument(path + ": " + e.what());
   }

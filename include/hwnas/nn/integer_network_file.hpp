@@ -144,13 +144,10 @@ inline integer_network parse_integer_network(const std::string& text) {
 /// @throws hwnas::io_error when it cannot be read; hwnas::invalid_argument (prefixed by the path) when it is not a
 ///         valid integer network
 inline integer_network load_integer_network(const std::filesystem::path& path) {
-  if (std::filesystem::is_directory(path)) throw io_error(path.string() + " is a directory, not an integer network file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw io_error(path.string() + ": cannot open the integer network file");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  // 1 GiB: a network of tens of millions of weights, far beyond what the hardware export can build
+  const std::string text = io::detail::read_user_file(path, std::size_t{1} << 30, "an integer network file");
   try {
-    return parse_integer_network(ss.str());
+    return parse_integer_network(text);
   } catch (const invalid_argument& e) {
     throw invalid_argument(path.string() + ": " + e.what());
   }

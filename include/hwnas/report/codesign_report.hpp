@@ -52,6 +52,7 @@ struct codesign_report {
   /// The reference point and scales of the hypervolume: accuracy from 0, LUTs up to this ceiling, fps from 0 up to
   /// this scale (docs/reports.md#hypervolume).
   double hypervolume_lut_ceiling = 0, hypervolume_fps_scale = 0;
+  bool journal_torn_line_dropped = false;  ///< the journal's last line was cut short by a crash and dropped on resume
   std::vector<std::pair<std::string, double>> seconds;  ///< wall seconds per stage, in order ("search", "retrain")
   /// The best design exported as hardware (hwnas-codesign --export): the export's manifest (directory, files, lint,
   /// simulation, synthesis beside the model; docs/hardware.md). Null when not exported.

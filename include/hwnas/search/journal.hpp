@@ -255,9 +255,14 @@ class journal {
         if (!st) throw std::runtime_error("unknown status");
         e.status = *st;
         e.reward = j.at("reward").get<double>();
-        if (j.contains("accuracy") && !j.at("accuracy").is_null()) e.accuracy = j.at("accuracy").get<double>();
+        if (j.contains("accuracy") && !j.at("accuracy").is_null()) {
+          e.accuracy = j.at("accuracy").get<double>();
+          if (!(*e.accuracy >= 0.0 && *e.accuracy <= 1.0))
+            throw std::runtime_error("accuracy " + j.at("accuracy").dump() + " is not a fraction in 0..1");
+        }
         e.reason = j.value("reason", std::string());
         e.training_seconds = j.value("training_seconds", 0.0);
+        if (!(e.training_seconds >= 0.0)) throw std::runtime_error("training_seconds is negative");
         entries_.push_back(std::move(e));
       } catch (const std::exception& ex) {
         // the parser quotes what it read: keep a terminal safe from binary garbage, and the message short
