@@ -346,7 +346,8 @@ int main(int argc, char** argv) {
                std::to_string(default_max_luts) + " LUTs and >= " + std::to_string(static_cast<int>(default_min_fps)) +
                " fps (override any limit, or --unconstrained)."};
   hwnas::examples::add_spec_options(app, o.limits,
-                                    {.luts_default = std::to_string(default_max_luts) + ", the default spec",
+                                    {.dsps = true,
+                                     .luts_default = std::to_string(default_max_luts) + ", the default spec",
                                      .fps_default = std::to_string(static_cast<int>(default_min_fps)) + ", the default spec"});
   app.add_flag("--unconstrained", o.unconstrained, "drop the default spec (limits given as flags still apply)");
   app.add_option("--device", o.device, "FPGA: " + hwnas::names_of(hwnas::fpga::devices))->capture_default_str();

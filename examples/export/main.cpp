@@ -18,10 +18,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <optional>
-#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -60,18 +58,15 @@ hwnas::fpga::pe_mapping load_mapping(const std::string& path, const std::string&
     throw invalid_argument(path + ": the report is of the " + j["model"].dump() +
                            " model; the exporter builds pipelined_pe designs (hwnas-estimate --model pipelined_pe)");
   const bool is_report = j.contains("model");
-  if (!is_report)
-    for (const auto& [k, v] : j.items())
-      if (k != "layers")
-        throw invalid_argument(path + ": unknown key \"" + k + "\" (a mapping file has \"layers\" only, or is the JSON "
-                               "report of hwnas-estimate --json)");
+  if (!is_report) hwnas::io::detail::only_keys(j, "the mapping", {"layers"}, path + ": ");
   // a report was priced on one device at one clock: the export prices it the same way, or says how to
-  if (is_report && ((j.contains("device") && j["device"] != device) ||
-                    (j.contains("clock_mhz") && (!j["clock_mhz"].is_number() || j["clock_mhz"].get<double>() != clock_mhz))))
-    throw invalid_argument(path + ": the report was made for " + j.value("device", std::string("?")) + " at " +
-                           j.value("clock_mhz", nlohmann::json(nullptr)).dump() + " MHz; pass --device " +
-                           j.value("device", std::string("?")) + " --clock-mhz " +
-                           j.value("clock_mhz", nlohmann::json(nullptr)).dump() + " to export it as it was priced");
+  if (is_report) {
+    const auto made_on = j.value("device", nlohmann::json(device)), made_at = j.value("clock_mhz", nlohmann::json(clock_mhz));
+    if (made_on != device || !made_at.is_number() || made_at.get<double>() != clock_mhz)
+      throw invalid_argument(path + ": the report was made for " + made_on.dump() + " at " + made_at.dump() +
+                             " MHz; pass --device " + (made_on.is_string() ? made_on.get<std::string>() : made_on.dump()) + " --clock-mhz " + made_at.dump() +
+                             " to export it as it was priced");
+  }
   hwnas::fpga::pe_mapping m;
   for (std::size_t l = 0; l < j["layers"].size(); ++l) {
     const auto& x = j["layers"][l];
@@ -207,7 +202,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"cyclone-iv-e115", "xc7z020"}))
       ->capture_default_str();
   app.add_option("--clock-mhz", o.clock_mhz, "clock frequency in MHz (1..2000)")->capture_default_str();
-  hwnas::examples::add_spec_options(app, o.spec, {.dsps = false});
+  hwnas::examples::add_spec_options(app, o.spec, {.dsps = false, .luts_default = "", .fps_default = ""});
   app.add_option("--simulate", o.simulate,
                  "simulate this many Fashion-MNIST test images in Verilator and compare with the integer network")
       ->check(CLI::Range(std::size_t{2}, std::size_t{10000}));
