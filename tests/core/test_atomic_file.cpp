@@ -50,7 +50,7 @@ TEST_CASE("write_file_atomically: the exact contents, an existing file replaced,
   CHECK(names_in(s.dir) == std::set<std::string>{"report.json"});
 }
 
-TEST_CASE("write_file_atomically: an impossible directory is an io_error naming the file; nothing is created") {
+TEST_CASE("write_file_atomically: an impossible directory is an io_error naming the file, nothing is created") {
   scratch s;
   // Tests may run as root, who may write anywhere: a parent that is a regular file fails for everyone.
   const fs::path plain = s.dir / "not_a_directory";

@@ -31,7 +31,7 @@ TEST_CASE("dataflow: divisors") {
   CHECK(fpga::detail::divisors(49) == std::vector<int>{1, 7, 49});
 }
 
-TEST_CASE("dataflow: cycles = max((M/PE)(K^2 N/SIMD) R C, H W); fps from the slowest layer; latency with fills") {
+TEST_CASE("dataflow: cycles = max((M/PE)(K^2 N/SIMD) R C, H W), fps from the slowest layer, latency with fills") {
   const auto a = with_uniform_bits(reference_cnn(), 4);
   const auto g = geometry(a);
   const dataflow<> model;

@@ -32,7 +32,7 @@ TEST_CASE_TEMPLATE("primitives: multipliers follow the synthesized table, made m
     }
 }
 
-TEST_CASE("primitives: LUT4 with carry chains: an n-bit adder is n + 1 cells; without them about twice that") {
+TEST_CASE("primitives: LUT4 with carry chains: an n-bit adder is n + 1 cells, without them about twice that") {
   for (int n = 2; n <= 48; ++n) {
     CAPTURE(n);
     CHECK(adder_luts(lut_family::lut4, n) == n + 1);  // the sum's n + 1 bits, one LUT4 + carry cell each
@@ -158,7 +158,7 @@ TEST_CASE("primitives: block RAM count picks the best block shape") {
   for (const auto& s : b36) CHECK(std::int64_t{s.width} * s.depth <= xc7z020::bram_bits);
 }
 
-TEST_CASE("primitives: XC7 block RAM in halves (RAMB18) and LUT RAM; Cyclone IV in whole M9Ks") {
+TEST_CASE("primitives: XC7 block RAM in halves (RAMB18) and LUT RAM, Cyclone IV in whole M9Ks") {
   const auto cyc = info_of<cyclone_iv_ep4ce115>();
   const auto x7 = info_of<xc7z020>();
   CHECK(cyc.bram_units_per_block() == 1);

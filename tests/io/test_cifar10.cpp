@@ -170,7 +170,7 @@ TEST_CASE("cifar10: a data root with cifar-10-batches-bin/, and HWNAS_DATA") {
   }
 }
 
-TEST_CASE("cifar10: missing batches are listed; validation must leave training data") {
+TEST_CASE("cifar10: missing batches are listed, validation must leave training data") {
   temp_dir dir;
   write_cifar_dir(dir.path(), 2, 3);
   std::filesystem::remove(dir.path() / "data_batch_3.bin");

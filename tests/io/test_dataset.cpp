@@ -192,7 +192,7 @@ TEST_CASE("channel_mean_std: matches a direct computation") {
   CHECK_THROWS_AS(hwnas::io::channel_mean_std(dataset{}), hwnas::invalid_argument);
 }
 
-TEST_CASE("normalize: standardizes each channel; bad arguments throw") {
+TEST_CASE("normalize: standardizes each channel, bad arguments throw") {
   auto d = balanced(30);
   const auto before = d.images(4, 1, 2, 3);
   const auto stats = hwnas::io::channel_mean_std(d);

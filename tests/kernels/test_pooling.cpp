@@ -36,7 +36,7 @@ std::vector<float> tie_heavy(std::size_t n, hwnas::rng& r) {
 
 }  // namespace
 
-TEST_CASE("pool2x2_shape: floor for odd sizes; images smaller than the window throw") {
+TEST_CASE("pool2x2_shape: floor for odd sizes, images smaller than the window throw") {
   const pool2x2_shape s{2, 3, 7, 5};
   CHECK(s.out_height() == 3);
   CHECK(s.out_width() == 2);

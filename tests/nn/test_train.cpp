@@ -82,7 +82,7 @@ TEST_CASE("train: QAT at 6 bits learns the task and integer inference gives the 
   CHECK(integer == qat);
 }
 
-TEST_CASE("train: 1-bit weights are bipolar {-1, +1} and learn; QAT and integer inference agree") {
+TEST_CASE("train: 1-bit weights are bipolar {-1, +1} and learn, QAT and integer inference agree") {
   // With two's complement bits ({-1, 0}) no weight is positive and no ReLU fires: 10% (chance) on Fashion-MNIST.
   auto a = tiny_arch();
   a.input_format = hwnas::qformat::activation(0, 8);
@@ -101,7 +101,7 @@ TEST_CASE("train: 1-bit weights are bipolar {-1, +1} and learn; QAT and integer 
   CHECK(integer == qat);
 }
 
-TEST_CASE("train: the same seed gives the same run, bit for bit; equal slices give equal runs on 1 or 2 threads") {
+TEST_CASE("train: the same seed gives the same run, bit for bit, equal slices give equal runs on 1 or 2 threads") {
   const auto train_set = bars(300, 4);
   auto run = [&](std::size_t threads, std::size_t slices, std::uint64_t seed) {
     hwnas::nn::network net(hwnas::with_uniform_bits(tiny_arch(), 8), 5);
@@ -223,7 +223,7 @@ TEST_CASE("train: random shifts move the image and fill with zeros") {
   for (const float v : dst) CHECK(v == 0.0f);
 }
 
-TEST_CASE("train: a flip mirrors each row; random flips hide left from right") {
+TEST_CASE("train: a flip mirrors each row, random flips hide left from right") {
   std::vector<float> img(2 * 2 * 3);
   for (std::size_t i = 0; i < img.size(); ++i) img[i] = static_cast<float>(i);
   hwnas::nn::detail::mirror(img.data(), 2, 2, 3);

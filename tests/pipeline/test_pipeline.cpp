@@ -96,7 +96,7 @@ TEST_CASE("make_pipeline: configured instances are the ones run() uses") {
   CHECK(p.run_settings(other, tight)["data"] != settings["data"]);
 }
 
-TEST_CASE("registries: every built-in name resolves to its type; an unknown name lists the known ones") {
+TEST_CASE("registries: every built-in name resolves to its type, an unknown name lists the known ones") {
   CHECK(fp::resolve_device("xc7z020", [](auto d) { return std::string(decltype(d)::type::description); }) ==
         std::string(fp::xc7z020::description));
   CHECK(fp::resolve_model("dataflow", "cyclone-iv-e115", [](auto m) {
@@ -131,7 +131,7 @@ TEST_CASE("pipeline::run: bad input is refused before anything is trained") {
   CHECK(log.stages.empty());
 }
 
-TEST_CASE("pipeline::run: infeasible designs are never trained; the top-k are retrained, integer == QAT") {
+TEST_CASE("pipeline::run: infeasible designs are never trained, the top-k are retrained, integer == QAT") {
   const auto data = tiny_data();
   auto p = quick(hwnas::pipeline<layers, formats, hs::random_search>{});
   stage_log log;
@@ -188,7 +188,7 @@ TEST_CASE("pipeline::run: infeasible designs are never trained; the top-k are re
   CHECK_FALSE(none.met_spec());
 }
 
-TEST_CASE("pipeline::run: a run stopped half way resumes from its journal to the same report; another run's "
+TEST_CASE("pipeline::run: a run stopped half way resumes from its journal to the same report, another run's "
           "journal is refused") {
   namespace fs = std::filesystem;
   const auto data = tiny_data();

@@ -84,7 +84,7 @@ TEST_CASE("quantized: the layout is the space's genes, the format genes of every
   CHECK(codesign::points() == doctest::Approx(n));
 }
 
-TEST_CASE("quantized: decode and encode are inverse on random genomes; bad genomes are clear errors") {
+TEST_CASE("quantized: decode and encode are inverse on random genomes, bad genomes are clear errors") {
   hwnas::rng r(5);
   int valid = 0;
   for (int trial = 0; trial < 300; ++trial) {

@@ -55,7 +55,7 @@ TEST_CASE("report.html: summary, the best design's hardware table, the top-k, th
   CHECK(trials.find("trained (repeat)") != std::string::npos);
 }
 
-TEST_CASE("report.html: every string escaped; no script, no URL but the SVG namespace, no external resource") {
+TEST_CASE("report.html: every string escaped, no script, no URL but the SVG namespace, no external resource") {
   const auto r = hwnas::test::sample_report();
   const std::string html = rp::to_html(r);
   CHECK(html.find("<script") == std::string::npos);

@@ -90,7 +90,7 @@ TEST_CASE("report.json: the run's settings, the best design, the top-k, the fron
   CHECK(j["seconds"]["retrain"] == 285.0);
 }
 
-TEST_CASE("report.json: best is null when nothing was retrained, met_spec false when nothing was trained; a trained infeasible design is counted") {
+TEST_CASE("report.json: best is null when nothing was retrained, met_spec false when nothing was trained, a trained infeasible design is counted") {
   auto r = hwnas::test::sample_report();
   r.top.clear();
   r.best.reset();

@@ -90,7 +90,7 @@ TEST_CASE("pareto.svg: a point per trained trial inside the plot, the front and 
   CHECK(svg.find("&lt;script&gt;") != std::string::npos);
 }
 
-TEST_CASE("pareto.svg: without a LUT or fps limit there is no limit line; a run with nothing trained still plots") {
+TEST_CASE("pareto.svg: without a LUT or fps limit there is no limit line, a run with nothing trained still plots") {
   auto r = hwnas::test::sample_report();
   r.spec = {};
   std::string svg = rp::pareto_svg(r);

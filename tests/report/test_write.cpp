@@ -53,7 +53,7 @@ TEST_CASE("write_outputs: the four files in a new directory, each the writer's o
   fs::remove_all(root);
 }
 
-TEST_CASE("write_outputs: an impossible directory is an io_error; nothing written, no temporary file") {
+TEST_CASE("write_outputs: an impossible directory is an io_error, nothing written, no temporary file") {
   const fs::path root = fs::temp_directory_path() / ("hwnas_report_fail_" + std::to_string(::getpid()));
   fs::remove_all(root);
   fs::create_directories(root);

@@ -59,7 +59,7 @@ hwnas::genome one_layer() {
 }
 }  // namespace
 
-TEST_CASE("evaluator: a feasible genome is trained and its reward is its validation accuracy; once only") {
+TEST_CASE("evaluator: a feasible genome is trained and its reward is its validation accuracy, once only") {
   const auto train = hwnas::test::bars(1024, 1), validation = hwnas::test::bars(256, 2);
   hwnas::thread_pool pool(2);
   evaluator e(hwnas::fpga::pipelined_pe<>(), hwnas::spec{.min_fps = 100}, train, validation, quick(), pool);

@@ -86,7 +86,7 @@ TEST_CASE("hypervolume: known cases") {
   CHECK(hs::hypervolume(std::vector<p2>{{-1, 5}}, p2{0, 0}) == 0.0);
 }
 
-TEST_CASE("hypervolume: of an archive, the same as of its points; NaN and infinities are errors") {
+TEST_CASE("hypervolume: of an archive, the same as of its points, NaN and infinities are errors") {
   hs::pareto_archive<3, int> front;
   front.insert({0.8, -2000, 1000}, 0);
   front.insert({0.9, -5000, 800}, 1);

@@ -168,7 +168,7 @@ TEST_CASE("nsga2: crowding_distance equals its definition computed point by poin
   CHECK(d[3] == doctest::Approx(2.0 / 3 + 2.0 / 3));
 }
 
-TEST_CASE("nsga2: an infeasible outcome never ranks above a feasible one; infeasible ones rank by reward") {
+TEST_CASE("nsga2: an infeasible outcome never ranks above a feasible one, infeasible ones rank by reward") {
   const hs::outcome feasible_low{0.1, {0.0, 0.0}, true}, infeasible_high{0.9, {}, false},
       infeasible_low{0.2, {}, false};
   CHECK(hs::constrained_dominates(feasible_low, infeasible_high));
@@ -241,7 +241,7 @@ TEST_CASE("nsga2: finds more of a known Pareto front than random search in the s
   CHECK(evolved >= 3 * random + 6);
 }
 
-TEST_CASE("nsga2: the same seed and outcomes give the same genomes; another seed others; ask, ask, tell, tell") {
+TEST_CASE("nsga2: the same seed and outcomes give the same genomes, another seed others, ask, ask, tell, tell") {
   const std::vector<int> layout{3, 1, 4, 2, 7, 4};
   auto a = hs::nsga2{.population = 6}.start(layout, 7), b = hs::nsga2{.population = 6}.start(layout, 7),
        c = hs::nsga2{.population = 6}.start(layout, 8);

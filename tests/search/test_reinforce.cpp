@@ -202,7 +202,7 @@ TEST_CASE("reinforce: tell learns from the told genome (ask, ask, tell, tell in 
   CHECK(s.told() == 5);
 }
 
-TEST_CASE("reinforce: the same seed and rewards give the same genomes; another seed others") {
+TEST_CASE("reinforce: the same seed and rewards give the same genomes, another seed others") {
   const std::vector<int> layout{3, 1, 4, 2, 7, 4};
   auto a = hs::reinforce{}.start(layout, 7), b = hs::reinforce{}.start(layout, 7), c = hs::reinforce{}.start(layout, 8);
   bool differs = false;

@@ -109,7 +109,7 @@ TEST_CASE("random_search: every value of a gene comes up about as often") {
   for (const int c : count) CHECK(std::abs(c - n / 7) < n / 7 / 10);  // within 10% of 1000 each
 }
 
-TEST_CASE("regularized_evolution: a child is a tournament winner with one gene changed; the oldest dies") {
+TEST_CASE("regularized_evolution: a child is a tournament winner with one gene changed, the oldest dies") {
   const std::vector<int> l{4, 4, 4, 4, 4, 4};
   auto s = hs::regularized_evolution{.population = 8, .sample = 3}.start(l, 5);
   std::vector<hwnas::genome> told;
