@@ -44,6 +44,9 @@
 #include "hwnas/report/write.hpp"
 #include "hwnas/search/progress.hpp"
 #include "hwnas/search/registry.hpp"
+#ifdef HWNAS_HAVE_MPI
+#include "hwnas/search/mpi_evaluator.hpp"  // --mpi
+#endif
 
 namespace {
 
@@ -60,11 +63,13 @@ struct options {
   std::size_t export_images = 1000;
   bool export_synthesis = true;
   double clock_mhz = 100;
-  std::size_t trials = 400, train_subset = 10000, top_k = 3, threads = 0, validation = 5000;
+  std::size_t trials = 400, train_subset = 10000, top_k = 3, threads = 0, validation = 5000, in_flight = 2,
+              trial_threads = 0;
   double seconds = 0;
   int epochs = 2, retrain_epochs = 25;
   std::uint64_t seed = 1;
-  bool resume = false, unconstrained = false, quiet = false;
+  bool resume = false, unconstrained = false, quiet = false, mpi = false;
+  int rank = 0, ranks = 1;  ///< under --mpi: this process's MPI rank, and how many there are
   hwnas::examples::spec_options limits;
 
   hwnas::spec spec() const {
@@ -176,6 +181,10 @@ bool print_export(const nlohmann::json& x) {
 }
 
 template <class Pipeline>
+int report_run(const Pipeline& p, const hwnas::report::codesign_report& rep, const options& o,
+               const hwnas::io::split_data& data);
+
+template <class Pipeline>
 int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data) {
   namespace hs = hwnas::search;
   const hwnas::spec s = o.spec();
@@ -186,9 +195,12 @@ int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data
   p.settings.top_k = o.top_k;
   p.settings.retrain.epochs = o.retrain_epochs;
   p.settings.threads = o.threads;
+  p.settings.in_flight = o.in_flight;
+  p.settings.concurrency.threads_per_trial = o.trial_threads;
   p.settings.dataset = "fashion-mnist";
   p.settings.journal = (out / "journal.jsonl").string();
 
+  if (o.rank == 0)
   std::fprintf(stderr,
                "hwnas-codesign: %.3g candidates (%zu genes), %zu trials with %s; %s on %s at %g MHz; spec: %s; proxy: "
                "%d epochs on %zu images; then the top %zu retrained for %d epochs\n",
@@ -197,7 +209,28 @@ int run_pipeline(Pipeline p, const options& o, const hwnas::io::split_data& data
                hwnas::report::spec_line(s).c_str(), o.epochs, std::min(o.train_subset ? o.train_subset : data.train.size(), data.train.size()),
                o.top_k, o.retrain_epochs);
   hs::progress_bar progress;
-  const auto rep = p.run(data, s, hs::budget{.trials = o.trials, .seconds = o.seconds}, progress);
+  const hs::budget budget{.trials = o.trials, .seconds = o.seconds};
+#ifdef HWNAS_HAVE_MPI
+  if (o.mpi) {
+    if (o.rank == 0)
+      std::fprintf(stderr, "hwnas-codesign: MPI: %d ranks, rank 0 runs the search, %d train candidates\n", o.ranks,
+                   o.ranks - 1);
+    const hs::mpi_farm farm;
+    const auto rep = p.run(data, s, budget, farm, progress);
+    if (!farm.coordinator()) return 0;  // a worker: the coordinator reports
+    return report_run(p, rep, o, data);
+  }
+#endif
+  return report_run(p, p.run(data, s, budget, progress), o, data);
+}
+
+/// Writes and prints what a run found; the exit code.
+template <class Pipeline>
+int report_run(const Pipeline& p, const hwnas::report::codesign_report& rep, const options& o,
+               const hwnas::io::split_data& data) {
+  namespace hs = hwnas::search;
+  const hwnas::spec s = o.spec();
+  const fs::path out = o.out_dir;
   hwnas::report::write_outputs(out, rep);
 
   if (rep.journal_torn_line_dropped)
@@ -279,25 +312,29 @@ int run(const options& o) {
   hwnas::fpga::validate(s);
   if (!(o.seconds >= 0)) throw hwnas::invalid_argument("--seconds must be a number >= 0 (0: no time limit)");
   hwnas::fpga::check_clock_mhz(o.clock_mhz);
-  const fs::path journal = fs::path(o.out_dir) / "journal.jsonl";
-  if (!o.resume && fs::exists(journal))
-    throw hwnas::invalid_argument(journal.string() + " exists: pass --resume to continue that run, or choose another "
-                                  "--out (nothing was changed)");
-  // A new run never replaces files it did not write: outputs in --out without a journal belong to someone else.
-  if (!o.resume)
-    for (const char* f : hwnas::report::output_files)
-      if (fs::exists(fs::path(o.out_dir) / f))
-        throw hwnas::invalid_argument((fs::path(o.out_dir) / f).string() +
-                                      " exists and is not from a run journaled there: choose another --out "
-                                      "(nothing was changed)");
-  if (o.resume && !fs::exists(journal))
-    throw hwnas::invalid_argument("--resume: " + journal.string() + " does not exist; there is no run to continue in " +
-                                  o.out_dir);
-  if (!o.export_dir.empty()) {
-    if (o.model != "pipelined_pe")
-      throw hwnas::invalid_argument("--export builds the pipelined_pe accelerator; it needs --model pipelined_pe");
-    if (o.top_k == 0) throw hwnas::invalid_argument("--export needs a retrained design: --top-k 1 or more");
-    hwnas::rtl::check_export_dir(o.export_dir, "--export");
+  // Under --mpi only rank 0 writes: the output directory, the journal and the export are its.
+  const bool worker = o.mpi && o.rank != 0;
+  if (!worker) {
+    const fs::path journal = fs::path(o.out_dir) / "journal.jsonl";
+    if (!o.resume && fs::exists(journal))
+      throw hwnas::invalid_argument(journal.string() + " exists: pass --resume to continue that run, or choose another "
+                                    "--out (nothing was changed)");
+    // A new run never replaces files it did not write: outputs in --out without a journal belong to someone else.
+    if (!o.resume)
+      for (const char* f : hwnas::report::output_files)
+        if (fs::exists(fs::path(o.out_dir) / f))
+          throw hwnas::invalid_argument((fs::path(o.out_dir) / f).string() +
+                                        " exists and is not from a run journaled there: choose another --out "
+                                        "(nothing was changed)");
+    if (o.resume && !fs::exists(journal))
+      throw hwnas::invalid_argument("--resume: " + journal.string() + " does not exist; there is no run to continue in " +
+                                    o.out_dir);
+    if (!o.export_dir.empty()) {
+      if (o.model != "pipelined_pe")
+        throw hwnas::invalid_argument("--export builds the pipelined_pe accelerator; it needs --model pipelined_pe");
+      if (o.top_k == 0) throw hwnas::invalid_argument("--export needs a retrained design: --top-k 1 or more");
+      hwnas::rtl::check_export_dir(o.export_dir, "--export");
+    }
   }
   // Names are resolved before the data are loaded, so a typo costs nothing.
   hwnas::fpga::resolve_model(o.model, o.device, [](auto) { return 0; });
@@ -321,13 +358,15 @@ int run(const options& o) {
                                     hwnas::report::detail::number(o.clock_mhz) + " MHz");
     return 0;
   });
-  std::error_code ec;
-  fs::create_directories(o.out_dir, ec);
-  if (ec) throw hwnas::io_error("cannot create the output directory " + o.out_dir + ": " + ec.message());
-  // the export directory is made (and marked as an export) now, so that an unwritable one stops the run before the
-  // search, not after it
-  if (!o.export_dir.empty()) hwnas::rtl::prepare_export_dir(o.export_dir);
-  explain_interruptions(o.out_dir);
+  if (!worker) {
+    std::error_code ec;
+    fs::create_directories(o.out_dir, ec);
+    if (ec) throw hwnas::io_error("cannot create the output directory " + o.out_dir + ": " + ec.message());
+    // the export directory is made (and marked as an export) now, so that an unwritable one stops the run before
+    // the search, not after it
+    if (!o.export_dir.empty()) hwnas::rtl::prepare_export_dir(o.export_dir);
+    explain_interruptions(o.out_dir);
+  }
   return hwnas::fpga::resolve_model(o.model, o.device, [&](auto m) {
     using Model = typename decltype(m)::type;
     return hwnas::search::resolve_strategy(o.strategy, [&](auto st) {
@@ -370,6 +409,15 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "the strategy's seed and the retraining's data order")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", o.threads, "threads (0: all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
+  app.add_option("--in-flight", o.in_flight,
+                 "trials asked and not yet told, at most: the search's window (the trials of a seed depend on it, "
+                 "not on how many run at once)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--trial-threads", o.trial_threads,
+                 "threads per training when trials run at once (0: the free cores shared among the waiting trials)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
   app.add_option("--data", o.data_dir, "Fashion-MNIST directory (default: $HWNAS_DATA, else the Debian package's)");
   app.add_option("--validation", o.validation,
                  "validation images split off the training set (the search scores candidates on them)")
@@ -385,8 +433,35 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{2}, std::size_t{10000}));
   app.add_flag("!--no-synthesis", o.export_synthesis, "--export without the yosys synthesis (lint and simulation only)");
   app.add_flag("--resume", o.resume, "continue the run journaled in --out (same settings; refused otherwise)");
-  return hwnas::examples::cli_main("hwnas-codesign", app, argc, argv, [&] {
+  app.add_flag("--mpi", o.mpi,
+               "run under mpirun -np N (N >= 2): rank 0 searches and writes, the other ranks train the candidates "
+               "(docs/scale.md)");
+#ifdef HWNAS_HAVE_MPI
+  std::optional<hwnas::search::mpi_environment> mpi;
+#endif
+  bool finished = false;
+  const int rc = hwnas::examples::cli_main("hwnas-codesign", app, argc, argv, [&] {
     if (app.count("--export") && o.export_dir.empty()) throw hwnas::invalid_argument("--export needs a directory");
-    return run(o);
+    if (o.mpi) {
+#ifdef HWNAS_HAVE_MPI
+      mpi.emplace(argc, argv);
+      o.rank = hwnas::search::mpi_environment::rank();
+      o.ranks = hwnas::search::mpi_environment::size();
+      if (o.ranks < 2)
+        throw hwnas::invalid_argument("--mpi needs workers: start it as mpirun -np N hwnas-codesign --mpi ... with "
+                                      "N >= 2 (rank 0 searches, the others train)");
+#else
+      throw hwnas::invalid_argument("--mpi: this hwnas-codesign was built without MPI; install Open MPI "
+                                    "(libopenmpi-dev, openmpi-bin) and build again");
+#endif
+    }
+    const int code = run(o);
+    finished = true;
+    return code;
   });
+#ifdef HWNAS_HAVE_MPI
+  // An error on one rank leaves the others waiting for it: end them all.
+  if (mpi && !finished && o.ranks > 1) MPI_Abort(MPI_COMM_WORLD, rc ? rc : 1);
+#endif
+  return rc;
 }

@@ -102,6 +102,12 @@ struct codesign_settings {
     return c;
   }();
   std::size_t threads = 0;  ///< 0: every core
+  /// Trials asked and not yet told, at most (search::schedule): 2 lets two small candidates train at once, one per
+  /// core. It fixes the order of asks and tells, so the trials of a seed depend on it (the journal pins it) and
+  /// not on how many actually run at once (threads, MPI ranks). 1: every reward is told before the next ask.
+  std::size_t in_flight = 2;
+  /// How the cores are shared among the trials under way (throughput only; the trials do not depend on it).
+  search::trial_concurrency concurrency;
   std::string journal;      ///< record every trial here (JSON lines) and resume from it; empty: no journal
   std::string dataset = "dataset";  ///< its name, for reports and the journal's header
 };
@@ -201,6 +207,21 @@ void end_stages(H&... hooks) {
       ...);
 }
 
+/// A hook that runs the trials elsewhere (search::mpi_farm): its coordinator() rank runs the strategy with
+/// `evaluator(local)`, every other rank serves trials with `serve(local, pool)`.
+template <class H>
+concept trial_farm = requires(const H& h) {
+  { h.coordinator() } -> std::convertible_to<bool>;
+  { h.ranks() } -> std::convertible_to<int>;
+};
+template <class... H>
+inline constexpr bool has_farm = (trial_farm<std::remove_cvref_t<H>> || ...);
+template <class H, class... Hs>
+const auto& first_farm(const H& h, const Hs&... hs) {
+  if constexpr (trial_farm<std::remove_cvref_t<H>>) return h;
+  else return first_farm(hs...);
+}
+
 }  // namespace detail
 
 /// A co-design search as a type. Policies: any order, at most one per family, missing ones defaulted.
@@ -273,6 +294,7 @@ class pipeline {
     nlohmann::json j;
     j["version"] = std::string(hwnas::version);
     j["seed"] = settings.seed;
+    j["in_flight"] = settings.in_flight;
     j["strategy"] = {{"name", std::string(strategy_type::name)}, {"parameters", hyper_parameters()}};
     j["space"] = detail::describe_policy<space_type>();
     j["quantizer"] = detail::carries_quantizer<space_type> ? std::string("(in the space)")
@@ -294,7 +316,9 @@ class pipeline {
 
   /// Searches, retrains the top-k feasible designs in full and tests them. Hooks: a trailing pack, each member
   /// optional (search/run.hpp: on_start, on_trial, should_stop, on_finish, reward, objectives; and stage(name, i,
-  /// n) for the stages after the search).
+  /// n) for the stages after the search). A trial farm among the hooks (search::mpi_farm, search/mpi_evaluator.hpp)
+  /// trains the candidates on its worker ranks; on those ranks run() returns an empty report when the search ends,
+  /// and the coordinator alone retrains the top-k.
   /// @param data train / validation / test splits (io::fashion_mnist(), io::cifar10(), or your own)
   /// @throws hwnas::invalid_argument for a bad spec, budget or setting, before anything is trained; a journal of
   ///         another run (naming the field that differs)
@@ -310,6 +334,9 @@ class pipeline {
     if (settings.threads > 1024)
       throw invalid_argument("hwnas::pipeline::run: settings.threads must be at most 1024 (0: every core), got " +
                              std::to_string(settings.threads));
+    if (settings.in_flight < 1 || settings.in_flight > 1024)
+      throw invalid_argument("hwnas::pipeline::run: settings.in_flight must be 1..1024, got " +
+                             std::to_string(settings.in_flight));
     if (settings.top_k > 1000)
       throw invalid_argument("hwnas::pipeline::run: settings.top_k must be at most 1000, got " +
                              std::to_string(settings.top_k));
@@ -334,14 +361,30 @@ class pipeline {
     thread_pool pool(settings.threads ? settings.threads : thread_pool::default_threads());
     search::two_stage_evaluator<genome_space, cost_model_type> evaluator(model, s, data.train, data.validation,
                                                                          settings.proxy, pool);
+    evaluator.concurrency = settings.concurrency;
     auto state = strategy().start(layout, settings.seed);
     const auto t0 = clock::now();
-    if (settings.journal.empty()) {
-      rep.search = search::run(evaluator, state, b, hooks...);
+    const search::schedule sched{settings.in_flight};
+    const auto search_with = [&](auto& e) {
+      if (settings.journal.empty()) {
+        rep.search = search::run(e, state, b, sched, hooks...);
+      } else {
+        search::journal log(settings.journal, rep.settings);
+        rep.journal_torn_line_dropped = log.torn_line_dropped();
+        rep.search = search::run(e, state, b, sched, log, hooks...);
+      }
+    };
+    if constexpr (detail::has_farm<Hooks...>) {
+      const auto& farm = detail::first_farm(hooks...);
+      if (!farm.coordinator()) {  // a worker: stage 2 of the coordinator's trials, until it says stop
+        farm.serve(evaluator, pool);
+        rep.search = {};
+        return rep;
+      }
+      auto remote = farm.evaluator(evaluator);
+      search_with(remote);
     } else {
-      search::journal log(settings.journal, rep.settings);
-      rep.journal_torn_line_dropped = log.torn_line_dropped();
-      rep.search = search::run(evaluator, state, b, log, hooks...);
+      search_with(evaluator);
     }
     rep.seconds.emplace_back("search", seconds_since(t0));
 

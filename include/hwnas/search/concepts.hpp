@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <utility>
 
 #include "hwnas/search/trial.hpp"
 #include "hwnas/space/genome.hpp"
@@ -59,6 +60,17 @@ template <class E>
 concept Evaluator = requires(E e, const genome& g, const trial& recorded) {
   { e.evaluate(g) } -> std::same_as<trial>;
   { e.replay(recorded) } -> std::same_as<trial>;
+};
+
+/// An Evaluator that can have several trials under way (search::run with a schedule of in_flight > 1):
+/// `submit(ticket, g)` starts evaluating g (tickets are the ask indices, each submitted once), and `collect()` blocks
+/// until a submitted trial is done and returns it with its ticket, in any order. The trial of a ticket must not
+/// depend on what else is under way (search::two_stage_evaluator trains with a fixed number of slices, so threads
+/// change nothing), and a genome that repeats one submitted earlier is a repeat of that one.
+template <class E>
+concept ConcurrentEvaluator = Evaluator<E> && requires(E e, std::size_t ticket, const genome& g) {
+  e.submit(ticket, g);
+  { e.collect() } -> std::same_as<std::pair<std::size_t, trial>>;
 };
 
 /// The least StrategyState: always the first choice of every gene.

@@ -11,17 +11,32 @@
 ///
 /// A genome seen before is not evaluated again, nor is a genome that decodes to a network seen before (genes of unused
 /// layers differ, say): the evaluator returns the first trial's results, with this genome, marked `repeated`.
+///
+/// Several trials at once (search::ConcurrentEvaluator, for search::run with a schedule of in_flight > 1): submit()
+/// runs stage 1 on the calling thread and queues stage 2; collect() starts queued trainings on free cores, each on a
+/// thread of its own with a thread_pool of its share of the cores, and returns the first that finishes. Training
+/// uses a fixed number of slices (proxy_config's, or the pool's size when that is 0), so a trial's accuracy is the
+/// same bit for bit whether it trains on one core or on all of them, alone or beside another. The building blocks
+/// (prepare, train, finish, take_ready) let other executors (search/mpi_evaluator.hpp) run stage 2 elsewhere.
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <vector>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <exception>
+#include <limits>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "hwnas/core/architecture.hpp"
 #include "hwnas/core/error.hpp"
@@ -52,6 +67,18 @@ struct proxy_config {
   std::uint64_t subset_seed = 0;
 };
 
+/// How two_stage_evaluator shares the cores among trials under way (submit/collect). Throughput only: a trial's
+/// result does not depend on it.
+struct trial_concurrency {
+  /// Threads per training: 0 shares the free cores among the queued trainings (a training alone gets them all;
+  /// two queued on two free cores get one each).
+  std::size_t threads_per_trial = 0;
+  /// A candidate of at least this many multiply-accumulates per image (forward pass) trains alone on every core,
+  /// never beside another; the default (infinity) never does. Set it from bench_search's crossover on a machine
+  /// where two trainings on one core each lose to one training on two (docs/scale.md).
+  double solo_macs = std::numeric_limits<double>::infinity();
+};
+
 /// The two-stage evaluator of a search space and a cost model; models search::Evaluator.
 template <space::SearchSpace Space, fpga::CostModel Model>
 class two_stage_evaluator {
@@ -65,6 +92,7 @@ class two_stage_evaluator {
     if (train.empty() || validation.empty())
       throw invalid_argument("two_stage_evaluator: the training and validation sets must not be empty");
     nn::validate(proxy_.train);
+    slices_ = proxy_.train.slices ? proxy_.train.slices : pool_.size();
     if (proxy_.train_images > 0 && proxy_.train_images < train.size())
       train_ = io::split(train, proxy_.train_images, proxy_.subset_seed).second;
     else
@@ -131,8 +159,159 @@ class two_stage_evaluator {
   /// How many distinct genomes were evaluated.
   std::size_t distinct() const noexcept { return seen_.size(); }
 
+  /// The slices every training cuts a batch into (proxy_config's, or the pool's size when that is 0): what makes a
+  /// trial's result independent of the threads it trains on (docs/training.md#threads-and-determinism).
+  std::size_t slices() const noexcept { return slices_; }
+
+  /// How the cores are shared among trials under way.
+  trial_concurrency concurrency;
+
+  /// Starts evaluating `g` as trial `ticket` (search::ConcurrentEvaluator): stage 1 now, on this thread; stage 2
+  /// (training) when collect() finds free cores. A ticket names one trial under way (search::run gives the ask
+  /// index); it may be used again once collected.
+  /// @throws hwnas::invalid_argument when `g` does not fit the layout or the ticket is under way
+  void submit(std::size_t ticket, const genome& g) {
+    if (auto t = prepare(ticket, g)) queued_.emplace_back(ticket, std::move(*t));
+  }
+
+  /// The next trial to finish, with its ticket: a decided one (stage 1 rejected it, or it repeats an earlier one),
+  /// else the first training to end. Starts queued trainings on free cores first. Blocks.
+  /// @throws hwnas::invalid_argument when nothing is under way; whatever a training threw other than a
+  ///         training_error (out of memory, say), after its thread has ended
+  std::pair<std::size_t, trial> collect() {
+    for (;;) {
+      if (auto r = take_ready()) return std::move(*r);
+      launch();
+      if (running_.empty())
+        throw invalid_argument("hwnas::search::two_stage_evaluator::collect: no trial is under way");
+      std::unique_lock lock(done_mutex_);
+      done_cv_.wait(lock, [&] { return !done_.empty(); });
+      auto d = std::move(done_.front());
+      done_.pop_front();
+      lock.unlock();
+      auto it = running_.find(d.ticket);
+      it->second.worker.join();
+      cores_in_use_ -= it->second.threads;
+      running_.erase(it);
+      if (d.error) std::rethrow_exception(d.error);
+      finish(d.ticket, std::move(d.t));
+    }
+  }
+
+  /// Stage 1 and the repeat check of trial `ticket`: the trial to train (stage 1 passed, network not seen), or
+  /// nullopt when it is decided already (take_ready() has it) or repeats a trial still training (it is decided
+  /// when finish() gets that one).
+  /// @throws hwnas::invalid_argument when `g` does not fit the layout or the ticket is under way
+  std::optional<trial> prepare(std::size_t ticket, const genome& g) {
+    if (tickets_.count(ticket))
+      throw invalid_argument("hwnas::search::two_stage_evaluator: trial " + std::to_string(ticket) +
+                             " was submitted twice (it is still under way)");
+    auto t = decide(ticket, g);  // throws for a malformed genome, before the ticket counts as under way
+    tickets_.insert(ticket);
+    return t;
+  }
+
+  /// Stage 2 of a trial that passed stage 1: proxy QAT training on `pool`, then validation accuracy. Sets status,
+  /// accuracy, reward, reason and training_seconds. Reads only what the constructor set, so trials may train at
+  /// once on pools of their own; the result does not depend on the pool's size (fixed slices: `slices`, or this
+  /// evaluator's when 0; an MPI worker trains with the coordinator's).
+  void train(trial& t, thread_pool& pool, std::size_t slices = 0) const {
+    const auto t1 = clock::now();
+    try {
+      nn::network net(t.arch, proxy_.init_seed);
+      nn::train_config c = proxy_.train;
+      c.slices = slices ? slices : slices_;
+      nn::train(net, train_, nullptr, c, pool);
+      const double accuracy = nn::evaluate(net, validation_, &pool).accuracy();
+      if (accuracy <= majority_ + 1e-12) {
+        // A network that predicts (about) one class for everything learned nothing: a dead ReLU stack, or formats
+        // too coarse to train. Ranked as a normal trial it would pollute the front and the strategy's statistics.
+        t.status = trial_status::failed;
+        char text[160];
+        std::snprintf(text, sizeof text,
+                      "learned nothing: validation accuracy %.2f%% is no better than always answering the most "
+                      "frequent class (%.2f%%)",
+                      100.0 * accuracy, 100.0 * majority_);
+        t.reason = text;
+      } else {
+        t.accuracy = accuracy;
+        t.reward = accuracy;
+        t.status = trial_status::trained;
+      }
+    } catch (const training_error& e) {
+      t.status = trial_status::failed;
+      t.reason = e.what();
+    }
+    t.training_seconds = since(t1);
+  }
+
+  /// The trained trial `ticket` (from prepare): remembered, and the trials that repeat it are decided.
+  void finish(std::size_t ticket, trial t) {
+    if (const auto it = std::find_if(training_.begin(), training_.end(),
+                                     [&](const auto& e) { return e.second == ticket; });
+        it != training_.end())
+      training_.erase(it);
+    remember(t);
+    if (const auto w = waiting_.find(ticket); w != waiting_.end()) {
+      for (auto& [k, g] : w->second) {
+        trial r = t;
+        r.g = g;
+        r.repeated = true;
+        seen_.emplace(g, r);
+        ready_.emplace_back(k, std::move(r));
+      }
+      waiting_.erase(w);
+    }
+    ready_.emplace_back(ticket, std::move(t));
+  }
+
+  /// A decided trial not yet collected, first decided first.
+  std::optional<std::pair<std::size_t, trial>> take_ready() {
+    if (ready_.empty()) return std::nullopt;
+    auto r = std::move(ready_.front());
+    ready_.pop_front();
+    tickets_.erase(r.first);
+    return r;
+  }
+
+  ~two_stage_evaluator() {
+    for (auto& [ticket, job] : running_) job.worker.join();
+  }
+  two_stage_evaluator(const two_stage_evaluator&) = delete;
+  two_stage_evaluator& operator=(const two_stage_evaluator&) = delete;
+
  private:
   using clock = std::chrono::steady_clock;
+
+  /// prepare() without the ticket check.
+  std::optional<trial> decide(std::size_t ticket, const genome& g) {
+    if (const auto it = seen_.find(g); it != seen_.end()) {
+      trial t = it->second;
+      t.repeated = true;
+      ready_.emplace_back(ticket, std::move(t));
+      return std::nullopt;
+    }
+    trial t;
+    t.g = g;
+    t.arch = Space::decode(g, input_, classes_);
+    if (auto same = same_network(t)) {
+      ready_.emplace_back(ticket, std::move(*same));
+      return std::nullopt;
+    }
+    auto key = io::to_json(t.arch).dump();
+    if (const auto it = training_.find(key); it != training_.end()) {
+      waiting_[it->second].emplace_back(ticket, g);
+      return std::nullopt;
+    }
+    if (!hardware_stage(t)) {
+      remember(t);
+      ready_.emplace_back(ticket, std::move(t));
+      return std::nullopt;
+    }
+    training_.emplace(std::move(key), ticket);
+    return t;
+  }
+
   static double since(clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); }
 
   /// Stage 1: validate and map. Returns whether the network may be trained; otherwise t's status (ill_formed or
@@ -156,32 +335,50 @@ class two_stage_evaluator {
 
   void run(trial& t) {
     if (!hardware_stage(t)) return;
-    const auto t1 = clock::now();
-    try {
-      nn::network net(t.arch, proxy_.init_seed);
-      nn::train(net, train_, nullptr, proxy_.train, pool_);
-      const double accuracy = nn::evaluate(net, validation_, &pool_).accuracy();
-      if (accuracy <= majority_ + 1e-12) {
-        // A network that predicts (about) one class for everything learned nothing: a dead ReLU stack, or formats
-        // too coarse to train. Ranked as a normal trial it would pollute the front and the strategy's statistics.
-        t.status = trial_status::failed;
-        char text[160];
-        std::snprintf(text, sizeof text,
-                      "learned nothing: validation accuracy %.2f%% is no better than always answering the most "
-                      "frequent class (%.2f%%)",
-                      100.0 * accuracy, 100.0 * majority_);
-        t.reason = text;
-      } else {
-        t.accuracy = accuracy;
-        t.reward = accuracy;
-        t.status = trial_status::trained;
-        ++trained_;
-      }
-    } catch (const training_error& e) {
-      t.status = trial_status::failed;
-      t.reason = e.what();
+    train(t, pool_);
+    if (t.status == trial_status::trained) ++trained_;
+  }
+
+  /// Caches a decided trial by genome and by network.
+  void remember(const trial& t) {
+    if (t.status == trial_status::trained && !t.repeated) ++trained_;
+    seen_.emplace(t.g, t);
+    networks_.emplace(io::to_json(t.arch).dump(), t.g);
+  }
+
+  /// Starts queued trainings while cores are free, in submit order.
+  void launch() {
+    const std::size_t cores = pool_.size();
+    while (!queued_.empty() && cores_in_use_ < cores) {
+      const auto macs = static_cast<double>(total_macs(queued_.front().second.arch));
+      const bool solo = macs >= concurrency.solo_macs;
+      if (solo && cores_in_use_ > 0) break;  // waits for every core
+      const std::size_t free = cores - cores_in_use_;
+      std::size_t threads = concurrency.threads_per_trial
+                                ? std::min(concurrency.threads_per_trial, free)
+                                : std::max<std::size_t>(1, free / queued_.size());
+      if (solo) threads = free;
+      auto [ticket, t] = std::move(queued_.front());
+      queued_.pop_front();
+      cores_in_use_ += threads;
+      auto& job = running_[ticket];
+      job.threads = threads;
+      job.worker = std::thread([this, ticket, threads, t = std::move(t)]() mutable {
+        done_job d{ticket, {}, nullptr};
+        try {
+          thread_pool pool(threads);
+          train(t, pool);
+          d.t = std::move(t);
+        } catch (...) {
+          d.error = std::current_exception();
+        }
+        {
+          std::lock_guard lock(done_mutex_);
+          done_.push_back(std::move(d));
+        }
+        done_cv_.notify_one();
+      });
     }
-    t.training_seconds = since(t1);
   }
 
   Model model_;
@@ -207,6 +404,28 @@ class two_stage_evaluator {
   std::map<genome, trial> seen_;
   std::map<std::string, genome> networks_;  ///< a network's JSON -> the genome of its first trial
   std::size_t trained_ = 0;
+  std::size_t slices_ = 1;
+
+  // submit/collect
+  struct running_job {
+    std::thread worker;
+    std::size_t threads = 0;
+  };
+  struct done_job {
+    std::size_t ticket;
+    trial t;
+    std::exception_ptr error;
+  };
+  std::set<std::size_t> tickets_;                                   ///< the tickets under way
+  std::deque<std::pair<std::size_t, trial>> ready_;                 ///< decided, not collected
+  std::deque<std::pair<std::size_t, trial>> queued_;                ///< passed stage 1, not started
+  std::map<std::string, std::size_t> training_;                     ///< a network's JSON -> its ticket in training
+  std::map<std::size_t, std::vector<std::pair<std::size_t, genome>>> waiting_;  ///< repeats of a training ticket
+  std::map<std::size_t, running_job> running_;
+  std::size_t cores_in_use_ = 0;
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  std::deque<done_job> done_;
   double majority_ = 0;  ///< the most frequent class's share of the validation set
 };
 

@@ -176,6 +176,8 @@ class journal {
       j["fps"] = t.hardware->fps;
     }
     j["training_seconds"] = t.training_seconds;
+    j["mapping_seconds"] = t.mapping_seconds;  // read by tools/simulate-cluster, not by replay
+    if (t.repeated) j["repeated"] = true;      // likewise: the evaluator finds repeats again on replay
     out_ << j.dump() << '\n';
     sync();
   }

@@ -7,7 +7,9 @@
 /// trials and seconds. write_csv() writes one row per trial. Includes nothing of nn/ or io/.
 
 #include <chrono>
+#include <concepts>
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -107,17 +109,32 @@ const std::vector<trial>* recorded_of(H&... hooks) {
 }
 }  // namespace detail
 
-/// Runs a strategy's state against `evaluator` within `b`, calling `hooks` (each optional, above). With a hook that
-/// records trials (search::journal), the trials it holds are replayed first: the strategy, started with the seed of
-/// the recorded run, asks them again and is told their rewards, and the evaluator replays them (nothing is
-/// retrained); they count against the budget. The run loop assumes nothing about where a trial is evaluated.
-/// @throws hwnas::invalid_argument when the strategy asks for a genome other than the recorded one (another seed or
-///         space), when the recorded trials outnumber budget.trials, when budget.seconds is negative or NaN, and
-///         whatever the evaluator throws for a malformed genome
+/// How many trials may be under way at once: at most `in_flight` genomes asked and not yet told. The window fixes
+/// the order of every ask and tell (ask 0..in_flight-1, then tell i before ask i + in_flight), so the trials of a
+/// seed depend on the window, never on how many of the asked trials an evaluator actually runs at once: one at a
+/// time, on threads (search::two_stage_evaluator's submit/collect) or on MPI ranks (search/mpi_evaluator.hpp).
+/// in_flight = 1 is the classic loop (every reward is told before the next ask).
+struct schedule {
+  std::size_t in_flight = 1;
+};
+
+/// Runs a strategy's state against `evaluator` within `b`, calling `hooks` (each optional, above), with at most
+/// `sched.in_flight` trials asked and not yet told. A ConcurrentEvaluator gets every asked genome at once
+/// (submit) and returns trials as they finish (collect); they are told in ask order. A plain Evaluator evaluates
+/// each genome when it is asked. With a hook that records trials (search::journal), the trials it holds are
+/// replayed first: the strategy, started with the seed of the recorded run, asks them again and is told their
+/// rewards, and the evaluator replays them (nothing is retrained); they count against the budget. Trials still
+/// under way when a hook stops the run are collected and dropped, not recorded (a resumed run asks for them
+/// again); when the time is up nothing more is asked, and the trials under way are told.
+/// @throws hwnas::invalid_argument when the strategy asks for a genome other than the recorded one (another seed,
+///         window or space), when the recorded trials outnumber budget.trials, when budget.seconds is negative or
+///         NaN, when sched.in_flight is 0, and whatever the evaluator throws for a malformed genome
 template <Evaluator E, StrategyState S, class... Hooks>
-search_result run(E& evaluator, S& strategy, budget b, Hooks&&... hooks) {
+search_result run(E& evaluator, S& strategy, budget b, schedule sched, Hooks&&... hooks) {
   if (!(b.seconds >= 0.0))  // NaN too
     throw invalid_argument("hwnas::search::run: budget.seconds must be a number >= 0 (0: no limit)");
+  if (sched.in_flight == 0)
+    throw invalid_argument("hwnas::search::run: schedule.in_flight must be >= 1 (1: one trial at a time)");
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
@@ -140,30 +157,84 @@ search_result run(E& evaluator, S& strategy, budget b, Hooks&&... hooks) {
     if (!go) r.stopped = true;
     return go;
   };
-  if (const std::vector<trial>* recorded = detail::recorded_of(hooks...)) {
-    if (recorded->size() > b.trials)
-      throw invalid_argument("hwnas::search::run: the journal holds " + std::to_string(recorded->size()) +
-                             " trials, more than the budget of " + std::to_string(b.trials) +
-                             "; resume with at least as many trials (a smaller budget would drop recorded ones)");
-    for (const trial& rec : *recorded) {
-      if (r.trials.size() >= b.trials) break;
-      const genome g = strategy.ask();
-      if (g != rec.g)
-        throw invalid_argument("hwnas::search::run: recorded trial " + std::to_string(r.trials.size() + 1) +
-                               " is not the genome the strategy asks for now: resume with the seed, strategy and "
-                               "search space of the recorded run, or start a new journal");
-      ++r.replayed;
-      if (!record(g, evaluator.replay(rec))) break;
+  static const std::vector<trial> none;
+  const std::vector<trial>* rec = detail::recorded_of(hooks...);
+  const std::vector<trial>& recorded = rec ? *rec : none;
+  if (recorded.size() > b.trials)
+    throw invalid_argument("hwnas::search::run: the journal holds " + std::to_string(recorded.size()) +
+                           " trials, more than the budget of " + std::to_string(b.trials) +
+                           "; resume with at least as many trials (a smaller budget would drop recorded ones)");
+  std::vector<genome> asked;                // every genome asked, in ask order
+  std::map<std::size_t, trial> finished;    // evaluated, not yet told, by ask index
+  std::size_t submitted = 0;                // asked genomes handed to a ConcurrentEvaluator and not collected
+  bool started = false, time_up = false;
+  // Collects what is still under way (a stop or a timeout leaves trials unrecorded).
+  auto drain = [&] {
+    if constexpr (ConcurrentEvaluator<E>)
+      for (; submitted > 0; --submitted) evaluator.collect();
+  };
+  try {
+    for (;;) {
+      const std::size_t told = r.trials.size();
+      if (!started && told == recorded.size()) {
+        started = true;
+        (detail::hook_on_start(hooks, b, r), ...);
+      }
+      // Ask while the window and the budget allow.
+      while (!time_up && asked.size() - told < sched.in_flight && asked.size() < b.trials) {
+        const std::size_t i = asked.size();
+        if (i >= recorded.size() && b.seconds > 0.0 && elapsed() >= b.seconds) {
+          time_up = true;
+          break;
+        }
+        genome g = strategy.ask();
+        if (i < recorded.size()) {
+          if (g != recorded[i].g)
+            throw invalid_argument("hwnas::search::run: recorded trial " + std::to_string(i + 1) +
+                                   " is not the genome the strategy asks for now: resume with the seed, strategy, "
+                                   "window (in_flight) and search space of the recorded run, or start a new journal");
+          finished.emplace(i, evaluator.replay(recorded[i]));
+        } else if constexpr (ConcurrentEvaluator<E>) {
+          evaluator.submit(i, g);
+          ++submitted;
+        } else {
+          finished.emplace(i, evaluator.evaluate(g));
+        }
+        asked.push_back(std::move(g));
+      }
+      if (told == asked.size()) break;  // budget or time used up, nothing under way
+      if constexpr (ConcurrentEvaluator<E>) {
+        while (!finished.count(told)) {
+          auto [ticket, t] = evaluator.collect();
+          --submitted;
+          if (ticket < told || ticket >= asked.size() || finished.count(ticket))
+            throw invalid_argument("hwnas::search::run: the evaluator returned trial " + std::to_string(ticket) +
+                                   ", which was not under way");
+          finished.emplace(ticket, std::move(t));
+        }
+      }
+      auto node = finished.extract(told);
+      if (told < recorded.size()) ++r.replayed;
+      if (!record(asked[told], std::move(node.mapped()))) break;
     }
+  } catch (...) {
+    try {
+      drain();
+    } catch (...) {
+    }
+    throw;
   }
-  if (!r.stopped) (detail::hook_on_start(hooks, b, r), ...);
-  while (!r.stopped && r.trials.size() < b.trials && (b.seconds == 0.0 || elapsed() < b.seconds)) {
-    const genome g = strategy.ask();
-    if (!record(g, evaluator.evaluate(g))) break;
-  }
+  drain();
   r.seconds = elapsed();
   (detail::hook_on_finish(hooks, r), ...);
   return r;
+}
+
+/// Runs one trial at a time (schedule{1}): ask, evaluate, tell.
+template <Evaluator E, StrategyState S, class... Hooks>
+  requires(!(std::same_as<std::remove_cvref_t<Hooks>, schedule> || ...))
+search_result run(E& evaluator, S& strategy, budget b, Hooks&&... hooks) {
+  return run(evaluator, strategy, b, schedule{}, std::forward<Hooks>(hooks)...);
 }
 
 namespace detail {
