@@ -415,7 +415,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   app.add_option("--trial-threads", o.trial_threads,
-                 "threads per training when trials run at once (0: the free cores shared among the waiting trials)")
+                 "threads per training: 0 gives each training every core (one trial at a time, measured fastest on 2 "
+                 "cores); N trains cores/N trials of the window at once")
       ->capture_default_str()
       ->check(CLI::Range(0, 1024));
   app.add_option("--data", o.data_dir, "Fashion-MNIST directory (default: $HWNAS_DATA, else the Debian package's)");

@@ -236,10 +236,19 @@ TEST_CASE("two_stage_evaluator: trials trained at once, on one core each or on t
   for (const auto& g : genomes) reference.push_back(serial.evaluate(g));
   CHECK(serial.slices() == 2);
 
-  for (const std::size_t per_trial : {0u, 1u, 2u}) {
+  struct policy {
+    std::size_t per_trial;
+    double solo_macs;
+    std::size_t at_once;  // the most trainings at once it allows on 2 cores
+  };
+  for (const auto p : {policy{0, hs::trial_concurrency{}.solo_macs, 1}, policy{1, hs::trial_concurrency{}.solo_macs, 2},
+                       policy{2, hs::trial_concurrency{}.solo_macs, 1}, policy{1, 0.0, 1}}) {
+    const std::size_t per_trial = p.per_trial;
     CAPTURE(per_trial);
+    CAPTURE(p.solo_macs);
     evaluator e(hwnas::fpga::pipelined_pe<>(), tight, train, validation, quick(), pool);
     e.concurrency.threads_per_trial = per_trial;
+    e.concurrency.solo_macs = p.solo_macs;
     for (std::size_t i = 0; i < genomes.size(); ++i) e.submit(i, genomes[i]);
     std::set<std::size_t> seen;
     std::vector<hs::trial> got(genomes.size());
@@ -259,6 +268,7 @@ TEST_CASE("two_stage_evaluator: trials trained at once, on one core each or on t
     }
     CHECK(got[10].repeated);
     CHECK(got[11].repeated);
+    CHECK(e.most_at_once() == p.at_once);
     CHECK(e.trained() == serial.trained());
     CHECK_THROWS_WITH_AS(e.collect(), doctest::Contains("no trial is under way"), hwnas::invalid_argument);
     e.submit(3, genomes[0]);  // a ticket collected may name a new trial

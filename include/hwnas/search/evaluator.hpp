@@ -14,7 +14,7 @@
 ///
 /// Several trials at once (search::ConcurrentEvaluator, for search::run with a schedule of in_flight > 1): submit()
 /// runs stage 1 on the calling thread and queues stage 2; collect() starts queued trainings on free cores, each on a
-/// thread of its own with a thread_pool of its share of the cores, and returns the first that finishes. Training
+/// thread of its own with a thread_pool of its cores (trial_concurrency), and returns the first that finishes. Training
 /// uses a fixed number of slices (proxy_config's, or the pool's size when that is 0), so a trial's accuracy is the
 /// same bit for bit whether it trains on one core or on all of them, alone or beside another. The building blocks
 /// (prepare, train, finish, take_ready) let other executors (search/mpi_evaluator.hpp) run stage 2 elsewhere.
@@ -69,13 +69,17 @@ struct proxy_config {
 
 /// How two_stage_evaluator shares the cores among trials under way (submit/collect). Throughput only: a trial's
 /// result does not depend on it.
+///
+/// Measured on 2 cores with the main job's candidates (docs/scale.md): one trial at a time on both cores finished
+/// the same 40 trials in 23 s, two at once on one core each in 33 s (window 2), because trials are told in ask
+/// order and a core that finished first waits for the other; hence the default.
 struct trial_concurrency {
-  /// Threads per training: 0 shares the free cores among the queued trainings (a training alone gets them all;
-  /// two queued on two free cores get one each).
+  /// Threads per training: 0 gives each training every free core (one trial at a time on a machine whose cores a
+  /// training can use); N trains up to cores / N trials at once on N threads each.
   std::size_t threads_per_trial = 0;
   /// A candidate of at least this many multiply-accumulates per image (forward pass) trains alone on every core,
-  /// never beside another; the default (infinity) never does. Set it from bench_search's crossover on a machine
-  /// where two trainings on one core each lose to one training on two (docs/scale.md).
+  /// never beside another; the default (infinity) never forces it. For threads_per_trial > 0 on machines where
+  /// large candidates use more threads well (bench_search's 1x2 against 2x1 measures it, docs/performance.md).
   double solo_macs = std::numeric_limits<double>::infinity();
 };
 
@@ -165,6 +169,8 @@ class two_stage_evaluator {
 
   /// How the cores are shared among trials under way.
   trial_concurrency concurrency;
+  /// The most trainings that ran at once so far (submit/collect).
+  std::size_t most_at_once() const noexcept { return most_at_once_; }
 
   /// Starts evaluating `g` as trial `ticket` (search::ConcurrentEvaluator): stage 1 now, on this thread; stage 2
   /// (training) when collect() finds free cores. A ticket names one trial under way (search::run gives the ask
@@ -354,15 +360,14 @@ class two_stage_evaluator {
       const bool solo = macs >= concurrency.solo_macs;
       if (solo && cores_in_use_ > 0) break;  // waits for every core
       const std::size_t free = cores - cores_in_use_;
-      std::size_t threads = concurrency.threads_per_trial
-                                ? std::min(concurrency.threads_per_trial, free)
-                                : std::max<std::size_t>(1, free / queued_.size());
-      if (solo) threads = free;
+      const std::size_t threads =
+          concurrency.threads_per_trial && !solo ? std::min(concurrency.threads_per_trial, free) : free;
       auto [ticket, t] = std::move(queued_.front());
       queued_.pop_front();
       cores_in_use_ += threads;
       auto& job = running_[ticket];
       job.threads = threads;
+      most_at_once_ = std::max(most_at_once_, running_.size());
       job.worker = std::thread([this, ticket, threads, t = std::move(t)]() mutable {
         done_job d{ticket, {}, nullptr};
         try {
@@ -422,7 +427,7 @@ class two_stage_evaluator {
   std::map<std::string, std::size_t> training_;                     ///< a network's JSON -> its ticket in training
   std::map<std::size_t, std::vector<std::pair<std::size_t, genome>>> waiting_;  ///< repeats of a training ticket
   std::map<std::size_t, running_job> running_;
-  std::size_t cores_in_use_ = 0;
+  std::size_t cores_in_use_ = 0, most_at_once_ = 0;
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
   std::deque<done_job> done_;
