@@ -304,6 +304,12 @@ class pipeline {
                        {"device", std::string(cost_model_type::device_type::name)},
                        {"clock_mhz", model.clock_mhz()}};
     j["spec"] = fpga::to_json(s);
+    // The slices every proxy training cuts a batch into decide its float sums (docs/training.md#threads-and-
+    // determinism): the configured count, else the thread count. Pinned so that a resume with other --threads, which
+    // would train the remaining candidates differently, is refused by name.
+    j["slices"] = settings.proxy.train.slices
+                      ? settings.proxy.train.slices
+                      : (settings.threads ? settings.threads : thread_pool::default_threads());
     j["proxy"] = {{"train", nn::to_json(settings.proxy.train)},
                   {"train_images", settings.proxy.train_images},
                   {"init_seed", settings.proxy.init_seed},

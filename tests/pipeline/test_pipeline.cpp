@@ -238,6 +238,16 @@ TEST_CASE("pipeline::run: a run stopped half way resumes from its journal to the
                        hwnas::invalid_argument);
   CHECK_THROWS_WITH_AS(j.run(data, hwnas::spec{.max_luts = 500}, hs::budget{.trials = 12}),
                        doctest::Contains("spec/max_luts"), hwnas::invalid_argument);
+  // Other threads with the default slice count (0: one per thread) would sum the remaining trainings otherwise,
+  // and so would another window.
+  other = j;
+  other.settings.threads = j.settings.threads == 1 ? 2 : 1;
+  CHECK_THROWS_WITH_AS(other.run(data, tight, hs::budget{.trials = 12}), doctest::Contains("slices"),
+                       hwnas::invalid_argument);
+  other = j;
+  other.settings.in_flight = j.settings.in_flight + 1;
+  CHECK_THROWS_WITH_AS(other.run(data, tight, hs::budget{.trials = 12}), doctest::Contains("in_flight"),
+                       hwnas::invalid_argument);
   CHECK(fs::file_size(path) == size);
   fs::remove(path);
 
