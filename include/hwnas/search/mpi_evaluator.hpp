@@ -36,6 +36,7 @@
 #include <deque>
 #include <future>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -134,6 +135,52 @@ inline void send(MPI_Comm comm, int dest, int t, const nlohmann::json& j) {
   MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, dest, t, comm);
 }
 
+/// Sends without waiting: a send to a rank that died can block for good (measured under mpirun --enable-recovery:
+/// Open MPI keeps trying to connect), and the coordinator must go on polling the others. The message and its
+/// request are kept until the send completes (reap) or the rank is written off (abandon).
+class pending_sends {
+ public:
+  void post(MPI_Comm comm, int dest, int t, const nlohmann::json& j) {
+    auto text = std::make_unique<std::string>(j.dump());
+    if (text->size() > static_cast<std::size_t>(INT32_MAX))
+      throw invalid_argument("hwnas::search::mpi: a message of " + std::to_string(text->size()) + " bytes is too long");
+    MPI_Request r;
+    MPI_Isend(text->data(), static_cast<int>(text->size()), MPI_CHAR, dest, t, comm, &r);
+    sends_.push_back({dest, r, std::move(text)});
+  }
+  bool empty() const noexcept { return sends_.empty(); }
+  /// Drops the completed sends.
+  void reap() {
+    for (auto it = sends_.begin(); it != sends_.end();) {
+      int done = 0;
+      MPI_Test(&it->request, &done, MPI_STATUS_IGNORE);
+      it = done ? sends_.erase(it) : it + 1;
+    }
+  }
+  /// Gives up on the sends to `dest` (written off): the requests are freed, their buffers kept to the end, since
+  /// MPI may still read them.
+  void abandon(int dest) {
+    for (auto it = sends_.begin(); it != sends_.end();) {
+      if (it->dest != dest) {
+        ++it;
+        continue;
+      }
+      MPI_Request_free(&it->request);
+      kept_.push_back(std::move(it->text));
+      it = sends_.erase(it);
+    }
+  }
+
+ private:
+  struct send_t {
+    int dest;
+    MPI_Request request;
+    std::unique_ptr<std::string> text;
+  };
+  std::vector<send_t> sends_;
+  std::vector<std::unique_ptr<std::string>> kept_;
+};
+
 /// Receives the message `st` announced (MPI_Iprobe) and parses it.
 /// @throws hwnas::io_error when it is not JSON
 inline nlohmann::json receive(MPI_Comm comm, const MPI_Status& st) {
@@ -224,7 +271,15 @@ class mpi_evaluator {
   void stop_workers() {
     if (stopped_) return;
     stopped_ = true;
-    for (auto& [rank, w] : workers_) MPI_Send(nullptr, 0, MPI_CHAR, rank, detail::mpi::stop, comm_);
+    for (auto& [rank, w] : workers_)
+      if (!w.lost) sends_.post(comm_, rank, detail::mpi::stop, nlohmann::json());
+    // wait for the stops to leave, but not for a rank that died since (5 s at most)
+    const auto deadline = clock::now() + std::chrono::seconds(5);
+    for (;;) {
+      sends_.reap();
+      if (sends_.empty() || clock::now() > deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
 
  private:
@@ -251,7 +306,7 @@ class mpi_evaluator {
                           {"genome", job.second.g},
                           {"arch", io::to_json(job.second.arch)},
                           {"slices", slices_}};
-      detail::mpi::send(comm_, rank, detail::mpi::job, j);
+      sends_.post(comm_, rank, detail::mpi::job, j);
       w.heard = clock::now();
       w.job = std::move(job);
     }
@@ -274,9 +329,11 @@ class mpi_evaluator {
       if (st.MPI_TAG != detail::mpi::result) continue;  // alive
       on_result(w, st.MPI_SOURCE, j);
     }
+    sends_.reap();
     const auto now = clock::now();
     for (auto& [rank, w] : workers_) {
       if (w.lost || !w.job || now - w.heard < options_.worker_timeout) continue;
+      sends_.abandon(rank);
       w.lost = true;
       ++lost_;
       ++requeued_;
@@ -336,6 +393,7 @@ class mpi_evaluator {
   std::size_t lost_ = 0, requeued_ = 0;
   std::size_t next_private_ticket_ = std::size_t(1) << 62;
   bool stopped_ = false;
+  detail::mpi::pending_sends sends_;
 };
 
 /// A worker's loop: receives trials from the coordinator, trains each with `local.train(t, pool, slices)`, and sends
