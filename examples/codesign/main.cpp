@@ -321,7 +321,9 @@ int run(const options& o) {
                                     "--out (nothing was changed)");
     // A new run never replaces files it did not write: outputs in --out without a journal belong to someone else.
     if (!o.resume)
-      for (const char* f : hwnas::report::output_files)
+      for (const char* f : {hwnas::report::output_files[0], hwnas::report::output_files[1],
+                            hwnas::report::output_files[2], hwnas::report::output_files[3],
+                            "best_integer_network.json"})
         if (fs::exists(fs::path(o.out_dir) / f))
           throw hwnas::invalid_argument((fs::path(o.out_dir) / f).string() +
                                         " exists and is not from a run journaled there: choose another --out "

@@ -95,6 +95,31 @@ nlohmann::json comparable(const fs::path& report) {
 }
 }  // namespace
 
+TEST_CASE("hwnas-codesign: a new run never writes over a user's files in --out, best_integer_network.json too") {
+  if (!fs::exists(hwnas::test::example_program("hwnas-codesign"))) {
+    WARN_MESSAGE(false, "hwnas-codesign is not built; build the target to run this test");
+    return;
+  }
+  hwnas_test::temp_dir dir;
+  write_data(dir.path());
+  for (const char* f : {"report.json", "trials.csv", "pareto.svg", "report.html", "best_integer_network.json"}) {
+    CAPTURE(f);
+    const auto out = dir.path() / (std::string("out_") + f);
+    fs::create_directories(out);
+    {
+      std::ofstream user(out / f);
+      user << "USER DATA";
+    }
+    const auto r = run("--data " + dir.path().string() + " --validation 100 --train-subset 300 --epochs 1 " +
+                       "--retrain-epochs 1 --top-k 1 --threads 1 --trials 2 --out " + out.string());
+    CAPTURE(r.out);
+    CHECK(r.code == 2);
+    CHECK(r.out.find("is not from a run journaled there") != std::string::npos);
+    CHECK(read(out / f) == "USER DATA");
+    CHECK_FALSE(fs::exists(out / "journal.jsonl"));
+  }
+}
+
 TEST_CASE("hwnas-codesign: exit codes 0 with the four outputs, 3 when nothing fits, 2 on bad input") {
   if (!fs::exists(hwnas::test::example_program("hwnas-codesign"))) {
     WARN_MESSAGE(false, "hwnas-codesign is not built; build the target to run this test");
