@@ -24,25 +24,22 @@
 #include "hwnas/space/layerwise.hpp"
 #include "hwnas/space/quantized.hpp"
 #include "../common/bars.hpp"
+#include "../common/search_fixture.hpp"
 
 namespace sp = hwnas::space;
 namespace qn = hwnas::quant;
 namespace hs = hwnas::search;
 
 namespace {
-using codesign = sp::quantized<sp::layerwise<sp::depth<1, 2>, sp::filters<2, 4, 8>, sp::pooling<1, 2>>,
-                               qn::fixed_point<qn::int_bits<1>, qn::frac_bits<1, 5>>>;
-using evaluator = hs::two_stage_evaluator<codesign, hwnas::fpga::pipelined_pe<>>;
+using hwnas::test::search_fixture::codesign;
+using hwnas::test::search_fixture::evaluator;
+using hwnas::test::search_fixture::tight;
 
 hs::proxy_config quick() {
-  hs::proxy_config p;
-  p.train.epochs = 1;
-  p.train.batch = 32;
-  p.train_images = 256;
+  auto p = hwnas::test::search_fixture::quick();
   p.train.slices = 2;  // the trials must not depend on the workers' threads
   return p;
 }
-const hwnas::spec tight{.max_luts = 400, .min_fps = 20000};
 
 /// A worker's stage 2 that kills its process when its second trial arrives (the test of a dying worker).
 struct dying {

@@ -26,6 +26,7 @@
 #include "hwnas/space/layerwise.hpp"
 #include "hwnas/space/quantized.hpp"
 #include "../common/bars.hpp"
+#include "../common/search_fixture.hpp"
 
 namespace test_concurrent {
 
@@ -35,18 +36,10 @@ namespace hs = hwnas::search;
 using hwnas::genome;
 
 namespace {
-using codesign = sp::quantized<sp::layerwise<sp::depth<1, 2>, sp::filters<2, 4, 8>, sp::pooling<1, 2>>,
-                               qn::fixed_point<qn::int_bits<1>, qn::frac_bits<1, 5>>>;
-using evaluator = hs::two_stage_evaluator<codesign, hwnas::fpga::pipelined_pe<>>;
-
-hs::proxy_config quick() {
-  hs::proxy_config p;
-  p.train.epochs = 1;
-  p.train.batch = 32;
-  p.train_images = 256;
-  return p;
-}
-const hwnas::spec tight{.max_luts = 400, .min_fps = 20000};
+using hwnas::test::search_fixture::codesign;
+using hwnas::test::search_fixture::evaluator;
+using hwnas::test::search_fixture::quick;
+using hwnas::test::search_fixture::tight;
 
 /// A reward that is a function of the genome alone, and a trial made of it (no training: the tests of the loop).
 double reward_of(const genome& g) {

@@ -23,6 +23,7 @@
 #include "hwnas/space/layerwise.hpp"
 #include "hwnas/space/quantized.hpp"
 #include "../common/bars.hpp"
+#include "../common/search_fixture.hpp"
 
 // One namespace per file, so that the file's helpers keep their short names in a unity build.
 namespace test_run {
@@ -32,20 +33,10 @@ namespace qn = hwnas::quant;
 namespace hs = hwnas::search;
 
 namespace {
-using codesign = sp::quantized<sp::layerwise<sp::depth<1, 2>, sp::filters<2, 4, 8>, sp::pooling<1, 2>>,
-                               qn::fixed_point<qn::int_bits<1>, qn::frac_bits<1, 5>>>;
-using evaluator = hs::two_stage_evaluator<codesign, hwnas::fpga::pipelined_pe<>>;
-
-hs::proxy_config quick() {
-  hs::proxy_config p;
-  p.train.epochs = 1;
-  p.train.batch = 32;
-  p.train_images = 256;
-  return p;
-}
-
-/// A spec that some genomes of the space meet and some do not.
-const hwnas::spec tight{.max_luts = 400, .min_fps = 20000};
+using hwnas::test::search_fixture::codesign;
+using hwnas::test::search_fixture::evaluator;
+using hwnas::test::search_fixture::quick;
+using hwnas::test::search_fixture::tight;
 
 struct telling_strategy : hs::random_search::state {  // records what it is told
   using hs::random_search::state::state;
