@@ -28,9 +28,17 @@ using hk::conv2d_shape;
 enum class pass { forward, backward_data, backward_weights };
 enum class impl { fast, gemm, ref };
 
+/// Layers 1-2: the reference CNN's; 3-4: the median search candidate's (hwnas_bench_search: conv3x3/2 1->64 on
+/// 28x28, conv5x5 64->16 on 7x7); 5: the largest candidate's inner layer (conv7x7 64->64 on 28x28).
 conv2d_shape layer(int index, int batch) {
-  return index == 1 ? conv2d_shape{static_cast<std::size_t>(batch), 1, 28, 28, 16, 3, 1}
-                    : conv2d_shape{static_cast<std::size_t>(batch), 16, 14, 14, 32, 3, 1};
+  const auto b = static_cast<std::size_t>(batch);
+  switch (index) {
+    case 1: return {b, 1, 28, 28, 16, 3, 1};
+    case 2: return {b, 16, 14, 14, 32, 3, 1};
+    case 3: return {b, 1, 28, 28, 64, 3, 2};
+    case 4: return {b, 64, 7, 7, 16, 5, 1};
+    default: return {b, 64, 28, 28, 64, 7, 1};
+  }
 }
 
 std::vector<float> random_vector(std::size_t n, hwnas::rng& r) {
@@ -82,6 +90,7 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"layer", "batch"});
   for (int l : {1, 2})
     for (int batch : {32, 64}) b->Args({l, batch});
+  for (int l : {3, 4, 5}) b->Args({l, 32});
   b->Unit(benchmark::kMicrosecond);
 }
 

@@ -22,6 +22,13 @@ using sse2_arch = xsimd::sse2;
 #else
 using sse2_arch = xsimd::default_arch;
 #endif
+/// AVX2 (8 lanes) where the build enables it: on an AVX-512 machine the default arch is AVX-512, and the 8-lane
+/// paths (3-vector register tiles, the pooling kernels' AVX2 -> SSE2 hand-over) would otherwise go untested.
+#if XSIMD_WITH_AVX2
+using avx2_arch = xsimd::avx2;
+#else
+using avx2_arch = xsimd::default_arch;
+#endif
 
 inline std::vector<float> random_vector(std::size_t n, hwnas::rng& r, double lo = -1.0, double hi = 1.0) {
   std::vector<float> v(n);

@@ -47,7 +47,11 @@ std::vector<conv2d_shape> test_shapes() {
       {3, 4, 1, 1, 4, 2, 1},     // 1x1 image
       {1, 7, 6, 5, 12, 5, 1},    // padding channels in both directions (7 -> 8)
       {2, 12, 9, 10, 7, 1, 1},   // 1x1 kernel
+      {2, 64, 7, 7, 16, 5, 1},   // a search candidate's layer: 4 vectors of flat positions at 16 lanes
+      {1, 3, 7, 7, 4, 3, 1},     // 27 taps: 6-tap backward-weights tiles and a 3-tap remainder
   };
+  // planes of 1 to 7 vectors of flat positions (at 4, 8 and 16 lanes): every remainder of the register tiles
+  for (std::size_t h = 1; h <= 16; h += 3) shapes.push_back({1, 4, h, 6, 4, 3, 1});
   hwnas::rng r(42);
   for (int i = 0; i < 30; ++i) {
     conv2d_shape s;
@@ -121,7 +125,8 @@ TEST_CASE("conv2d: bad shapes and buffer sizes throw invalid_argument naming the
   CHECK_THROWS_AS(hk::conv2d_forward(huge, in, w, b, out, ws), hwnas::invalid_argument);
 }
 
-TEST_CASE_TEMPLATE("conv2d: fast kernels match their _ref twins", Arch, xsimd::default_arch, sse2_arch) {
+TEST_CASE_TEMPLATE("conv2d: fast kernels match their _ref twins", Arch, xsimd::default_arch, avx2_arch,
+                   sse2_arch) {
   hwnas::rng r(7);
   hk::workspace ws;
   for (const auto& s : test_shapes()) {
@@ -162,7 +167,7 @@ TEST_CASE_TEMPLATE("conv2d: fast kernels match their _ref twins", Arch, xsimd::d
 }
 
 TEST_CASE_TEMPLATE("conv2d: backward-weights accumulates slices of a batch (beta = 1)", Arch, xsimd::default_arch,
-                   sse2_arch) {
+                   avx2_arch, sse2_arch) {
   hwnas::rng r(11);
   hk::workspace ws;
   for (const std::size_t stride : {1, 2}) {

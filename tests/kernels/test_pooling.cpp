@@ -54,7 +54,7 @@ TEST_CASE("pool2x2_shape: floor for odd sizes, images smaller than the window th
 }
 
 TEST_CASE_TEMPLATE("maxpool2x2: fast kernels match their _ref twins exactly, ties included", Arch,
-                   xsimd::default_arch, sse2_arch) {
+                   xsimd::default_arch, avx2_arch, sse2_arch) {
   hwnas::rng r(9);
   for (const auto& s : pool_shapes())
     for (const bool ties : {false, true}) {
@@ -144,7 +144,7 @@ TEST_CASE("maxpool2x2: finite-difference gradient check") {
 }
 
 TEST_CASE_TEMPLATE("maxpool2x2: an argmax outside its window is dropped, never written out of bounds", Arch,
-                   xsimd::default_arch, sse2_arch) {
+                   xsimd::default_arch, avx2_arch, sse2_arch) {
   const pool2x2_shape s{1, 1, 4, 4};
   const std::vector<float> dout = {1.0f, 2.0f, 3.0f, 4.0f};
   for (const std::int32_t bad : {-1, 0, 16, 1000, 1 << 30}) {

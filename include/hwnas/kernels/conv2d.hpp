@@ -102,6 +102,14 @@ inline void keep_in_register([[maybe_unused]] Batch& b) noexcept {
 inline constexpr std::size_t conv_tile_channels = 4;
 inline constexpr std::size_t conv_tile_vectors = 3;
 
+/// Vectors per register tile of the forward (and backward-data) direct convolution on Arch: 3 (12 accumulators,
+/// 3 inputs, a weight: 16 registers, SSE/AVX/AVX2/NEON), or 4 where vectors hold 16 floats (AVX-512: 32 registers,
+/// 16 accumulators). The wider tile loads 8 vectors (4 inputs, 4 broadcast weights) per 16 FMAs instead of 7 per 12,
+/// and covers a plane of 4 vectors (7x7 maps with a 5x5 kernel: 63 flat positions) in one tile instead of a 3-vector
+/// tile and a 1-vector one, whose 5 loads per 4 FMAs left the FMA units idle.
+template <class Arch>
+inline constexpr std::size_t direct_tile_vectors = xsimd::batch<float, Arch>::size >= 16 ? 4 : conv_tile_vectors;
+
 /// Layout of one image's planes, zero-padded for a stride-1 'same' convolution and stored flat.
 struct flat_layout {
   std::size_t row_stride;    ///< Wp = width + max(pad_left, pad_right)
@@ -230,64 +238,98 @@ inline void pack_conv_weights(const float* src, std::size_t channels, std::size_
 template <class Arch>
 void direct_conv(const float* in, const std::size_t* offsets, std::size_t taps, const flat_layout& f,
                  const float* wt, std::size_t mp, const float* bias, float* out) noexcept {
-  constexpr std::size_t lanes = xsimd::batch<float, Arch>::size;
+  constexpr std::size_t lanes = xsimd::batch<float, Arch>::size, tile = direct_tile_vectors<Arch>;
   const std::size_t nvec = f.q_stride / lanes;
   for (std::size_t m0 = 0; m0 < mp; m0 += conv_tile_channels) {
     const float* w = wt + m0 * taps;
     const float* b = bias ? bias + m0 : nullptr;
     float* o = out + m0 * f.q_stride;
     std::size_t v = 0;
-    for (; v + conv_tile_vectors <= nvec; v += conv_tile_vectors)
-      direct_conv_tile<Arch, conv_tile_vectors>(in, offsets, taps, w, b, o, f.q_stride, v * lanes);
-    for (; v < nvec; ++v) direct_conv_tile<Arch, 1>(in, offsets, taps, w, b, o, f.q_stride, v * lanes);
+    for (; v + tile <= nvec; v += tile) direct_conv_tile<Arch, tile>(in, offsets, taps, w, b, o, f.q_stride, v * lanes);
+    // the remainder (fewer than `tile` vectors) in one narrower tile
+    const std::size_t rest = nvec - v, q0 = v * lanes;
+    if (rest == 1) direct_conv_tile<Arch, 1>(in, offsets, taps, w, b, o, f.q_stride, q0);
+    if (rest == 2) direct_conv_tile<Arch, 2>(in, offsets, taps, w, b, o, f.q_stride, q0);
+    if constexpr (tile > 3)
+      if (rest == 3) direct_conv_tile<Arch, 3>(in, offsets, taps, w, b, o, f.q_stride, q0);
   }
 }
 
-/// Backward-weights accumulation over `images` images in the flat layout, dot-product form: for the register tile
-/// (4 channels from m0) x (3 weight taps from t0), acc[i*3 + j] += sum over q of dout[m0+i][q] * in[q + off[t0+j]].
-/// `in` holds `images` blocks of `in_image` floats, `dout` `images` blocks of `dout_image` floats (mp rows of
-/// q_stride, zero outside the valid outputs). `acc` is the vector accumulators of every tile, tile-major.
+/// Taps per register tile of backward-weights on Arch: 3 (4 x 3 accumulators), or 6 where vectors hold 16 floats
+/// (AVX-512, 32 registers: 4 x 6 accumulators, 6 inputs and a gradient vector; 10 loads per 24 FMAs instead of 7 per
+/// 12). A multiple of conv_tile_vectors, to which taps are padded, so a remainder is one 3-tap tile.
+template <class Arch>
+inline constexpr std::size_t weights_tile_taps = xsimd::batch<float, Arch>::size >= 16 ? 6 : conv_tile_vectors;
+
+/// Where backward-weights keeps the vector accumulator of output channel m and tap t (taps padded to tp): channel
+/// blocks of 4, tap-major inside a block, so tiles of any tap count find their accumulators.
+constexpr std::size_t weights_acc_index(std::size_t m, std::size_t t, std::size_t tp) noexcept {
+  return ((m / conv_tile_channels) * tp + t) * conv_tile_channels + m % conv_tile_channels;
+}
+
+/// One register tile of backward-weights: channels [m0, m0 + 4) x taps [t0, t0 + TT), over `images` images:
+/// acc(m, t) += sum over q of dout[m][q] * in[q + offsets[t]] (see direct_conv_weights).
+template <class Arch, std::size_t TT>
+void direct_conv_weights_tile(const float* in, std::size_t in_image, const float* dout, std::size_t dout_image,
+                              std::size_t images, const flat_layout& f, std::size_t m0, std::size_t t0,
+                              const std::size_t* offsets, std::size_t taps_padded, float* acc) noexcept {
+  using batch = xsimd::batch<float, Arch>;
+  constexpr std::size_t lanes = batch::size, tm = conv_tile_channels;
+  const std::size_t nvec = f.q_stride / lanes;
+  float* a = acc + weights_acc_index(m0, t0, taps_padded) * lanes;  // tap j, channel i at a + (j * tm + i) * lanes
+  batch r[tm][TT];
+  HWNAS_UNROLL
+  for (std::size_t i = 0; i < tm; ++i)
+    HWNAS_UNROLL
+    for (std::size_t j = 0; j < TT; ++j) r[i][j] = batch::load_aligned(a + (j * tm + i) * lanes);
+  for (std::size_t img = 0; img < images; ++img) {
+    const float* d = dout + img * dout_image + m0 * f.q_stride;
+    const float* xs[TT];
+    HWNAS_UNROLL
+    for (std::size_t j = 0; j < TT; ++j) xs[j] = in + img * in_image + offsets[t0 + j];
+    for (std::size_t v = 0; v < nvec; ++v) {
+      const std::size_t q = v * lanes;
+      batch x[TT];
+      HWNAS_UNROLL
+      for (std::size_t j = 0; j < TT; ++j) {
+        x[j] = batch::load_unaligned(xs[j] + q);
+        keep_in_register(x[j]);
+      }
+      HWNAS_UNROLL
+      for (std::size_t i = 0; i < tm; ++i) {
+        batch di = batch::load_aligned(d + i * f.q_stride + q);
+        keep_in_register(di);
+        HWNAS_UNROLL
+        for (std::size_t j = 0; j < TT; ++j) r[i][j] = xsimd::fma(di, x[j], r[i][j]);
+      }
+    }
+  }
+  HWNAS_UNROLL
+  for (std::size_t i = 0; i < tm; ++i)
+    HWNAS_UNROLL
+    for (std::size_t j = 0; j < TT; ++j) r[i][j].store_aligned(a + (j * tm + i) * lanes);
+}
+
+/// Backward-weights accumulation over `images` images in the flat layout, dot-product form: for every output
+/// channel m < mp and tap t < taps_padded (a multiple of 3), acc(m, t) += sum over q of dout[m][q] * in[q + offsets[t]]
+/// lane by lane, at acc + weights_acc_index(m, t, taps_padded) * lanes. `in` holds `images` blocks of `in_image`
+/// floats, `dout` `images` blocks of `dout_image` floats (mp rows of q_stride, zero outside the valid outputs). Each
+/// accumulator sums images, then vectors, in order, whatever the tile shape.
 template <class Arch>
 void direct_conv_weights(const float* in, std::size_t in_image, const float* dout, std::size_t dout_image,
                          std::size_t images, const flat_layout& f, std::size_t mp, const std::size_t* offsets,
                          std::size_t taps_padded, float* acc) noexcept {
-  using batch = xsimd::batch<float, Arch>;
-  constexpr std::size_t lanes = batch::size;
-  constexpr std::size_t tm = conv_tile_channels, tt = conv_tile_vectors;
-  const std::size_t nvec = f.q_stride / lanes;
-  for (std::size_t m0 = 0; m0 < mp; m0 += tm)
-    for (std::size_t t0 = 0; t0 < taps_padded; t0 += tt) {
-      float* a = acc + ((m0 / tm) * (taps_padded / tt) + t0 / tt) * (tm * tt * lanes);
-      batch r[tm][tt];
-      HWNAS_UNROLL
-      for (std::size_t i = 0; i < tm; ++i)
-        HWNAS_UNROLL
-        for (std::size_t j = 0; j < tt; ++j) r[i][j] = batch::load_aligned(a + (i * tt + j) * lanes);
-      for (std::size_t img = 0; img < images; ++img) {
-        const float* d = dout + img * dout_image + m0 * f.q_stride;
-        const float* x0 = in + img * in_image + offsets[t0];
-        const float* x1 = in + img * in_image + offsets[t0 + 1];
-        const float* x2 = in + img * in_image + offsets[t0 + 2];
-        for (std::size_t v = 0; v < nvec; ++v) {
-          const std::size_t q = v * lanes;
-          batch x[tt] = {batch::load_unaligned(x0 + q), batch::load_unaligned(x1 + q),
-                         batch::load_unaligned(x2 + q)};
-          HWNAS_UNROLL
-          for (auto& xj : x) keep_in_register(xj);
-          HWNAS_UNROLL
-          for (std::size_t i = 0; i < tm; ++i) {
-            batch di = batch::load_aligned(d + i * f.q_stride + q);
-            keep_in_register(di);
-            HWNAS_UNROLL
-            for (std::size_t j = 0; j < tt; ++j) r[i][j] = xsimd::fma(di, x[j], r[i][j]);
-          }
-        }
-      }
-      HWNAS_UNROLL
-      for (std::size_t i = 0; i < tm; ++i)
-        HWNAS_UNROLL
-        for (std::size_t j = 0; j < tt; ++j) r[i][j].store_aligned(a + (i * tt + j) * lanes);
-    }
+  constexpr std::size_t tt = weights_tile_taps<Arch>;
+  for (std::size_t m0 = 0; m0 < mp; m0 += conv_tile_channels) {
+    std::size_t t0 = 0;
+    for (; t0 + tt <= taps_padded; t0 += tt)
+      direct_conv_weights_tile<Arch, tt>(in, in_image, dout, dout_image, images, f, m0, t0, offsets, taps_padded,
+                                         acc);
+    if constexpr (tt != conv_tile_vectors)
+      for (; t0 < taps_padded; t0 += conv_tile_vectors)
+        direct_conv_weights_tile<Arch, conv_tile_vectors>(in, in_image, dout, dout_image, images, f, m0, t0, offsets,
+                                                          taps_padded, acc);
+  }
 }
 
 template <class Arch>
@@ -391,10 +433,9 @@ void conv2d_backward_weights_direct(const conv2d_shape& s, const float* input, c
     }
     direct_conv_weights<Arch>(in, in_image, dout, dout_image, images, f, mp, offsets, tp, acc);
   }
-  constexpr std::size_t tm = conv_tile_channels, tt = conv_tile_vectors;
   for (std::size_t o = 0; o < m; ++o)
     for (std::size_t t = 0; t < taps; ++t) {
-      const float* a = acc + (((o / tm) * (tp / tt) + t / tt) * (tm * tt) + (o % tm) * tt + t % tt) * lanes;
+      const float* a = acc + weights_acc_index(o, t, tp) * lanes;
       float& dst = grad_weights[o * taps + t];
       const float v = xsimd::hadd(batch::load_aligned(a));
       dst = beta == 0.0f ? v : beta * dst + v;

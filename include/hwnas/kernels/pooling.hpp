@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -73,16 +74,41 @@ inline void check_pool_backward(std::string_view name, const pool2x2_shape& s, s
 }
 
 /// The window's winner under the documented tie rule; returns its value and writes its index in the plane.
+/// Written as selects, not branches: on the random signs of pre-activations the three comparisons are unpredictable,
+/// and the branchy form cost about 10 ns a window (the kernels fall back to it for maps narrower than a vector).
 inline float pool_window(const float* plane, std::size_t width, std::size_t y, std::size_t x,
                          std::int32_t& index) noexcept {
   const std::size_t top = 2 * y * width + 2 * x;
-  std::size_t left = top, right = top + 1;
-  if (plane[top + width] > plane[left]) left = top + width;
-  if (plane[top + 1 + width] > plane[right]) right = top + 1 + width;
-  const std::size_t best = plane[right] > plane[left] ? right : left;
-  index = static_cast<std::int32_t>(best);
-  return plane[best];
+  const float a = plane[top], b = plane[top + 1], c = plane[top + width], d = plane[top + width + 1];
+  const bool down_left = c > a, down_right = d > b;
+  const float left = down_left ? c : a, right = down_right ? d : b;
+  const std::size_t left_at = down_left ? top + width : top, right_at = down_right ? top + 1 + width : top + 1;
+  const bool take_right = right > left;
+  index = static_cast<std::int32_t>(take_right ? right_at : left_at);
+  return take_right ? right : left;
 }
+
+/// The x86 instruction set with vectors of half as many floats as Arch's (AVX-512 -> AVX2, AVX/AVX2 -> SSE2), or
+/// void. The pooling kernels hand maps too narrow for Arch's vectors to it: a 14x14 map has 7 output columns, fewer
+/// than AVX-512's 8 outputs per vector, and would otherwise be pooled window by window.
+template <class Arch>
+struct half_width_arch {
+  using type = void;
+};
+#if XSIMD_WITH_AVX2
+template <class Arch>
+  requires(xsimd::batch<float, Arch>::size == 16)
+struct half_width_arch<Arch> {
+  using type = xsimd::avx2;
+};
+#endif
+#if XSIMD_WITH_SSE2
+template <class Arch>
+  requires(xsimd::batch<float, Arch>::size == 8)
+struct half_width_arch<Arch> {
+  using type = xsimd::sse2;
+};
+#endif
 
 struct even_lanes {
   static constexpr unsigned get(unsigned i, unsigned n) { return (2 * i) % n; }
@@ -144,6 +170,10 @@ void maxpool2x2_forward(const pool2x2_shape& s, std::span<const float> input, st
   using ubatch = xsimd::batch<std::uint32_t, Arch>;
   constexpr std::size_t lanes = batch::size, half = lanes / 2;
   detail::check_pool_forward("hwnas::kernels::maxpool2x2_forward", s, input.size(), output.size(), argmax.size());
+  using narrower = typename detail::half_width_arch<Arch>::type;
+  if constexpr (!std::is_void_v<narrower>) {
+    if (s.out_width() < half) return maxpool2x2_forward<narrower>(s, input, output, argmax);
+  }
   const std::size_t width = s.in_width, rows = s.out_height(), cols = s.out_width();
   const std::size_t plane = s.in_height * width;
   const bool record = !argmax.empty();
@@ -222,6 +252,10 @@ void maxpool2x2_backward(const pool2x2_shape& s, std::span<const float> grad_out
   constexpr std::size_t lanes = batch::size, half = lanes / 2;
   detail::check_pool_backward("hwnas::kernels::maxpool2x2_backward", s, grad_output.size(), argmax.size(),
                               grad_input.size());
+  using narrower = typename detail::half_width_arch<Arch>::type;
+  if constexpr (!std::is_void_v<narrower>) {
+    if (2 * s.out_width() < lanes) return maxpool2x2_backward<narrower>(s, grad_output, argmax, grad_input);
+  }
   const std::size_t width = s.in_width, height = s.in_height, rows = s.out_height(), cols = s.out_width();
   const std::size_t plane = height * width, span = 2 * cols;  // input columns covered by windows
   const std::size_t total = s.output_size();
