@@ -26,6 +26,9 @@
 // the MACs per image above which one trial on 2 threads beats two trials on 1 thread each (at every candidate from
 // there on), or "never" when two trials on 1 thread each win at the largest candidate measured.
 //
+// peak/fma/1t and peak/fma/2t measure the roofline in the same run: float FMAs from registers on the build's widest
+// vectors, GFLOP/s of one core and of two. A training's GFLOP/s over it says how much room any faster kernel has.
+//
 //   build-*/benchmarks/hwnas_bench_search --benchmark_counters_tabular=true
 //   build-*/benchmarks/hwnas_bench_search --write-architectures DIR   # the three as architecture JSON + manifest
 //
@@ -47,6 +50,7 @@
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
+#include <xsimd/xsimd.hpp>
 #include <nlohmann/json.hpp>
 
 #include "hwnas/core/architecture.hpp"
@@ -278,6 +282,26 @@ void proxy_train_steps(benchmark::State& state, const candidate& c, std::size_t 
 
 /// The console reporter, plus each candidate's 1x2 / 2x1 ratio and the crossover after the runs (medians when
 /// repeated).
+/// The roofline the training rates are read against: float multiply-adds per second from registers only, on the
+/// build's widest vectors (xsimd::default_arch), with enough independent accumulators to hide the FMA latency on
+/// every x86 core so far (12 per thread: 4 cycles x 2 pipes = 8 needed on Zen and Skylake-SP). One FMA is 2 flops.
+/// peak/fma/1t on one thread, peak/fma/2t on two (each its own chain): what a core and the machine's 2 cores can do.
+void fma_peak(benchmark::State& state) {
+  using batch = xsimd::batch<float, xsimd::default_arch>;
+  constexpr int accumulators = 12, rounds = 4096;
+  batch acc[accumulators];
+  for (int i = 0; i < accumulators; ++i) acc[i] = batch(static_cast<float>(i) * 1e-3f);
+  const batch a(0.999f), b(1e-4f);
+  for (auto _ : state) {
+    for (int r = 0; r < rounds; ++r)
+      for (auto& x : acc) x = xsimd::fma(a, x, b);  // a fixed point near 0.1: no overflow, no denormals
+    for (auto& x : acc) benchmark::DoNotOptimize(x);
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * batch::size * accumulators * rounds * static_cast<double>(state.iterations()) * 1e-9,
+      benchmark::Counter::kIsRate);
+}
+
 class crossover_reporter : public benchmark::ConsoleReporter {
  public:
   crossover_reporter(OutputOptions o, std::vector<candidate> cs) : ConsoleReporter(o), candidates_(std::move(cs)) {}
@@ -455,6 +479,8 @@ int main(int argc, char** argv) {
                                    [p](benchmark::State& st) { proxy_train_steps(st, *p, 1); })
           ->Threads(2)->UseRealTime()->Unit(benchmark::kMillisecond);
     }
+    benchmark::RegisterBenchmark("peak/fma/1t", fma_peak)->UseRealTime();
+    benchmark::RegisterBenchmark("peak/fma/2t", fma_peak)->Threads(2)->UseRealTime();
     benchmark::AddCustomContext("proxy_train", hwnas::nn::to_json(proxy_train()).dump());
     int n = static_cast<int>(args.size());
     benchmark::Initialize(&n, args.data());
