@@ -245,6 +245,15 @@ int report_run(const Pipeline& p, const hwnas::report::codesign_report& rep, con
     std::printf("no design met the spec (%s); loosen it, widen the search space, or give more trials\n"
                 "report: %s\n",
                 hwnas::report::spec_line(s).c_str(), (out / "report.html").string().c_str());
+    if (!o.export_dir.empty()) {  // the directory was marked "in progress": say why it stays empty
+      hwnas::write_file_atomically(
+          fs::path(o.export_dir) / hwnas::rtl::export_manifest,
+          nlohmann::json{{"format", "hwnas-export"}, {"version", 1}, {"status", "nothing exported"},
+                         {"reason", "no design met the spec (" + hwnas::report::spec_line(s) + ")"}}
+                  .dump(2) +
+              "\n");
+      std::printf("--export: nothing exported to %s (no design met the spec)\n", o.export_dir.c_str());
+    }
     return 3;
   }
   if (rep.top.empty()) {  // --top-k 0: the search's best, by proxy accuracy

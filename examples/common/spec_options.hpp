@@ -44,8 +44,8 @@ inline void add_spec_options(CLI::App& app, spec_options& o, const spec_option_s
     return d.empty() ? text : text + " [default: " + d + "]";
   };
   app.add_option("--max-luts", o.max_luts, with_default("at most this many LUTs", set.luts_default));
-  if (set.dsps) app.add_option("--max-dsps", o.max_dsps, "at most this many DSP units (Cyclone IV: 9x9 multipliers)");
-  app.add_option("--max-brams", o.max_brams, "at most this many block RAMs (M9K / BRAM36)");
+  if (set.dsps) app.add_option("--max-dsps", o.max_dsps, "at most this many DSP units (Cyclone IV: 9x9 multipliers; XC7: DSP48E1; iCE40 UP5K: SB_MAC16)");
+  app.add_option("--max-brams", o.max_brams, "at most this many block RAMs (M9K / BRAM36 / iCE40 EBR)");
   app.add_option("--min-fps", o.min_fps, with_default("at least this many frames per second", set.fps_default));
   app.add_option("--max-latency-ms", o.max_latency_ms, "at most this latency per frame, in milliseconds");
 }

@@ -70,8 +70,8 @@ int main(int argc, char** argv) {
   app.add_option("--model", o.model, "cost model: pipelined_pe (Lu'19), tiled_engine (FNAS), dataflow (FINN-style)")
       ->check(CLI::IsMember({"pipelined_pe", "tiled_engine", "dataflow"}))
       ->capture_default_str();
-  app.add_option("--device", o.device, "device: cyclone-iv-e115 (Intel EP4CE115) or xc7z020 (AMD/Xilinx Zynq-7020)")
-      ->check(CLI::IsMember({"cyclone-iv-e115", "xc7z020"}))
+  app.add_option("--device", o.device, "device: " + hwnas::names_of(hwnas::fpga::devices))
+      ->check(CLI::IsMember(hwnas::name_list(hwnas::fpga::devices)))
       ->capture_default_str();
   app.add_option("--clock-mhz", o.clock_mhz, "clock frequency in MHz (1..2000)")->capture_default_str();
   hwnas::examples::add_spec_options(app, o.spec);

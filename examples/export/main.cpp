@@ -110,29 +110,36 @@ int run(const options& o) {
     data = io::fashion_mnist(o.data_dir, 0, 0);
     rtl::check_simulation_data(net, data->test, o.simulate);
   }
-  // 2. The mapping: given, or the least-LUT one-group mapping meeting the spec.
-  const fpga::pipelined_pe<fpga::cyclone_iv_ep4ce115> cyclone(o.clock_mhz);
-  const fpga::pipelined_pe<fpga::xc7z020> zynq(o.clock_mhz);
-  auto evaluate = [&](const fpga::pe_mapping& m) {
-    return o.device == "xc7z020" ? zynq.evaluate(arch, m, s) : cyclone.evaluate(arch, m, s);
-  };
+  // 2. The mapping: given, or the least-LUT one-group mapping meeting the spec; priced on the chosen device.
   fpga::pe_mapping mapping;
-  if (!o.mapping_file.empty()) {
-    mapping = load_mapping(o.mapping_file, o.device, o.clock_mhz);
-  } else {
-    const auto m = o.device == "xc7z020" ? zynq.best_one_group_mapping(arch, s) : cyclone.best_one_group_mapping(arch, s);
-    if (!m) {
-      const bool device_only = !(o.device == "xc7z020" ? zynq.best_one_group_mapping(arch, {})
-                                                        : cyclone.best_one_group_mapping(arch, {}));
-      std::cerr << "hwnas-export: no one-group mapping of this network meets "
-                << (device_only ? "the device's own limits (LUTs, block RAM, flip-flops)" : "the spec") << " on "
-                << o.device << " at " << o.clock_mhz << " MHz (hwnas-estimate --arch shows which constraint fails); "
-                << "nothing was written\n";
-      return 3;
+  fpga::hw_report report;
+  const bool mapped = fpga::resolve_device(o.device, [&](auto d) {
+    using device = typename decltype(d)::type;
+    const fpga::pipelined_pe<device> model(o.clock_mhz);
+    if (!o.mapping_file.empty()) {
+      mapping = load_mapping(o.mapping_file, o.device, o.clock_mhz);
+    } else {
+      if (o.clock_mhz > device::fmax_mhz) {  // no mapping can run there: say so, not "no mapping meets the spec"
+        std::cerr << "hwnas-export: " << o.clock_mhz << " MHz is above the clock ceiling of " << o.device << " ("
+                  << device::fmax_mhz << " MHz, docs/cost-models.md#devices); pass --clock-mhz " << device::fmax_mhz
+                  << " or lower; nothing was written\n";
+        return false;
+      }
+      const auto m = model.best_one_group_mapping(arch, s);
+      if (!m) {
+        const bool device_only = !model.best_one_group_mapping(arch, {});
+        std::cerr << "hwnas-export: no one-group mapping of this network meets "
+                  << (device_only ? "the device's own limits (LUTs, block RAM, flip-flops)" : "the spec")
+                  << " on " << o.device << " at " << o.clock_mhz
+                  << " MHz (hwnas-estimate --arch shows which constraint fails); nothing was written\n";
+        return false;
+      }
+      mapping = *m;
     }
-    mapping = *m;
-  }
-  const auto report = evaluate(mapping);
+    report = model.evaluate(arch, mapping, s);
+    return true;
+  });
+  if (!mapped) return 3;
   // 3. The design.
   const auto design = rtl::generate_verilog(net, mapping, {.top = o.top});
   rtl::prepare_export_dir(out);  // from here on the directory is an export: a failure can be repeated into it
@@ -198,8 +205,9 @@ int main(int argc, char** argv) {
                  "[default: the least-LUT one-group mapping meeting the spec]");
   app.add_option("--out", o.out_dir, "output directory: new, empty, or an earlier export")->required();
   app.add_option("--top", o.top, "name of the top module")->capture_default_str();
-  app.add_option("--device", o.device, "device the mapping is priced on: cyclone-iv-e115 or xc7z020")
-      ->check(CLI::IsMember({"cyclone-iv-e115", "xc7z020"}))
+  app.add_option("--device", o.device,
+                 "device the mapping is priced on: " + hwnas::names_of(hwnas::fpga::devices))
+      ->check(CLI::IsMember(hwnas::name_list(hwnas::fpga::devices)))
       ->capture_default_str();
   app.add_option("--clock-mhz", o.clock_mhz, "clock frequency in MHz (1..2000)")->capture_default_str();
   hwnas::examples::add_spec_options(app, o.spec, {.dsps = false, .luts_default = "", .fps_default = ""});

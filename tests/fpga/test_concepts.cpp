@@ -3,6 +3,7 @@
 #include "hwnas/fpga/concepts.hpp"
 #include "hwnas/fpga/dataflow.hpp"
 #include "hwnas/fpga/pipelined_pe.hpp"
+#include "hwnas/fpga/registry.hpp"
 #include "hwnas/fpga/tiled_engine.hpp"
 
 using namespace hwnas;
@@ -156,4 +157,73 @@ TEST_CASE("devices: the built-in parts' clock ceilings (datasheets)") {
   const auto r = pipelined_pe<xc7z020>(2000.0).map(a);
   CHECK_FALSE(r.feasible);
   CHECK(r.violations.back().constraint == "device_fmax");
+}
+
+static_assert(Device<ice40_up5k>);
+static_assert(Device<ice40_hx8k>);
+
+namespace {
+/// A network small enough for an iCE40: one 3x3 conv of 4 filters with pooling, 4-bit, and the classifier.
+architecture tiny_cnn() {
+  auto a = reference_cnn();
+  a.layers.resize(1);
+  a.layers[0].filters = 4;
+  return with_uniform_bits(a, 4);
+}
+}  // namespace
+
+TEST_CASE("devices: the iCE40 parts count block RAM in 4 Kbit EBRs (256 x 16 ... 2,048 x 2)") {
+  for (const auto& d : {info_of<ice40_up5k>(), info_of<ice40_hx8k>()}) {
+    CAPTURE(d.name);
+    CHECK(bram_units(d, 256, 16) == 1);
+    CHECK(bram_units(d, 512, 8) == 1);
+    CHECK(bram_units(d, 2048, 2) == 1);
+    CHECK(bram_units(d, 1024, 8) == 2);   // 1,024 x 4 twice, side by side
+    CHECK(bram_units(d, 256, 17) == 2);   // one bit wider than the widest shape
+    CHECK(bram_units(d, 4096, 1) == 2);   // deeper than the deepest shape
+    CHECK(d.bram_units_per_block() == 1);  // no half blocks
+    CHECK(d.family == lut_family::lut4);   // the synth_ice40 tables the LUT4 family was calibrated on
+  }
+}
+
+TEST_CASE("devices: an iCE40 design must run at or below the part's routed clock ceiling") {
+  const auto a = tiny_cnn();
+  for (const double mhz : {ice40_hx8k::fmax_mhz, ice40_hx8k::fmax_mhz + 1}) {
+    const auto r = pipelined_pe<ice40_hx8k>(mhz).map(a);
+    CHECK(r.feasible == (mhz <= ice40_hx8k::fmax_mhz));
+    CHECK(r.brams <= 32);
+  }
+  const auto up = pipelined_pe<ice40_up5k>(ice40_up5k::fmax_mhz + 1).map(a);
+  CHECK_FALSE(up.feasible);
+  CHECK(up.violations.back().constraint == "device_fmax");
+  // the reference CNN needs more LUTs or block RAM than either part has, at any clock
+  const auto big = pipelined_pe<ice40_up5k>(10.0).map(with_uniform_bits(reference_cnn(), 4));
+  CHECK_FALSE(big.feasible);
+}
+
+TEST_CASE("devices: the HX8K has no DSP blocks, so every multiplier is logic; the UP5K's 8 SB_MAC16 bound the DSPs") {
+  const auto a = tiny_cnn();
+  const spec s{.min_fps = 1};
+  const auto hx = tiled_engine<ice40_hx8k>(20.0).map(a, s);
+  CHECK(hx.feasible);
+  CHECK(hx.dsps == 0);
+  CHECK(hx.dsp_utilization == 0.0);
+  const auto hx_flow = dataflow<ice40_hx8k>(20.0).map(a, s);
+  CHECK(hx_flow.dsps == 0);
+  // the UP5K's engines never take more than its 8 SB_MAC16, even when the spec asks for more speed than it has
+  const auto up = tiled_engine<ice40_up5k>(10.0).map(a, {.min_fps = 1e9});
+  CHECK(up.dsps <= 8);
+  const auto up_fast = tiled_engine<ice40_up5k>(10.0).fastest_mapping(a, {});
+  REQUIRE(up_fast);
+  CHECK(tiled_engine<ice40_up5k>(10.0).evaluate(a, *up_fast, {}).dsps <= 8);
+}
+
+TEST_CASE("devices: the registry knows the iCE40 parts by the names the programs take") {
+  CHECK(resolve_device("ice40-up5k", [](auto d) { return std::string(decltype(d)::type::description); }) ==
+        "Lattice iCE40 UltraPlus iCE40UP5K");
+  CHECK(resolve_device("ice40-hx8k", [](auto d) { return decltype(d)::type::dsps; }) == 0);
+  CHECK(name_list(devices) == std::vector<std::string>{"cyclone-iv-e115", "xc7z020", "ice40-up5k", "ice40-hx8k"});
+  CHECK_THROWS_WITH_AS(resolve_device("ice40-lp1k", [](auto) { return 0; }),
+                       doctest::Contains("known: cyclone-iv-e115, xc7z020, ice40-up5k, ice40-hx8k"),
+                       hwnas::invalid_argument);
 }

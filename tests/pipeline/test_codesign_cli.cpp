@@ -381,6 +381,14 @@ TEST_CASE("hwnas-codesign --export: the best design as Verilog, simulated bit-ex
   const auto proc = run(common + "--export /proc/hwnas_x --out " + (dir.path() / "o4").string());
   CHECK(proc.code == 2);  // found before the search, not after it
   CHECK_FALSE(fs::exists(dir.path() / "o4" / "journal.jsonl"));
+  // no design meets the spec: the export directory says so (not "in progress", which reads as an interrupted export)
+  const auto none = run(common + "--max-luts 10 --export " + (dir.path() / "x5").string() + " --out " +
+                        (dir.path() / "o5").string());
+  CHECK(none.code == 3);
+  CHECK(none.out.find("--export: nothing exported") != std::string::npos);
+  const auto empty = nlohmann::json::parse(read(dir.path() / "x5" / "export.json"));
+  CHECK(empty["status"] == "nothing exported");
+  CHECK(empty["reason"].get<std::string>().find("no design met the spec") != std::string::npos);
 
   const auto r = run(common + "--export " + (out / "rtl").string() + " --out " + out.string());
   CAPTURE(r.out);

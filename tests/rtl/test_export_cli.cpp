@@ -167,6 +167,20 @@ TEST_CASE("hwnas-export: bad input gets a clear message and exit code 2 (3 for a
     std::ofstream(out / "export.json") << R"({"format": "hwnas-export", "version": 1, "status": "in progress"})";
     CHECK(export_("--out " + out.string()).code == 0);
   }
+  SUBCASE("an iCE40 part: priced in its EBRs at a clock it routes at; above its ceiling the export says which clock") {
+    auto r = export_("--device ice40-hx8k --out " + (dir / "hx_fast").string());  // the default 100 MHz
+    CHECK(r.code == 3);
+    CHECK(r.out.find("100 MHz is above the clock ceiling of ice40-hx8k") != std::string::npos);
+    CHECK(r.out.find("pass --clock-mhz 29 or lower") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "hx_fast" / "export.json"));
+    r = export_("--device ice40-up5k --clock-mhz 10 --out " + (dir / "up").string());
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    const auto model = nlohmann::json::parse(hwnas::test::slurp(dir / "up" / "export.json"))["model"];
+    CHECK(model["device"] == "ice40-up5k");
+    CHECK(model["clock_mhz"] == 10.0);
+    CHECK(model["feasible"] == true);
+  }
   SUBCASE("a given mapping that breaks the spec is written, with exit code 3") {
     const auto m = write("slow.json", R"({"layers": [{"Tn": 1, "Tm": 1}, {"Tn": 1, "Tm": 1}, {"Tn": 1, "Tm": 1}]})");
     const auto r = export_("--mapping " + m + " --max-luts 10 --out " + (dir / "o15").string());

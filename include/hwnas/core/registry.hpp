@@ -12,6 +12,8 @@
 
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/front.hpp>
+#include <vector>
+
 #include <boost/hana/type.hpp>
 
 #include "hwnas/core/error.hpp"
@@ -24,6 +26,14 @@ std::string names_of(const List& list) {
   std::string s;
   boost::hana::for_each(list, [&](auto t) { s += (s.empty() ? "" : ", ") + std::string(decltype(t)::type::name); });
   return s;
+}
+
+/// The names of a list's types, in order (for a command line's list of choices).
+template <class List>
+std::vector<std::string> name_list(const List& list) {
+  std::vector<std::string> v;
+  boost::hana::for_each(list, [&](auto t) { v.emplace_back(decltype(t)::type::name); });
+  return v;
 }
 
 /// Calls `f(hana::type_c<T>)` for the type T of `list` whose `name` is `name`, and returns what f returns.

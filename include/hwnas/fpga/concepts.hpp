@@ -30,7 +30,8 @@ namespace hwnas::fpga {
 /// block when a block splits into two independent halves, as XC7's RAMB18E1; block RAM is then counted in halves),
 /// `lutram_luts` (LUTs usable as distributed RAM; 0 when absent), `config_bits`, `config_port_bits`,
 /// `config_clock_mhz` (a full configuration and its port: needed only by pipelined_pe's reconfigure_groups).
-/// Semantics: capacities are positive; every shape holds at most bram_bits bits; fmax_mhz > 0.
+/// Semantics: capacities are positive (dsps may be 0: a part without DSP blocks, as the iCE40 HX8K); every shape
+/// holds at most bram_bits bits; fmax_mhz > 0.
 template <class D>
 concept Device = requires(int bits) {
   { D::name } -> std::convertible_to<std::string_view>;

@@ -133,6 +133,61 @@ struct xc7z020 {
   }
 };
 
+/// The block RAM of the iCE40 families: SB_RAM40_4K, 4,096 bits, as 256 x 16, 512 x 8, 1,024 x 4 or 2,048 x 2 (Lattice
+/// TN1250, Memory Usage Guide for iCE40 Devices; yosys maps ROMs and RAMs to it in synth_ice40).
+inline constexpr std::array<bram_shape, 4> ice40_ebr_shapes{{{16, 256}, {8, 512}, {4, 1024}, {2, 2048}}};
+
+/// Clock ceiling of the accelerator hwnas generates on an iCE40 (rtl/), MHz: not a datasheet figure but what
+/// nextpnr-ice40 0.4's timing analysis gave after routing generated designs (docs/fidelity.md#clock, where each
+/// design and its fmax are listed). These parts' block RAMs and logic cells are fast enough on their own; the
+/// generated logic (the classifier's argmax, a tournament of accumulator-wide comparisons in one cycle) sets the
+/// clock, so the ceiling is the slowest routed design's fmax rounded down: a design the model calls feasible at or
+/// below it routed at that clock in every case measured.
+
+/// Lattice iCE40 UltraPlus iCE40UP5K: 5,280 logic cells (a LUT4, a carry and a flip-flop each), 30 sysMEM EBRs of
+/// 4 Kbit (120 Kbit), 8 DSP blocks (SB_MAC16: a 16 x 16 multiplier and a 32-bit accumulator), 4 SPRAM blocks of
+/// 256 Kbit. Source: iCE40 UltraPlus Family Data Sheet, FPGA-DS-02008, table 1.1. The SPRAM (single-port, 16 bits
+/// wide) is not used by the cost models: weights and line buffers are modelled in EBR, as the generated Verilog
+/// infers them.
+struct ice40_up5k {
+  static constexpr std::string_view name = "ice40-up5k";
+  static constexpr std::string_view description = "Lattice iCE40 UltraPlus iCE40UP5K";
+  static constexpr lut_family family = lut_family::lut4;
+  static constexpr std::int64_t luts = 5280;        ///< logic cells (SB_LUT4)
+  static constexpr std::int64_t flip_flops = 5280;  ///< one flip-flop per logic cell
+  static constexpr std::int64_t dsps = 8;           ///< SB_MAC16 blocks
+  static constexpr std::int64_t brams = 30;         ///< EBR (SB_RAM40_4K)
+  static constexpr std::int64_t bram_bits = 4096;
+  static constexpr std::int64_t spram_blocks = 4;       ///< SB_SPRAM256KA, not used by the cost models
+  static constexpr std::int64_t spram_bits = 262144;    ///< per block: 16K x 16
+  static constexpr double fmax_mhz = 11.0;              ///< measured, see above: 11.26 MHz the slowest
+  static constexpr std::array<bram_shape, 4> bram_shapes = ice40_ebr_shapes;
+  /// One SB_MAC16 holds a product of up to 16 x 16 bits (signed or unsigned operands); wider ones take four
+  /// (16-bit partial products), never needed by the 1..16-bit formats hwnas uses except a 16-bit activation (17 bits
+  /// signed).
+  static constexpr int dsps_per_multiplier(int act_bits, int weight_bits) noexcept {
+    return (act_bits + 1 <= 16 && weight_bits <= 16) ? 1 : 4;
+  }
+};
+
+/// Lattice iCE40 HX8K (iCE40HX8K): 7,680 logic cells (a LUT4, a carry and a flip-flop each), 32 sysMEM EBRs of
+/// 4 Kbit (128 Kbit), no DSP blocks: every multiplier is built from logic cells. Source: iCE40 LP/HX Family Data
+/// Sheet, FPGA-DS-02029, table 1.1.
+struct ice40_hx8k {
+  static constexpr std::string_view name = "ice40-hx8k";
+  static constexpr std::string_view description = "Lattice iCE40 HX8K";
+  static constexpr lut_family family = lut_family::lut4;
+  static constexpr std::int64_t luts = 7680;        ///< logic cells (SB_LUT4)
+  static constexpr std::int64_t flip_flops = 7680;  ///< one flip-flop per logic cell
+  static constexpr std::int64_t dsps = 0;           ///< none
+  static constexpr std::int64_t brams = 32;         ///< EBR (SB_RAM40_4K)
+  static constexpr std::int64_t bram_bits = 4096;
+  static constexpr double fmax_mhz = 29.0;  ///< measured, see above: 29.89 MHz the slowest
+  static constexpr std::array<bram_shape, 4> bram_shapes = ice40_ebr_shapes;
+  /// No DSP blocks: a model that asks is told a product cannot go there (more units than the device has).
+  static constexpr int dsps_per_multiplier(int, int) noexcept { return 1; }
+};
+
 /// A device's figures as a runtime value, so the cost-model arithmetic is written once for every device.
 struct device_info {
   std::string_view name;

@@ -36,7 +36,7 @@ struct cost_model_family {
 };
 
 /// The built-in devices (each type's `name` is what the CLI takes).
-inline constexpr auto devices = boost::hana::tuple_t<cyclone_iv_ep4ce115, xc7z020>;
+inline constexpr auto devices = boost::hana::tuple_t<cyclone_iv_ep4ce115, xc7z020, ice40_up5k, ice40_hx8k>;
 /// The built-in cost models.
 inline constexpr auto cost_models =
     boost::hana::tuple_t<cost_model_family<pipelined_pe>, cost_model_family<tiled_engine>, cost_model_family<dataflow>>;

@@ -1,0 +1,88 @@
+"""tools/fidelity-runs: a row's figures read from an export and its verification, the table's error summary, and the
+command-line checks (python3 -m unittest, standard library; no tool is run)."""
+import importlib.machinery
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+TOOL = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "fidelity-runs")
+loader = importlib.machinery.SourceFileLoader("fidelity_runs", TOOL)
+spec = importlib.util.spec_from_loader("fidelity_runs", loader)
+fr = importlib.util.module_from_spec(spec)
+loader.exec_module(fr)
+
+
+def write_run(d: Path, luts_model: int, luts_ice40: int, fmax: float, clock: float) -> None:
+    (d / "rtl").mkdir(parents=True)
+    (d / "rtl" / "export.json").write_text(json.dumps({
+        "format": "hwnas-export", "version": 1, "top": "hwnas_top", "files": [],
+        "plan": {"input": {}, "classes": 10, "logit_bits": 20, "layers": []},
+        "model": {"device": "ice40-hx8k", "luts": luts_model, "ffs": 100, "brams": 20.0, "dsps": 0,
+                  "clock_mhz": clock,
+                  "layers": [{"name": "conv0", "parallelism": {"Tn": 4, "Tm": 2}},
+                             {"name": "fc", "parallelism": {"Tn": 1, "Tm": 1}}]},
+        "simulation": {"images": 200, "logit_mismatches": 0, "interval_cycles": 7840,
+                       "model_interval_cycles": 7840}}))
+    (d / "rtl" / "verify.json").write_text(json.dumps({
+        "flows": {"ice40": {"luts": luts_ice40, "ffs": 400, "brams": 16, "dsps": 0}},
+        "pnr": {"device": "hx8k", "routed": True, "fmax_mhz": fmax, "meets_clock": fmax >= clock,
+                "utilization": {}}}))
+
+
+class Rows(unittest.TestCase):
+    def test_a_row_holds_the_model_the_measurement_and_the_clock(self):
+        with tempfile.TemporaryDirectory() as t:
+            write_run(Path(t) / "r", 1000, 3000, 30.02, 25)
+            r = fr.summarize(1, ("ice40-hx8k", 25, [], 1), Path(t) / "r")
+            self.assertEqual(r["model"]["luts"], 1000)
+            self.assertEqual(r["flows"]["ice40"]["luts"], 3000)
+            self.assertEqual(r["layers"], 1)
+            self.assertTrue(r["pnr"]["meets_clock"])
+            text = fr.table([r], ["cmd"])
+            self.assertIn("3000 (+200%)", text)
+            self.assertIn("200 of 200, 7840 / 7840", text)
+            self.assertIn("30.02 MHz (25) meets", text)
+
+    def test_the_summary_gives_the_median_and_the_worst_lut_error(self):
+        with tempfile.TemporaryDirectory() as t:
+            rows = []
+            for i, (m, x) in enumerate([(1000, 1100), (1000, 900), (1000, 1500)]):
+                write_run(Path(t) / f"r{i}", m, x, 40.0, 25)
+                rows.append(fr.summarize(i + 1, ("ice40-hx8k", 25, [], 1), Path(t) / f"r{i}"))
+            text = fr.table(rows, [])
+            self.assertIn("median error 10%, worst 50%", text)
+
+    def test_a_missed_clock_and_a_missing_run_are_said(self):
+        with tempfile.TemporaryDirectory() as t:
+            write_run(Path(t) / "slow", 1000, 3000, 29.89, 50)
+            slow = fr.summarize(1, ("ice40-hx8k", 50, [], 1), Path(t) / "slow")
+            gone = fr.summarize(2, ("ice40-up5k", 10, [], 1), Path(t) / "nothing")
+            text = fr.table([slow, gone], [])
+            self.assertIn("29.89 MHz (50) MISSES", text)
+            self.assertIn("no export or verification", text)
+
+
+class CommandLine(unittest.TestCase):
+    def run_tool(self, *args):
+        return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True)
+
+    def test_list_prints_every_row_with_its_device_and_clock(self):
+        r = self.run_tool("--list")
+        self.assertEqual(r.returncode, 0)
+        lines = r.stdout.strip().splitlines()
+        self.assertEqual(len(lines), len(fr.ROWS))
+        self.assertIn("--device ice40-hx8k --clock-mhz 25", lines[0])
+
+    def test_bad_rows_are_refused(self):
+        for bad in ("0", "99", "x"):
+            r = self.run_tool("--only", bad, "--list")
+            self.assertEqual(r.returncode, 2, bad)
+
+
+if __name__ == "__main__":
+    unittest.main()
