@@ -358,7 +358,7 @@ int run(const options& o) {
     if (o.clock_mhz > fmax)
       throw hwnas::invalid_argument("--clock-mhz " + hwnas::report::detail::number(o.clock_mhz) + ": above the " + o.device +
                                     " datapath's fmax of " + hwnas::report::detail::number(fmax) +
-                                    " MHz (its block RAM, datasheet); choose a clock up to that");
+                                    " MHz (docs/cost-models.md#devices); choose a clock up to that");
     const double pixels = static_cast<double>(data.train.height() * data.train.width());
     if (Model::name != "tiled_engine" && s.min_fps && *s.min_fps > o.clock_mhz * 1e6 / pixels)
       throw hwnas::invalid_argument("--min-fps " + hwnas::report::detail::number(*s.min_fps) +

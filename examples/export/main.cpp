@@ -186,6 +186,9 @@ int run(const options& o) {
   write_file_atomically(out / rtl::export_manifest, manifest.dump(2) + "\n");
   if (code == 0 && !report.feasible) {
     std::cerr << "hwnas-export: written, but this mapping does not meet the spec or the device (see INFEASIBLE above)\n";
+    for (const auto& v : report.violations)
+      if (v.constraint == "device_fmax")
+        std::cerr << "hwnas-export: " << v.message << "; export again with a lower --clock-mhz\n";
     return 3;
   }
   return code;

@@ -210,6 +210,14 @@ TEST_CASE("devices: the HX8K has no DSP blocks, so every multiplier is logic; th
   CHECK(hx.dsp_utilization == 0.0);
   const auto hx_flow = dataflow<ice40_hx8k>(20.0).map(a, s);
   CHECK(hx_flow.dsps == 0);
+  // nothing fits 1 LUT: the design shown instead is still built from logic, never from DSPs the part lacks
+  for (const auto& r : {tiled_engine<ice40_hx8k>(20.0).map(a, {.max_luts = 1}),
+                        dataflow<ice40_hx8k>(20.0).map(a, {.max_luts = 1})}) {
+    CHECK_FALSE(r.feasible);
+    CHECK(r.dsps == 0);
+    CHECK(r.dsp_utilization == 0.0);
+    for (const auto& v : r.violations) CHECK(v.constraint != "device_dsps");
+  }
   // the UP5K's engines never take more than its 8 SB_MAC16, even when the spec asks for more speed than it has
   const auto up = tiled_engine<ice40_up5k>(10.0).map(a, {.min_fps = 1e9});
   CHECK(up.dsps <= 8);

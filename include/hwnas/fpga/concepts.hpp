@@ -23,8 +23,9 @@ namespace hwnas::fpga {
 /// - `luts`, `flip_flops`, `dsps`, `brams`, `bram_bits` (capacities; DSPs in the device's own unit),
 /// - `bram_shapes` (a contiguous range of bram_shape: the width x depth configurations of one block RAM),
 /// - `dsps_per_multiplier(act_bits, weight_bits)` (DSP units one unsigned a-bit x signed w-bit product occupies),
-/// - `fmax_mhz` (the highest clock this datapath runs at on the part, MHz, from its datasheet: the block RAM's
-///   fmax in the speed grade you buy; a clock above it is reported as a violation, `device_fmax`).
+/// - `fmax_mhz` (the highest clock this datapath runs at on the part, MHz: the block RAM's datasheet fmax in the
+///   speed grade you buy, or, where the generated logic is slower than the block RAM (the iCE40 parts), the slowest
+///   routed design's fmax; a clock above it is reported as a violation, `device_fmax`).
 /// Optional: `products_per_dsp(act_bits, weight_bits)` (products one DSP unit computes at once when they share the
 /// activation, e.g. two narrow ones packed into a DSP48E1; 1 when absent), `bram_half_shapes` (the shapes of half a
 /// block when a block splits into two independent halves, as XC7's RAMB18E1; block RAM is then counted in halves),

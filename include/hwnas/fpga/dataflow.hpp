@@ -151,7 +151,7 @@ inline std::vector<std::vector<dataflow_option>> dataflow_options(const device_i
   for (std::size_t l = 0; l < g.size(); ++l)
     for (int pe : divisors(g[l].out_channels))
       for (int simd : divisors(static_cast<int>(reduction_length(g[l]))))
-        for (int dsp = 0; dsp < 2; ++dsp)
+        for (int dsp = 0; dsp < (d.dsps > 0 ? 2 : 1); ++dsp)  // no DSP blocks (iCE40 HX8K): LUTs only
           for (int lutram = 0; lutram < (d.lutram_luts > 0 ? 2 : 1); ++lutram) {
             const auto c = dataflow_layer(d, g[l], pe, simd, dsp != 0, lutram != 0);
             // LUT RAM for none of the layer's memories (all too deep): the same option as without

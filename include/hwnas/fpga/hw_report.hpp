@@ -110,8 +110,14 @@ inline std::string format_percent(double fraction) {
 inline void finish_report(hw_report& r, const device_info& dev, const spec& s, const limits& lim) {
   r.assumptions.emplace_back("clock", "at most " + format_number(dev.fmax_mhz) + " MHz, the " +
                                           std::string(dev.name) +
-                                          " datapath's fmax (block RAM, from its datasheet); a faster clock is a "
-                                          "violation, and synthesis may close lower");
+                                          "'s clock ceiling for this datapath (docs/cost-models.md#devices: the "
+                                          "block RAM's datasheet fmax, or on the iCE40 parts the slowest routed "
+                                          "design's); a faster clock is a violation, and synthesis may close lower");
+  r.assumptions.emplace_back("LUT coverage",
+                             "the datapath (multipliers, adder trees, accumulators, requantizers, pools) and the "
+                             "memories; not the layers' control, lane selection and output registers, which "
+                             "synthesis of hwnas's generated designs measured at 3-7x these LUTs on small designs "
+                             "(docs/fidelity.md): on a small part, leave room");
   r.assumptions.emplace_back(
       "LUT costs",
       dev.family == lut_family::lut4

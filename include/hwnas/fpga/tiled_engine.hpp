@@ -208,7 +208,7 @@ inline std::optional<tiled_mapping> tiled_search(const device_info& d, const std
     for (int tn : tns) {
       const std::int64_t lb = tiled_cycles_lower_bound(g, tm, tn);
       if (lb > ccap) continue;
-      for (int dsp = 0; dsp < 2; ++dsp) {
+      for (int dsp = 0; dsp < (d.dsps > 0 ? 2 : 1); ++dsp) {  // a part without DSP blocks: LUT multipliers only
         const auto res = tiled_engine_resources(d, t, tm, tn, dsp != 0);
         if (res.luts <= lim.luts && res.dsps <= lim.dsps) engines.push_back({res, lb, tm, tn, dsp != 0});
       }
