@@ -201,7 +201,7 @@ TEST_CASE("devices: an iCE40 design must run at or below the part's routed clock
   CHECK_FALSE(big.feasible);
 }
 
-TEST_CASE("devices: the HX8K has no DSP blocks, so every multiplier is logic; the UP5K's 8 SB_MAC16 bound the DSPs") {
+TEST_CASE("devices: the HX8K has no DSP blocks, so every multiplier is logic, and the UP5K's 8 SB_MAC16 bound the DSPs") {
   const auto a = tiny_cnn();
   const spec s{.min_fps = 1};
   const auto hx = tiled_engine<ice40_hx8k>(20.0).map(a, s);
