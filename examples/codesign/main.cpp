@@ -246,12 +246,8 @@ int report_run(const Pipeline& p, const hwnas::report::codesign_report& rep, con
                 "report: %s\n",
                 hwnas::report::spec_line(s).c_str(), (out / "report.html").string().c_str());
     if (!o.export_dir.empty()) {  // the directory was marked "in progress": say why it stays empty
-      hwnas::write_file_atomically(
-          fs::path(o.export_dir) / hwnas::rtl::export_manifest,
-          nlohmann::json{{"format", "hwnas-export"}, {"version", 1}, {"status", "nothing exported"},
-                         {"reason", "no design met the spec (" + hwnas::report::spec_line(s) + ")"}}
-                  .dump(2) +
-              "\n");
+      hwnas::rtl::mark_nothing_exported(o.export_dir,
+                                        "no design met the spec (" + hwnas::report::spec_line(s) + ")");
       std::printf("--export: nothing exported to %s (no design met the spec)\n", o.export_dir.c_str());
     }
     return 3;

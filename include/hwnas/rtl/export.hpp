@@ -90,6 +90,16 @@ inline void prepare_export_dir(const std::filesystem::path& dir) {
                         nlohmann::json{{"format", "hwnas-export"}, {"version", 1}, {"status", "in progress"}}.dump(2) + "\n");
 }
 
+/// Marks a directory prepared by prepare_export_dir as holding no design, with the reason (e.g. no design met the
+/// spec), so that it does not read as an interrupted export ("in progress").
+inline void mark_nothing_exported(const std::filesystem::path& dir, const std::string& reason) {
+  write_file_atomically(dir / export_manifest,
+                        nlohmann::json{{"format", "hwnas-export"}, {"version", 1}, {"status", "nothing exported"},
+                                       {"reason", reason}}
+                                .dump(2) +
+                            "\n");
+}
+
 /// What a simulation of the exported design on test images measured, beside what it is compared with.
 struct simulation_summary {
   std::size_t images = 0;
