@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -69,9 +71,15 @@ checked export_and_check(const nn::integer_network& net, const fpga::pe_mapping&
 
 TEST_CASE("random small networks and mappings simulate bit-exact at the model's interval") {
   // widths 1..8 bits, 1..3 conv layers (kernels 1..5, strides 1..2, pooling or not), random Tn, Tm
-  hwnas::rng g(20261130);
+  // HWNAS_RTL_SEED, HWNAS_RTL_TRIALS run others and more (docs/fidelity.md: 30 networks at seed 4242)
+  const auto env = [](const char* name, int otherwise) {
+    const char* v = std::getenv(name);
+    return v ? std::atoi(v) : otherwise;
+  };
+  hwnas::rng g(static_cast<std::uint64_t>(env("HWNAS_RTL_SEED", 20261130)));
   int bipolar = 0, left_shift = 0, unrolled = 0, tiled = 0;
-  for (int trial = 0; trial < 5; ++trial) {
+  const int trials = env("HWNAS_RTL_TRIALS", 5);
+  for (int trial = 0; trial < trials; ++trial) {
     auto a = test::random_rtl_arch(g);
     if (trial == 1)  // bipolar weights everywhere
       for (auto& l : a.layers) l.weight_format = qformat::weight(0, 0);
