@@ -25,6 +25,6 @@ inline search::proxy_config quick() {
 }
 
 /// A spec that some genomes of the space meet and some do not.
-inline const spec tight{.max_luts = 400, .min_fps = 20000};
+inline const spec tight{.max_luts = 1100, .min_fps = 20000};
 
 }  // namespace hwnas::test::search_fixture

@@ -141,7 +141,10 @@ TEST_CASE("dataflow: identical hardware gives pipelined_pe's figures (one group,
     CHECK(d.brams == p.brams);
     bool all_luts = true;
     for (const auto& x : folding.layers) all_luts = all_luts && !x.dsp;
-    if (all_luts) CHECK(d.luts == p.luts);  // the same arrays in LUTs
+    // the same arrays in LUTs; pipelined_pe adds the shells of the layers hwnas's RTL builds around them
+    std::int64_t shells = 0;
+    for (const auto& l : g) shells += fpga::detail::pe_layer_shell(lut_family::lut4, l).luts;
+    if (all_luts) CHECK(d.luts == p.luts - shells);
     ++compared;
   }
   CHECK(compared == 60);

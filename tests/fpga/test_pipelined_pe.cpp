@@ -49,7 +49,10 @@ TEST_CASE("pipelined_pe: one layer's cost follows the formulas") {
   const int acc = 6 + 5 + ceil_log2(3 * 9 + 1);
   CHECK(fpga::detail::accumulator_bits(g[0]) == acc);
   const auto column = pe_column_luts(lut_family::lut4, tn, 6, 5, acc, 4, requantizer_default_shift(5));
-  CHECK(cost.luts == tm * column + tm * max_pool_luts(lut_family::lut4, 4));
+  // ... plus the layer's shell (control and output registers; pe_layer_shell), whatever Tn and Tm
+  const auto shell = fpga::detail::pe_layer_shell(lut_family::lut4, g[0]);
+  CHECK(shell.luts > 0);
+  CHECK(cost.luts == tm * column + tm * max_pool_luts(lut_family::lut4, 4) + shell.luts);
   // BRAM: weights (depth ceil(M/Tm) ceil(N K^2/Tn), width Tn Tm w) + line buffer ((K-1) W + K pixels of N a
   // bits) + pool row buffer
   const auto shapes = d.bram_shapes;
@@ -111,7 +114,10 @@ TEST_CASE("pipelined_pe: one static bitstream: stages add LUTs, groups add cycle
   REQUIRE(g[0].act_bits == 8);  // the 8-bit input image: the stage's activations are 8 bits wide
   const auto arr = pe_array(lut_family::lut4, 4, 4, 8, 4, acc, 4);
   const std::int64_t mux = 2 * (4 * 8 + 4 * 4);  // 3:1 per bit = 2 LUT4s, on 4x8 input and 4x4 output bits
-  CHECK(r3.luts == arr.luts + 4 * max_pool_luts(lut_family::lut4, 4) + mux);
+  // every layer keeps its own shell (control and output registers) on a shared stage
+  std::int64_t shells = 0;
+  for (std::size_t l = 0; l < 3; ++l) shells += fpga::detail::pe_layer_shell(lut_family::lut4, g[l]).luts;
+  CHECK(r3.luts == arr.luts + 4 * max_pool_luts(lut_family::lut4, 4) + mux + shells);
   CHECK(r3.layers[0].luts == r3.luts);  // listed at the stage's first layer
   CHECK(r3.layers[1].luts == 0);
   // NAQS's "largest group" would be the largest single layer: less than what one bitstream must hold
@@ -133,6 +139,41 @@ TEST_CASE("pipelined_pe: one static bitstream: stages add LUTs, groups add cycle
   for (std::size_t l = 0; l < 3; ++l) lat3 += r3.layers[l].cycles + fill(l, r3.layers[l].cycles);
   CHECK(r3.latency_cycles == lat3);
   CHECK(r1.layers[2].name == "fc");
+}
+
+TEST_CASE("pipelined_pe: every layer's shell is priced: control and output registers, the classifier's M accumulators") {
+  // The hardware rtl::generate_verilog builds keeps, besides the PE array, each layer's control and its output pixel
+  // (a conv layer: (2 + pool) x M x out_bits register bits), and the classifier all M accumulators and the M logits
+  // (docs/fidelity.md#the-layer-shell: 12 designs' layers synthesized).
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto g = geometry(a);
+  const pipelined_pe<> model;
+  const auto d = model.device();
+  std::int64_t shell_luts = 0, shell_ffs = 0;
+  for (const auto& l : g) {
+    const auto s = fpga::detail::pe_layer_shell(d.family, l);
+    shell_luts += s.luts;
+    shell_ffs += s.ffs;
+    if (l.is_classifier) {
+      CHECK(s.ffs >= 2 * std::int64_t{l.out_channels} * fpga::detail::accumulator_bits(l));
+    } else {
+      CHECK(s.ffs >= (l.pool == 2 ? 3 : 2) * std::int64_t{l.out_channels} * l.out_bits * 8 / 10);
+    }
+    // it does not depend on the mapping: every (Tn, Tm) pays the same on top of its array
+    const auto base = fpga::detail::pe_layer(d, l, 1, 1), other = fpga::detail::pe_layer(d, l, 2, 2);
+    const auto arr1 = pe_array(d.family, 1, 1, l.act_bits, l.weight_bits, fpga::detail::accumulator_bits(l), l.out_bits);
+    const auto arr2 = pe_array(d.family, 2, 2, l.act_bits, l.weight_bits, fpga::detail::accumulator_bits(l), l.out_bits);
+    CHECK(base.luts - arr1.luts - (other.luts - arr2.luts) == (l.pool == 2 ? -max_pool_luts(d.family, l.out_bits) : 0));
+    // LUT6 fabric takes fewer LUTs for the same logic
+    CHECK(fpga::detail::pe_layer_shell(lut_family::lut6, l).luts < s.luts);
+  }
+  // the least design holds every shell: a LUT budget below their sum admits no mapping, even Tn = Tm = 1
+  const auto least = model.map(a, spec{});
+  REQUIRE(least.feasible);
+  CHECK(least.luts > shell_luts);
+  CHECK(least.ffs > shell_ffs);
+  CHECK_FALSE(model.best_mapping(a, spec{.max_luts = shell_luts}).has_value());
+  CHECK(model.best_mapping(a, spec{.max_luts = least.luts}).has_value());
 }
 
 TEST_CASE("pipelined_pe: the issue's example: a tight LUT budget no longer admits the larger group's LUTs") {

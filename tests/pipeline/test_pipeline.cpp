@@ -28,7 +28,7 @@ using formats = qn::fixed_point<qn::int_bits<1>, qn::frac_bits<1, 5>>;
 using hardware = fp::pipelined_pe<fp::cyclone_iv_ep4ce115, fp::clock_mhz<100>>;
 
 /// A spec that some genomes of the space meet and some do not.
-const hwnas::spec tight{.max_luts = 400, .min_fps = 20000};
+const hwnas::spec tight{.max_luts = 1100, .min_fps = 20000};
 
 hwnas::io::split_data tiny_data() { return {hwnas::test::bars(384, 1), hwnas::test::bars(96, 2), hwnas::test::bars(96, 3)}; }
 
@@ -88,7 +88,7 @@ TEST_CASE("make_pipeline: configured instances are the ones run() uses") {
   CHECK(settings["cost_model"]["clock_mhz"] == 125.0);
   CHECK(settings["strategy"]["name"] == "evolution");
   CHECK(settings["strategy"]["parameters"]["population"] == 7);
-  CHECK(settings["spec"]["max_luts"] == 400);
+  CHECK(settings["spec"]["max_luts"] == 1100);
   CHECK(settings["data"]["train"]["images"] == 384);
   // the data's fingerprint changes with one pixel
   auto other = data;

@@ -62,6 +62,52 @@ struct pe_mapping {
 
 namespace detail {
 
+namespace detail_shell {
+// Coefficients of pe_layer_shell (x100 where fractional): least squares over the 22 layers of the 7 designs priced
+// on LUT4 parts in docs/fidelity.md#the-layer-shell (tools/fit-layer-shell; held out one design at a time).
+inline constexpr std::int64_t conv_luts = 396;
+inline constexpr std::int64_t conv_ffs_per_pixel_bit_x100 = 82, conv_ffs_per_input_bit_x100 = 76, conv_ffs = 190;
+inline constexpr std::int64_t fc_luts_per_logit_bit_x100 = 180, fc_luts = 90;
+inline constexpr std::int64_t fc_ffs_per_input_bit_x100 = 417, fc_ffs = 89;
+inline constexpr std::int64_t lut6_per_lut4_x100 = 75;
+}  // namespace detail_shell
+
+/// The logic of a layer around its PE array, in the hardware rtl::generate_verilog builds (docs/hardware.md): the
+/// issue control (output position, pass and tile counters, the window-in-buffer test, the line buffer's row
+/// bookkeeping), the read-port register, the pipeline's valid/index registers, and the output pixel: a conv layer
+/// assembles its M outputs in a register (out_data, the tiles waiting for the last, and for pooling the even
+/// column's tiles: (2 + pool) x M x out_bits flip-flops); the classifier keeps all M accumulators (it reads its input
+/// once, in order) and registers the M logits (2 x M x acc flip-flops), with a running argmax.
+/// Fitted on yosys 0.23 synth_ice40 per-layer synthesis of the layers of 12 designs found by hwnas-codesign
+/// (tools/fidelity-runs; docs/fidelity.md#the-layer-shell), held-out rows checked; LUT4 figures (SB_LUT4 plus the
+/// SB_CARRY cells no LUT shares a cell with). For LUT6 families the LUTs are scaled by the LUT6/LUT4 ratio measured
+/// on the same designs (synth_xilinx against synth_ice40). The shell does not depend on (Tn, Tm).
+struct pe_shell_cost {
+  std::int64_t luts = 0, ffs = 0;
+};
+
+inline pe_shell_cost pe_layer_shell(lut_family family, const layer_geometry& g) noexcept {
+  pe_shell_cost c;
+  const std::int64_t M = g.out_channels, N = g.in_channels;
+  if (g.is_classifier) {
+    const std::int64_t logits = M * accumulator_bits(g);  // bits of the M accumulators, and of the logits register
+    const std::int64_t pixel_channels = N / std::max<std::int64_t>(g.in_pixels, 1);  // one input pixel's
+    c.ffs = 2 * logits + detail_shell::fc_ffs_per_input_bit_x100 * pixel_channels * g.act_bits / 100 +
+            detail_shell::fc_ffs;
+    c.luts = detail_shell::fc_luts_per_logit_bit_x100 * logits / 100 + detail_shell::fc_luts;
+  } else {
+    const std::int64_t pixel = (2 + (g.pool == 2 ? 1 : 0)) * M * g.out_bits;
+    c.ffs = detail_shell::conv_ffs_per_pixel_bit_x100 * pixel / 100 +
+            detail_shell::conv_ffs_per_input_bit_x100 * N * g.act_bits / 100 + detail_shell::conv_ffs;
+    c.luts = detail_shell::conv_luts;
+  }
+  if (family == lut_family::lut6) c.luts = c.luts * detail_shell::lut6_per_lut4_x100 / 100;
+  c.luts = std::max<std::int64_t>(c.luts, 0);
+  c.ffs = std::max<std::int64_t>(c.ffs, 0);
+  return c;
+}
+
+
 /// Resources and cycles of one layer mapped with (Tn, Tm).
 struct pe_layer_cost {
   std::int64_t luts = 0, ffs = 0, brams = 0, cycles = 0;  ///< brams in block RAM units (bram_units)
@@ -74,9 +120,10 @@ inline pe_layer_cost pe_layer(const device_info& d, const layer_geometry& g, std
   const int a = g.act_bits, w = g.weight_bits, ob = g.out_bits;
   const auto arr = pe_array(d.family, tn, tm, a, w, accumulator_bits(g), ob);
   const std::int64_t qn = ceil_div(reduction_length(g), tn), qm = ceil_div(g.out_channels, tm);
+  const auto shell = pe_layer_shell(d.family, g);
   pe_layer_cost c;
-  c.luts = arr.luts;
-  c.ffs = arr.ffs;
+  c.luts = arr.luts + shell.luts;
+  c.ffs = arr.ffs + shell.ffs;
   if (g.pool == 2) {
     c.luts += tm * max_pool_luts(d.family, ob);
     c.ffs += tm * ob;
@@ -145,14 +192,16 @@ struct pe_stage_cost {
 };
 
 /// What a stage's cost depends on besides (Tn, Tm): the largest widths of the layers it serves, whether any pools,
-/// and how many it serves.
+/// how many it serves, and the shells of those layers (each layer keeps its own control and output registers).
 struct pe_stage_shape {
   int a = 0, w = 0, acc = 0, out = 0;
   bool pool = false;
   std::int64_t served = 1;
+  pe_shell_cost shell;
 };
 
-inline pe_stage_shape stage_shape(const std::vector<layer_geometry>& g, const std::vector<std::size_t>& served) {
+inline pe_stage_shape stage_shape(const device_info& d, const std::vector<layer_geometry>& g,
+                                  const std::vector<std::size_t>& served) {
   pe_stage_shape sh;
   for (const auto l : served) {
     sh.a = std::max(sh.a, g[l].act_bits);
@@ -160,6 +209,9 @@ inline pe_stage_shape stage_shape(const std::vector<layer_geometry>& g, const st
     sh.acc = std::max(sh.acc, accumulator_bits(g[l]));
     sh.out = std::max(sh.out, g[l].out_bits);
     sh.pool = sh.pool || g[l].pool == 2;
+    const auto c = pe_layer_shell(d.family, g[l]);
+    sh.shell.luts += c.luts;
+    sh.shell.ffs += c.ffs;
   }
   sh.served = static_cast<std::int64_t>(served.size());
   return sh;
@@ -173,15 +225,15 @@ inline std::int64_t stage_column_luts(const device_info& d, const pe_stage_shape
 }
 inline std::int64_t stage_luts(const device_info& d, const pe_stage_shape& sh, std::int64_t tn, std::int64_t tm,
                                std::int64_t column_luts) noexcept {
-  return tm * column_luts + mux_bit_luts(d.family, sh.served) * tn * sh.a;
+  return tm * column_luts + mux_bit_luts(d.family, sh.served) * tn * sh.a + sh.shell.luts;
 }
 
 inline pe_stage_cost pe_stage(const device_info& d, const std::vector<layer_geometry>& g,
                               const std::vector<std::size_t>& served, std::int64_t tn, std::int64_t tm) noexcept {
-  const auto sh = stage_shape(g, served);
+  const auto sh = stage_shape(d, g, served);
   pe_stage_cost c;
   c.luts = stage_luts(d, sh, tn, tm, stage_column_luts(d, sh, tn));
-  c.ffs = pe_array(d.family, tn, tm, sh.a, sh.w, sh.acc, sh.out).ffs + (sh.pool ? tm * sh.out : 0);
+  c.ffs = pe_array(d.family, tn, tm, sh.a, sh.w, sh.acc, sh.out).ffs + (sh.pool ? tm * sh.out : 0) + sh.shell.ffs;
   return c;
 }
 
@@ -360,7 +412,7 @@ inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vect
     std::vector<std::int64_t> least(stages);
     std::int64_t least_sum = 0;
     for (std::size_t s = 0; s < stages; ++s) {
-      const auto sh = stage_shape(g, p.served[s]);
+      const auto sh = stage_shape(d, g, p.served[s]);
       least_sum += least[s] = stage_luts(d, sh, 1, 1, stage_column_luts(d, sh, 1));
     }
     const std::int64_t lut_budget = (!fastest && best) ? std::min(lim.luts, best_t.luts) : lim.luts;
@@ -380,7 +432,7 @@ inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vect
       auto& v = opts[s];
       auto& cs = cyc[s];
       const std::size_t ns = served.size();
-      const auto sh = stage_shape(g, served);
+      const auto sh = stage_shape(d, g, served);
       // per served layer, the index in its table of the lanes it uses at each candidate Tn, Tm
       std::vector<std::vector<std::size_t>> in(served.size()), im(served.size());
       for (std::size_t i = 0; i < served.size(); ++i) {

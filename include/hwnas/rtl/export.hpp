@@ -16,6 +16,7 @@
 #include "hwnas/core/atomic_file.hpp"
 #include "hwnas/core/error.hpp"
 #include "hwnas/fpga/hw_report.hpp"
+#include "hwnas/fpga/pipelined_pe.hpp"
 #include "hwnas/io/dataset.hpp"
 #include "hwnas/rtl/simulate.hpp"
 
@@ -177,6 +178,7 @@ inline nlohmann::json to_json(const design_plan& p) {
   nlohmann::json layers = nlohmann::json::array();
   for (std::size_t l = 0; l < p.layers.size(); ++l) {
     const auto& L = p.layers[l];
+    const auto shell = fpga::detail::pe_layer_shell(fpga::lut_family::lut4, L.g);
     layers.push_back({{"name", L.g.is_classifier ? std::string("fc") : std::string("conv") + std::to_string(l)},
                       {"Tn", L.tn},
                       {"Tm", L.tm},
@@ -187,7 +189,15 @@ inline nlohmann::json to_json(const design_plan& p) {
                       {"requantizer_shift", L.g.is_classifier ? nlohmann::json(nullptr) : nlohmann::json(L.shift)},
                       {"buffer", {{"words", L.buffer_words}, {"width", L.buffer_width}, {"read_ports", L.read_ports},
                                   {L.g.is_classifier ? "pixels" : "rows", L.buffer_rows}}},
-                      {"weights", {{"words", L.weight_words}, {"width", L.weight_width}}}});
+                      {"weights", {{"words", L.weight_words}, {"width", L.weight_width}}},
+                      // what tools/fit-layer-shell reads: the layer's shape and the model's shell on LUT4 fabric
+                      {"geometry", {{"pixel_channels", L.channels},
+                                    {"act_bits", L.g.act_bits},
+                                    {"out_channels", L.g.out_channels},
+                                    {"out_bits", L.g.out_bits},
+                                    {"pool", L.g.pool},
+                                    {"classifier", L.g.is_classifier}}},
+                      {"shell_lut4", {{"luts", shell.luts}, {"ffs", shell.ffs}}}});
   }
   return {{"input", {{"channels", p.input_channels}, {"bits", p.input_bits}}},
           {"classes", p.classes},

@@ -1,0 +1,110 @@
+"""tools/fit-layer-shell: recovers known shell coefficients from synthetic exports, holds out one design at a time,
+skips designs not priced on LUT4 parts and refuses directories without per-layer figures (python3 -m unittest,
+standard library; no tool is run)."""
+import importlib.machinery
+import importlib.util
+import io
+import json
+import os
+import sys
+import tempfile
+import unittest
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+TOOL = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "fit-layer-shell")
+loader = importlib.machinery.SourceFileLoader("fit_layer_shell", TOOL)
+spec = importlib.util.spec_from_loader("fit_layer_shell", loader)
+fls = importlib.util.module_from_spec(spec)
+loader.exec_module(fls)
+
+# The "true" shell of the synthetic designs: conv LUTs 400; conv FFs 0.8 pixel + 0.5 input + 150; classifier LUTs
+# 2 logits + 100; classifier FFs 2 logits + 4 input + 90.
+def true_shell(g, acc):
+    pixel = (2 + (1 if g["pool"] == 2 else 0)) * g["out_channels"] * g["out_bits"]
+    inp = g["pixel_channels"] * g["act_bits"]
+    logits = g["out_channels"] * acc
+    if g["classifier"]:
+        return 2 * logits + 100, 2 * logits + 4 * inp + 90
+    return 400, 0.8 * pixel + 0.5 * inp + 150
+
+
+def write_design(d: Path, device: str, layers: list, per_layer: bool = True) -> None:
+    """layers: (geometry, accumulator bits, array LUTs, array FFs); the measured figures are array + true shell;
+    the model's figures are array + a shell of 10 LUTs / 5 FFs that the tool must take out again."""
+    d.mkdir(parents=True)
+    plan, model, measured = [], [], {}
+    for i, (g, acc, al, af) in enumerate(layers):
+        name = "fc" if g["classifier"] else f"conv{i}"
+        plan.append({"name": name, "model_accumulator_bits": acc, "geometry": g,
+                     "shell_lut4": {"luts": 10, "ffs": 5}})
+        model.append({"name": name, "luts": al + 10, "ffs": af + 5})
+        sl, sf = true_shell(g, acc)
+        measured["hwnas_top_fc" if g["classifier"] else f"hwnas_top_l{i}"] = {"luts": round(al + sl),
+                                                                              "ffs": round(af + sf)}
+    (d / "export.json").write_text(json.dumps({"top": "hwnas_top", "plan": {"layers": plan},
+                                               "model": {"device": device, "layers": model}}))
+    flows = {"ice40": {"luts": 1, "layers": measured}} if per_layer else {"ice40": {"luts": 1}}
+    (d / "verify.json").write_text(json.dumps({"flows": flows}))
+
+
+def conv(m, ob, n, a, pool):
+    return {"pixel_channels": n, "act_bits": a, "out_channels": m, "out_bits": ob, "pool": pool, "classifier": False}
+
+
+def fc(m, c, a):
+    return {"pixel_channels": c, "act_bits": a, "out_channels": m, "out_bits": 0, "pool": 1, "classifier": True}
+
+
+class Fit(unittest.TestCase):
+    def designs(self, t: Path):
+        dirs = []
+        shapes = [(16, 4, 1, 8, 2, 12, 4), (8, 6, 16, 4, 1, 16, 3), (32, 3, 8, 5, 2, 20, 6), (12, 5, 4, 7, 1, 8, 5),
+                  (24, 2, 2, 3, 2, 10, 2)]
+        for k, (m, ob, n, a, pool, c, ca) in enumerate(shapes):
+            d = t / f"row{k + 1}"
+            write_design(d, "ice40-hx8k", [(conv(m, ob, n, a, pool), 15, 100 + 50 * k, 30 + 7 * k),
+                                           (fc(10, c, ca), 18 + k, 60 + 11 * k, 25 + k)])
+            dirs.append(str(d))
+        return dirs
+
+    def test_known_coefficients_are_recovered_and_held_out_errors_are_small(self):
+        with tempfile.TemporaryDirectory() as t:
+            dirs = self.designs(Path(t))
+            data = fls.load(dirs)
+            self.assertEqual(len(data), 10)
+            x = next(r for r in data if r["design"] == "row1" and not r["classifier"])
+            self.assertEqual(x["array_luts"], 100)  # the model's shell taken out again
+            for fig, is_fc, feats, fixed in fls.MODELS:
+                rows = [r for r in data if r["classifier"] == is_fc]
+                c = fls.fit(rows, fig, feats, fixed)
+                want = {("luts", False): [400], ("ffs", False): [0.8, 0.5, 150], ("luts", True): [2, 100],
+                        ("ffs", True): [4, 90]}[(fig, is_fc)]
+                for got, w in zip(c, want):
+                    self.assertAlmostEqual(got, w, delta=0.02 * abs(w) + 1.0)
+            out = io.StringIO()
+            sys.argv = ["fit-layer-shell", *dirs]
+            with redirect_stdout(out):
+                self.assertEqual(fls.main(), 0)
+            self.assertIn("held out: median", out.getvalue())
+
+    def test_other_fabrics_are_skipped_and_missing_per_layer_figures_refused(self):
+        with tempfile.TemporaryDirectory() as t:
+            dirs = self.designs(Path(t))
+            xc7 = Path(t) / "xc7"
+            write_design(xc7, "xc7z020", [(conv(8, 4, 1, 8, 2), 15, 100, 30)])
+            err = io.StringIO()
+            with redirect_stderr(err):
+                data = fls.load(dirs + [str(xc7)])
+            self.assertEqual(len(data), 10)
+            self.assertIn("not LUT4", err.getvalue())
+            flat = Path(t) / "flat"
+            write_design(flat, "ice40-up5k", [(conv(8, 4, 1, 8, 2), 15, 100, 30)], per_layer=False)
+            with redirect_stderr(io.StringIO()) as e, self.assertRaises(SystemExit) as x:
+                fls.load([str(flat)])
+            self.assertEqual(x.exception.code, 2)
+            self.assertIn("--per-layer", e.getvalue())
+
+
+if __name__ == "__main__":
+    unittest.main()
