@@ -67,6 +67,28 @@ class Rows(unittest.TestCase):
             self.assertIn("no export or verification", text)
 
 
+class Designs(unittest.TestCase):
+    def test_an_earlier_runs_mapping_is_exported_again(self):
+        with tempfile.TemporaryDirectory() as t:
+            src = Path(t) / "old" / "row1"
+            write_run(src, 1000, 3000, 30.02, 25)
+            plan = json.loads((src / "rtl" / "export.json").read_text())
+            plan["plan"]["layers"] = [{"Tn": 4, "Tm": 2}, {"Tn": 1, "Tm": 1}]
+            (src / "rtl" / "export.json").write_text(json.dumps(plan))
+            run_dir = Path(t) / "new" / "row1"
+            self.assertEqual(fr.write_mapping(src, run_dir), "")
+            self.assertEqual(json.loads((run_dir / "mapping.json").read_text()),
+                             {"layers": [{"Tn": 4, "Tm": 2}, {"Tn": 1, "Tm": 1}]})
+            cmd = fr.export_command(Path("/b"), fr.ROWS[0], run_dir, src)
+            self.assertEqual(cmd[0], "/b/examples/hwnas-export")
+            self.assertIn(str(src / "best_integer_network.json"), cmd)
+            self.assertEqual(cmd[cmd.index("--device") + 1], fr.ROWS[0][0])
+            self.assertEqual(cmd[cmd.index("--out") + 1], str(run_dir / "rtl"))
+            # a directory without a design says so, and writes nothing
+            self.assertIn("no design", fr.write_mapping(Path(t) / "nothing", Path(t) / "x"))
+            self.assertFalse((Path(t) / "x" / "mapping.json").exists())
+
+
 class CommandLine(unittest.TestCase):
     def run_tool(self, *args):
         return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True)
@@ -77,6 +99,15 @@ class CommandLine(unittest.TestCase):
         lines = r.stdout.strip().splitlines()
         self.assertEqual(len(lines), len(fr.ROWS))
         self.assertIn("--device ice40-hx8k --clock-mhz 25", lines[0])
+
+    def test_designs_list_prints_exports_and_a_bad_source_is_refused(self):
+        with tempfile.TemporaryDirectory() as t:
+            r = self.run_tool("--designs", t, "--only", "2", "--list", "--out", str(Path(t) / "out"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("hwnas-export --network " + str(Path(t) / "row2" / "best_integer_network.json"), r.stdout)
+            r = self.run_tool("--designs", str(Path(t) / "missing"), "--list")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("earlier run", r.stderr)
 
     def test_bad_rows_are_refused(self):
         for bad in ("0", "99", "x"):
