@@ -174,6 +174,11 @@ TEST_CASE("pipelined_pe: every layer's shell is priced: control and output regis
   CHECK(least.ffs > shell_ffs);
   CHECK_FALSE(model.best_mapping(a, spec{.max_luts = shell_luts}).has_value());
   CHECK(model.best_mapping(a, spec{.max_luts = least.luts}).has_value());
+  // and the report says what its LUTs cover
+  bool said = false;
+  for (const auto& [key, text] : least.assumptions)
+    said = said || (key == "LUT coverage" && text.find("shell") != std::string::npos);
+  CHECK(said);
 }
 
 TEST_CASE("pipelined_pe: the issue's example: a tight LUT budget no longer admits the larger group's LUTs") {
