@@ -104,6 +104,28 @@ class Fit(unittest.TestCase):
                 fls.load([str(flat)])
             self.assertEqual(x.exception.code, 2)
             self.assertIn("--per-layer", e.getvalue())
+            # a JSON file that is not an export is refused with a message, not a traceback
+            alien = Path(t) / "alien"
+            alien.mkdir()
+            (alien / "export.json").write_text('{"foo": 1}')
+            (alien / "verify.json").write_text("{}")
+            with redirect_stderr(io.StringIO()) as e, self.assertRaises(SystemExit) as x:
+                fls.load([str(alien)])
+            self.assertEqual(x.exception.code, 2)
+            self.assertIn("not an export", e.getvalue())
+
+    def test_fidelity_runs_rows_are_held_out_apart(self):
+        # tools/fidelity-runs writes rowN/rtl: every directory is named rtl, yet each is its own design
+        with tempfile.TemporaryDirectory() as t:
+            dirs = []
+            for k, d in enumerate(self.designs(Path(t))):
+                rtl = Path(t) / f"run/row{k + 1}/rtl"
+                rtl.parent.mkdir(parents=True)
+                Path(d).rename(rtl)
+                dirs.append(str(rtl))
+            data = fls.load(dirs)
+            self.assertEqual(len({x["key"] for x in data}), 5)
+            self.assertEqual(data[0]["design"], "row1/rtl")
 
 
 if __name__ == "__main__":
