@@ -183,7 +183,7 @@ struct ice40_hx8k {
   static constexpr std::int64_t dsps = 0;           ///< none
   static constexpr std::int64_t brams = 32;         ///< EBR (SB_RAM40_4K)
   static constexpr std::int64_t bram_bits = 4096;
-  static constexpr double fmax_mhz = 61.0;  ///< measured, see above: 61.77 MHz the slowest
+  static constexpr double fmax_mhz = 58.0;  ///< measured, see above: 58.40 MHz the slowest
   static constexpr std::array<bram_shape, 4> bram_shapes = ice40_ebr_shapes;
   /// No DSP blocks: a model that asks is told a product cannot go there (more units than the device has).
   static constexpr int dsps_per_multiplier(int, int) noexcept { return 1; }
