@@ -52,17 +52,29 @@ TEST_CASE("pipelined_pe: one layer's cost follows the formulas") {
   // ... plus the layer's shell (control and output registers; pe_layer_shell), whatever Tn and Tm
   const auto shell = fpga::detail::pe_layer_shell(lut_family::lut4, g[0]);
   CHECK(shell.luts > 0);
-  CHECK(cost.luts == tm * column + tm * max_pool_luts(lut_family::lut4, 4) + shell.luts);
-  // BRAM: weights (depth ceil(M/Tm) ceil(N K^2/Tn), width Tn Tm w) + line buffer ((K-1) W + K pixels of N a
-  // bits) + pool row buffer
+  // ... and the memories kept in logic: here the weight ROM, 3 * 14 = 42 words (<= logic_rom_max_depth) of Tn Tm w
+  // bits, 5 LUT4s per bit (logic_rom_bit_luts)
+  CHECK(cost.memory_luts == 2 * 4 * 5 * 5);
+  CHECK(cost.memory_ffs == 0);
+  CHECK(cost.luts == tm * column + tm * max_pool_luts(lut_family::lut4, 4) + shell.luts + cost.memory_luts);
+  // BRAM, as the RTL declares it: the line buffer (pe_buffer_rows = 4 rows of W = 8 pixels of N a bits), one copy
+  // per read port (Tn = 2 over N = 3 channels: the pass over products 2..3 reads pixels 0 and 1, 2 ports), and the
+  // pool's row (W/2 ceil(M/Tm) = 12 words of Tm out bits); the weights are in logic
   const auto shapes = d.bram_shapes;
-  CHECK(cost.brams == bram_blocks(shapes, 3 * 14, 2 * 4 * 5) + bram_blocks(shapes, 2 * 8 + 3, 3 * 6) +
-                          bram_blocks(shapes, 4 * 3, 4 * 4));
+  CHECK(fpga::detail::pe_buffer_rows(g[0]) == 4);
+  CHECK(cost.brams == 2 * bram_blocks(shapes, 4 * 8, 3 * 6) + bram_blocks(shapes, 4 * 3, 4 * 4));
   // Tn = 9 > N = 3 unrolls the window: 3 pixels per cycle from 3 copies of the line buffer
   const auto wide = fpga::detail::pe_layer(d, g[0], 9, tm);
   CHECK(wide.cycles == 3 * 3 * 8 * 8);
-  CHECK(wide.brams == bram_blocks(shapes, 3 * 3, 9 * 4 * 5) + 3 * bram_blocks(shapes, 2 * 8 + 3, 3 * 6) +
-                          bram_blocks(shapes, 4 * 3, 4 * 4));
+  CHECK(wide.brams == 3 * bram_blocks(shapes, 4 * 8, 3 * 6) + bram_blocks(shapes, 4 * 3, 4 * 4));
+  // Tn = 5 is not a multiple of N: the pass over products 5..9 straddles pixels 1, 2 and 3, 3 ports where
+  // ceil(Tn / N) = 2; the weight ROM (6 x 3 = 18 words) is in logic; Tn = 6 (aligned) reads 2 pixels a pass
+  CHECK(fpga::detail::pe_read_ports(5, 3, 27) == 3);
+  CHECK(fpga::detail::pe_layer(d, g[0], 5, tm).brams == 3 * bram_blocks(shapes, 4 * 8, 3 * 6) + bram_blocks(shapes, 4 * 3, 4 * 4));
+  CHECK(fpga::detail::pe_layer(d, g[0], 6, tm).brams == 2 * bram_blocks(shapes, 4 * 8, 3 * 6) + bram_blocks(shapes, 4 * 3, 4 * 4));
+  // with Tn = 1 the weight ROM is 3 * 27 = 81 words deep: block RAM
+  CHECK(fpga::detail::pe_layer(d, g[0], 1, tm).brams ==
+        bram_blocks(shapes, 3 * 27, 4 * 5) + bram_blocks(shapes, 4 * 8, 3 * 6) + bram_blocks(shapes, 4 * 3, 4 * 4));
   // Fully unrolled, reading the 64 input pixels one per cycle binds: 3 passes * 64 outputs = 192 > 64; with Tm = M,
   // one pass: max(64, 64)
   CHECK(fpga::detail::pe_layer(d, g[0], 27, 10).cycles == 64);
@@ -99,13 +111,14 @@ TEST_CASE("pipelined_pe: one static bitstream: stages add LUTs, groups add cycle
   CHECK(r3.layers[1].parallelism[1] == factor{"Tm", 4});
   CHECK(r3.layers[2].parallelism[1] == factor{"Tm", 4});
   CHECK(r3.layers[1].parallelism[3] == factor{"stage", 0});
-  std::int64_t shared_brams = 0;
+  std::int64_t shared_brams = 0, memory_luts = 0;
   for (std::size_t l = 0; l < 3; ++l) {
     const auto c = fpga::detail::pe_layer(d, g[l], fpga::detail::lanes_used(4, fpga::detail::reduction_length(g[l])),
                                           fpga::detail::lanes_used(4, g[l].out_channels));
     CHECK(r3.layers[l].cycles == c.cycles);
     sum_c += c.cycles;
     shared_brams += c.brams;
+    memory_luts += c.memory_luts;  // each layer's memories kept in logic (place_memory)
   }
   CHECK(r3.cycles == sum_c);
   CHECK(r3.brams == shared_brams + fpga::detail::pe_boundary_brams(d, g[0]) + fpga::detail::pe_boundary_brams(d, g[1]));
@@ -117,9 +130,12 @@ TEST_CASE("pipelined_pe: one static bitstream: stages add LUTs, groups add cycle
   // every layer keeps its own shell (control and output registers) on a shared stage
   std::int64_t shells = 0;
   for (std::size_t l = 0; l < 3; ++l) shells += fpga::detail::pe_layer_shell(lut_family::lut4, g[l]).luts;
-  CHECK(r3.luts == arr.luts + 4 * max_pool_luts(lut_family::lut4, 4) + mux + shells);
-  CHECK(r3.layers[0].luts == r3.luts);  // listed at the stage's first layer
-  CHECK(r3.layers[1].luts == 0);
+  CHECK(r3.luts == arr.luts + 4 * max_pool_luts(lut_family::lut4, 4) + mux + shells + memory_luts);
+  // the array is listed at the stage's first layer, each layer's memories at the layer
+  std::int64_t listed = 0;
+  for (const auto& lr : r3.layers) listed += lr.luts;
+  CHECK(listed == r3.luts);
+  CHECK(r3.layers[0].luts > r3.layers[1].luts + r3.layers[2].luts);
   // NAQS's "largest group" would be the largest single layer: less than what one bitstream must hold
   std::int64_t naqs = 0;
   for (std::size_t l = 0; l < 3; ++l)
@@ -163,7 +179,8 @@ TEST_CASE("pipelined_pe: every layer's shell is priced: control and output regis
     const auto base = fpga::detail::pe_layer(d, l, 1, 1), other = fpga::detail::pe_layer(d, l, 2, 2);
     const auto arr1 = pe_array(d.family, 1, 1, l.act_bits, l.weight_bits, fpga::detail::accumulator_bits(l), l.out_bits);
     const auto arr2 = pe_array(d.family, 2, 2, l.act_bits, l.weight_bits, fpga::detail::accumulator_bits(l), l.out_bits);
-    CHECK(base.luts - arr1.luts - (other.luts - arr2.luts) == (l.pool == 2 ? -max_pool_luts(d.family, l.out_bits) : 0));
+    CHECK(base.luts - base.memory_luts - arr1.luts - (other.luts - other.memory_luts - arr2.luts) ==
+          (l.pool == 2 ? -max_pool_luts(d.family, l.out_bits) : 0));
     // LUT6 fabric takes fewer LUTs for the same logic
     CHECK(fpga::detail::pe_layer_shell(lut_family::lut6, l).luts < s.luts);
   }

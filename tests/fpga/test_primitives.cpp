@@ -194,6 +194,63 @@ TEST_CASE("primitives: XC7 block RAM in halves (RAMB18) and LUT RAM, Cyclone IV 
   CHECK(deep.luts == 0);
 }
 
+TEST_CASE("primitives: the RTL's memories: shallow ones in logic, the rest in block RAM, one copy per read port") {
+  const auto ice = info_of<ice40_hx8k>(), x7 = info_of<xc7z020>();
+  // by depth only: a ROM up to 64 words, a RAM up to 4 (yosys 0.23's own choice on the iCE40)
+  CHECK(memory_in_logic(64, true));
+  CHECK_FALSE(memory_in_logic(65, true));
+  CHECK(memory_in_logic(4, false));
+  CHECK_FALSE(memory_in_logic(5, false));
+  // a deep memory: block RAM units times its read ports, nothing in logic
+  const auto lb = place_memory(ice, 84, 24, false, 3);
+  CHECK(lb.bram_units == 3 * bram_units(ice, 84, 24));
+  CHECK(lb.bram_units == 6);  // 256 x 16 blocks: 2 per copy
+  CHECK(lb.luts == 0);
+  CHECK(lb.ffs == 0);
+  CHECK(place_memory(x7, 84, 24, false, 2).bram_units == 2 * bram_units(x7, 84, 24));
+  // a shallow ROM: LUTs per output bit, one up to 16 words on a LUT4 (64 on a LUT6), then a tree with its muxes
+  CHECK(logic_rom_bit_luts(lut_family::lut4, 1) == 0);  // one word: constants
+  CHECK(logic_rom_bit_luts(lut_family::lut4, 16) == 1);
+  CHECK(logic_rom_bit_luts(lut_family::lut4, 17) == 3);
+  CHECK(logic_rom_bit_luts(lut_family::lut4, 64) == 7);
+  CHECK(logic_rom_bit_luts(lut_family::lut6, 64) == 1);
+  const auto rom = place_memory(ice, 40, 24, true);
+  CHECK(rom.bram_units == 0);
+  CHECK(rom.luts == 24 * 5);
+  CHECK(rom.ffs == 0);
+  // a shallow RAM: depth x width flip-flops, a depth:1 multiplexer per bit and read port
+  const auto ram = place_memory(ice, 4, 10, false, 2);
+  CHECK(ram.bram_units == 0);
+  CHECK(ram.ffs == 40);
+  CHECK(ram.luts == 2 * 10 * 3);
+  CHECK(place_memory(ice, 0, 10, true).luts == 0);
+  // never fewer block RAM units or logic LUTs for a wider memory of the same depth (the quotient-candidate argument)
+  for (std::int64_t depth = 1; depth <= 300; depth += 7)
+    for (std::int64_t width = 1; width < 80; ++width)
+      for (const bool r : {false, true}) {
+        const auto a = place_memory(ice, depth, width, r), b = place_memory(ice, depth, width + 1, r);
+        CHECK(a.bram_units <= b.bram_units);
+        CHECK(a.luts <= b.luts);
+      }
+}
+
+TEST_CASE("detail: read ports of a pass: the pixels its products straddle") {
+  // brute force: mark the pixels each pass touches
+  for (std::int64_t channels = 1; channels <= 9; ++channels)
+    for (const std::int64_t k : {1, 2, 3, 5}) {
+      const std::int64_t extent = channels * k * k;
+      for (std::int64_t tn = 1; tn <= extent; ++tn) {
+        std::int64_t most = 0;
+        for (std::int64_t lo = 0; lo < extent; lo += tn) {
+          std::set<std::int64_t> px;
+          for (std::int64_t i = lo; i < std::min(extent, lo + tn); ++i) px.insert(i / channels);
+          most = std::max<std::int64_t>(most, static_cast<std::int64_t>(px.size()));
+        }
+        CHECK(fpga::detail::pe_read_ports(tn, channels, extent) == most);
+      }
+    }
+}
+
 TEST_CASE("detail: quotient candidates are exactly the distinct ceil(x / q)") {
   for (int x = 1; x <= 400; ++x) {
     std::set<int> expect;

@@ -134,8 +134,9 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
           : "yosys 0.23 synth_intel tables (LUT4 without carry chains: adders cost about twice a carry chain's, a "
             "pessimistic bound)");
   r.assumptions.emplace_back("block RAM", dev.bram_half_shapes.empty()
-                                              ? "every memory in whole blocks of the device's shapes"
-                                              : "every memory in the fewest halves (RAMB18, 0.5 each) or whole blocks");
+                                              ? "a memory in block RAM takes whole blocks of the device's shapes"
+                                              : "a memory in block RAM takes the fewest halves (RAMB18, 0.5 each) "
+                                                "or whole blocks");
   const double hz = r.clock_mhz * 1e6;
   r.fps = r.cycles > 0 ? hz / static_cast<double>(r.cycles) : 0.0;
   r.latency_ms = static_cast<double>(r.latency_cycles) / hz * 1e3;

@@ -111,7 +111,34 @@ inline pe_shell_cost pe_layer_shell(lut_family family, const layer_geometry& g) 
 /// Resources and cycles of one layer mapped with (Tn, Tm).
 struct pe_layer_cost {
   std::int64_t luts = 0, ffs = 0, brams = 0, cycles = 0;  ///< brams in block RAM units (bram_units)
+  /// Of luts and ffs: the memories kept in logic (place_memory), which a stage's array cost (pe_stage) leaves out.
+  std::int64_t memory_luts = 0, memory_ffs = 0;
 };
+
+/// The memories of layer `g` at (Tn, Tm) as the generated RTL declares them (rtl/verilog.hpp), each placed by
+/// place_memory: the weight ROM (qm qn words of Tn Tm w bits), the input buffer (a conv layer's line buffer of
+/// pe_buffer_rows rows of W pixels, one copy per read port; the classifier's few pixels, in logic and priced by its
+/// shell), and the pool's row of pairs' maxima (W/2 qm words of Tm out bits). Read ports are counted at the least
+/// Tn with the same passes (lanes_used), the Tn the exporter builds for any Tn of that class.
+inline placed_memory pe_layer_memories(const device_info& d, const layer_geometry& g, std::int64_t tn,
+                                       std::int64_t tm) noexcept {
+  const std::int64_t extent = reduction_length(g);
+  const std::int64_t qn = ceil_div(extent, tn), qm = ceil_div(g.out_channels, tm);
+  placed_memory t;
+  auto add = [&](const placed_memory& m) {
+    t.bram_units += m.bram_units;
+    t.luts += m.luts;
+    t.ffs += m.ffs;
+  };
+  add(place_memory(d, qm * qn, tn * tm * g.weight_bits, true));
+  if (!g.is_classifier) {
+    const std::int64_t ports = pe_read_ports(ceil_div(extent, qn), g.in_channels, extent);
+    add(place_memory(d, std::int64_t{pe_buffer_rows(g)} * g.in_width, std::int64_t{g.in_channels} * g.act_bits, false,
+                     ports));
+  }
+  if (g.pool == 2) add(place_memory(d, std::max<std::int64_t>(std::int64_t{g.pooled_width} * qm, 1), tm * g.out_bits, false));
+  return t;
+}
 
 /// The cost of layer `g` with a Tn x Tm array, Tn over the N*K*K products of an output value (the input channels
 /// and the window), Tm over the M output channels (see the file comment; docs/cost-models.md#pipelined-pe).
@@ -121,18 +148,19 @@ inline pe_layer_cost pe_layer(const device_info& d, const layer_geometry& g, std
   const auto arr = pe_array(d.family, tn, tm, a, w, accumulator_bits(g), ob);
   const std::int64_t qn = ceil_div(reduction_length(g), tn), qm = ceil_div(g.out_channels, tm);
   const auto shell = pe_layer_shell(d.family, g);
+  const auto mem = pe_layer_memories(d, g, tn, tm);
   pe_layer_cost c;
-  c.luts = arr.luts + shell.luts;
-  c.ffs = arr.ffs + shell.ffs;
+  c.memory_luts = mem.luts;
+  c.memory_ffs = mem.ffs;
+  c.luts = arr.luts + shell.luts + mem.luts;
+  c.ffs = arr.ffs + shell.ffs + mem.ffs;
   if (g.pool == 2) {
     c.luts += tm * max_pool_luts(d.family, ob);
     c.ffs += tm * ob;
   }
   // compute, or read the input one pixel per cycle, whichever takes longer
   c.cycles = std::max(qm * qn * g.out_height * g.out_width, read_cycles(g));
-  c.brams = bram_units(d, qm * qn, tn * tm * w)  // weights, Tn*Tm per read
-            + line_buffer_memory(d, g, tn).bram_units;
-  if (g.pool == 2) c.brams += bram_units(d, std::int64_t{g.pooled_width} * qm, tm * ob);
+  c.brams = mem.bram_units;
   return c;
 }
 
@@ -273,6 +301,8 @@ inline pe_totals pe_cost(const device_info& d, const std::vector<layer_geometry>
                               lanes_used(stage_tm[s], g[l].out_channels));
       interval = std::max(interval, c.cycles);
       t.brams += c.brams;
+      t.luts += c.memory_luts;  // the stage's cost (pe_stage) has the arrays, not the layers' memories
+      t.ffs += c.memory_ffs;
       if (layers) (*layers)[l] = c;
     }
     t.cycles += interval;
@@ -453,17 +483,18 @@ inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vect
           o.tn = tns[x];
           o.tm = tms[y];
           o.luts = stage_luts(d, sh, o.tn, o.tm, column);
-          if (o.luts > cap) break;  // rises with Tm
+          if (o.luts > cap) break;  // the array rises with Tm (the memories in logic need not: added below)
           o.at = cs.size();
           bool over = false;
           for (std::size_t i = 0; i < ns; ++i) {
             const auto& t = table[served[i]];
             const auto& c = t.cost[in[i][x] * t.tm.size() + im[i][y]];
             o.brams += c.brams;
+            o.luts += c.memory_luts;
             cs.push_back(c.cycles);
             over = over || c.cycles > ccap;
           }
-          if (!over && o.brams <= lim.brams)
+          if (!over && o.brams <= lim.brams && o.luts <= cap)
             v.push_back(o);
           else
             cs.resize(o.at);
@@ -728,6 +759,7 @@ inline std::optional<pe_mapping> pe_search_ref(const device_info& d, const std::
           pe_cost(d, g, p, one_tn, one_tm, &layers, &cost);
           o.luts = cost[s].luts;
           for (const auto l : p.served[s]) {
+            o.luts += layers[l].memory_luts;  // the layers' memories in logic (not in the stage's cost)
             o.brams += layers[l].brams;
             o.cycles.push_back(layers[l].cycles);
           }
@@ -1154,8 +1186,8 @@ class pipelined_pe : public detail::model_base<D, Clock> {
       lr.name = detail::layer_name(g[l], l);
       lr.parallelism = {{"Tn", eff.layers[l].tn}, {"Tm", eff.layers[l].tm}, {"group", p.group[l]},
                         {"stage", p.stage[l]}};
-      lr.luts = owner ? stages[st].luts : 0;
-      lr.ffs = owner ? stages[st].ffs : 0;
+      lr.luts = (owner ? stages[st].luts : 0) + layers[l].memory_luts;  // its array (if it owns it), its memories
+      lr.ffs = (owner ? stages[st].ffs : 0) + layers[l].memory_ffs;
       lr.brams = detail::blocks(device(), layers[l].brams);
       lr.cycles = layers[l].cycles;
       r.layers.push_back(std::move(lr));
@@ -1177,6 +1209,9 @@ class pipelined_pe : public detail::model_base<D, Clock> {
         {"read ports", "one input pixel (all its channels) per cycle into every layer; boundary maps stored one "
                        "pixel per word"},
         {"multipliers", "LUTs (no DSPs), as Lu et al. 2019"},
+        {"memories", "as the exported RTL declares them: block RAM, a copy per read port, except ROMs of <= " +
+                         std::to_string(logic_rom_max_depth) + " words and RAMs of <= " +
+                         std::to_string(logic_ram_max_depth) + " words, kept in logic (LUTs, flip-flops)"},
         {"latency", "first input pixel to class at the design's rate: each group's interval plus its layers' fills"}};
     detail::finish_report(r, device(), s, lim);
     return r;

@@ -256,6 +256,49 @@ constexpr memory_cost memory(const device_info& d, std::int64_t depth, std::int6
   return {bram_units(d, depth, width), 0};
 }
 
+/// The deepest ROM the generated RTL keeps in logic (`rom_style = "logic"`), and the deepest RAM
+/// (`ram_style = "logic"`); deeper ones go to block RAM (`"block"`). The RTL states the choice on every memory, so
+/// synthesis and the model agree by construction; the depths are yosys 0.23's own choice on the iCE40 with no
+/// attribute (memory_libmap's default costs, measured on 16-bit memories: a ROM stays in logic up to 64 words, a RAM
+/// up to 4). Depth only, not width, so that a wider Tn or Tm at the same passes never moves a memory out of block
+/// RAM (the quotient-candidate argument).
+inline constexpr std::int64_t logic_rom_max_depth = 64;
+inline constexpr std::int64_t logic_ram_max_depth = 4;
+
+/// Whether the generated RTL keeps a memory of `depth` words in logic: a ROM (`rom`) up to logic_rom_max_depth, a
+/// RAM up to logic_ram_max_depth.
+constexpr bool memory_in_logic(std::int64_t depth, bool rom) noexcept {
+  return depth <= (rom ? logic_rom_max_depth : logic_ram_max_depth);
+}
+
+/// LUTs of one output bit of a ROM of `depth` words kept in logic: one LUT (depth <= 16 on a LUT4, <= 64 on a
+/// LUT6), else a tree of them and its 2:1 (LUT4) or 4:1 (LUT6) multiplexers. Measured with yosys 0.23 on random
+/// 32-bit ROMs (synth_ice40): 1.0, 3.3, 6.0, 7.8 LUT4s per bit at 16, 32, 48, 64 words; this gives 1, 3, 5, 7.
+constexpr std::int64_t logic_rom_bit_luts(lut_family family, std::int64_t depth) noexcept {
+  if (depth <= 1) return 0;
+  const std::int64_t per = family == lut_family::lut6 ? 64 : 16, leaves = ceil_div(depth, per);
+  return leaves + (family == lut_family::lut6 ? ceil_div(leaves - 1, 3) : leaves - 1);
+}
+
+/// A memory the generated RTL declares, as synthesis builds it (memory_in_logic): in block RAM, one copy per read
+/// port (a block RAM has one read port: iCE40 SB_RAM40_4K, XC7 RAMB18E1 in simple dual-port mode), or in logic: a
+/// ROM in LUTs (logic_rom_bit_luts per bit), a RAM in depth x width flip-flops with a depth:1 multiplexer per bit
+/// and read port. (depth words, width bits, ports read ports.)
+struct placed_memory {
+  std::int64_t bram_units = 0;  ///< block RAM units (bram_units)
+  std::int64_t luts = 0, ffs = 0;
+};
+constexpr placed_memory place_memory(const device_info& d, std::int64_t depth, std::int64_t width, bool rom,
+                                     std::int64_t ports = 1) noexcept {
+  if (depth <= 0 || width <= 0) return {};
+  if (!memory_in_logic(depth, rom)) return {ports * bram_units(d, depth, width), 0, 0};
+  if (rom) return {0, ports * width * logic_rom_bit_luts(d.family, depth), 0};
+  auto mux = [&](std::int64_t inputs) {
+    return inputs <= 1 ? 0 : d.family == lut_family::lut6 ? ceil_div(inputs - 1, 3) : inputs - 1;
+  };
+  return {0, ports * width * mux(depth), depth * width};
+}
+
 /// LUTs one product costs inside a PE array: the multiplier table's, except for a bipolar 1-bit weight, whose
 /// product w ? a : -a is the activation's bits conditionally inverted (a LUTs) with the +1 of the negation joining
 /// the adder tree as one more bit (the table's standalone a x 1 multiplier pays for a separate incrementer).

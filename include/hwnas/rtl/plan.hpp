@@ -74,26 +74,15 @@ inline int signed_bits_for(std::int64_t bound) {
   return b;
 }
 
-/// Distinct pixels (window taps) the passes of a layer read in one cycle, at most.
+/// Distinct pixels (window taps) the passes of a layer read in one cycle, at most (fpga::detail::pe_read_ports).
 inline int read_ports_of(std::int64_t tn, std::int64_t channels, std::int64_t extent) {
-  std::int64_t best = 1;
-  for (std::int64_t p = 0; p * tn < extent; ++p) {
-    const std::int64_t lo = p * tn, hi = std::min(extent, lo + tn) - 1;
-    best = std::max(best, hi / channels - lo / channels + 1);
-  }
-  return static_cast<int>(best);
+  return static_cast<int>(fpga::detail::pe_read_ports(tn, channels, extent));
 }
 
 }  // namespace detail
 
-/// Default rows of a conv layer's circular line buffer: the K rows of a window and the `stride` rows the next
-/// output row needs, or, when more, the rows the last window of a frame holds plus the rows the next frame's first
-/// window needs (so that the next frame can stream in while the last output row is computed).
-inline int default_buffer_rows(const layer_geometry& g) {
-  const int last_rows = g.in_height - std::max((g.out_height - 1) * g.stride - g.pad_top, 0);
-  const int first_rows = std::min(g.kernel - g.pad_top, g.in_height);
-  return std::max(g.kernel + g.stride, last_rows + first_rows);
-}
+/// Default rows of a conv layer's circular line buffer (fpga::detail::pe_buffer_rows, which the cost model prices).
+inline int default_buffer_rows(const layer_geometry& g) { return fpga::detail::pe_buffer_rows(g); }
 
 /// Plans the hardware of `net` under `mapping` (one entry per compute layer; see fpga::pe_mapping).
 /// @throws hwnas::invalid_argument when the mapping does not fit the network (fpga::detail::check_mapping's
@@ -118,9 +107,10 @@ inline design_plan make_plan(const nn::integer_network& net, const fpga::pe_mapp
     const auto& L = layers[l];
     layer_plan p;
     p.g = g;
-    p.tn = mapping.layers[l].tn;
-    p.tm = mapping.layers[l].tm;
+    // the least Tn (Tm) with the mapping's passes (tiles): what the cost model prices a layer's memories at
     const std::int64_t extent = fpga::detail::reduction_length(g);
+    p.tn = static_cast<int>(fpga::detail::lanes_used(mapping.layers[l].tn, extent));
+    p.tm = static_cast<int>(fpga::detail::lanes_used(mapping.layers[l].tm, g.out_channels));
     p.passes = fpga::ceil_div(extent, p.tn);
     p.tiles = fpga::ceil_div(g.out_channels, p.tm);
     p.model_acc_bits = fpga::detail::accumulator_bits(g);

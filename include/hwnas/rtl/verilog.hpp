@@ -4,7 +4,8 @@
 /// describes (docs/cost-models.md#pipelined-pe, docs/hardware.md), generated from rtl::design_plan.
 ///
 /// Per conv layer: a circular line buffer of input rows (one pixel of N channels per word, one read port per pixel a
-/// pass reads), a weight ROM of qm qn words of Tn Tm w bits (`$readmemh`, a block RAM for synthesis), and a Tn x Tm
+/// pass reads), a weight ROM of qm qn words of Tn Tm w bits (`$readmemh`), each memory with the placement attribute
+/// the cost model prices (memory_style: block RAM, or logic when shallow, fpga::memory_in_logic), and a Tn x Tm
 /// PE array: registered products, per column an adder tree whose levels grow a bit each, an accumulator that starts
 /// from the bias, and a requantizer (round half away from zero, ReLU, saturate; docs/fixed-point.md); then the 2x2
 /// max-pool (a register of one output pixel's tiles and a row buffer of half a row) and a registered output pixel.
@@ -65,6 +66,14 @@ struct verilog_design {
 namespace detail {
 
 inline std::string ud(int width, std::int64_t v) { return std::to_string(width) + std::string("'d") + std::to_string(v); }
+
+/// The synthesis attribute that places a memory of `depth` words where the cost model prices it
+/// (fpga::memory_in_logic, fpga::place_memory): `rom_style` / `ram_style` "logic" or "block" (yosys, Vivado and
+/// Quartus read these names), then a space.
+inline std::string memory_style(std::int64_t depth, bool rom, bool force_logic = false) {
+  const bool logic = force_logic || fpga::memory_in_logic(depth, rom);
+  return std::string("(* ") + (rom ? "rom_style" : "ram_style") + " = \"" + (logic ? "logic" : "block") + "\" *) ";
+}
 
 /// `expr` (a simple name, `from` bits wide) as a `to`-bit expression: zero-extended or its low bits.
 inline std::string fit(const std::string& expr, int from, int to) {
@@ -380,7 +389,7 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
   v << "  // line buffer: a circular buffer of " << KR << " rows; D = rows from the oldest row still needed to the row "
        "being written\n  // (signed: negative while the writer still fills rows no window reads, once the compute has "
        "moved past them)\n";
-  v << "  reg [" << N * A - 1 << ":0] lb [0:" << KR * W - 1 << "];\n";
+  v << "  " << memory_style(std::int64_t{KR} * W, false) << "reg [" << N * A - 1 << ":0] lb [0:" << KR * W - 1 << "];\n";
   v << "  reg [" << CW - 1 << ":0] wr_col;\n  reg [" << SW - 1 << ":0] wr_slot;\n  reg signed [" << DSW - 1 << ":0] D;\n";
   v << "  wire [" << YW - 1 << ":0] freed_rows;\n";
   v << "  assign in_ready = D < " << DSW << "'sd" << KR << ";\n";
@@ -512,7 +521,7 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
   }
   // ---- weights
   v << "\n  // weights: word j*" << QN << " + p holds the Tn x Tm codes of tile j, pass p\n";
-  v << "  reg [" << L.weight_width - 1 << ":0] wrom [0:" << QN * QM - 1 << "];\n";
+  v << "  " << memory_style(QN * QM, true) << "reg [" << L.weight_width - 1 << ":0] wrom [0:" << QN * QM - 1 << "];\n";
   v << "  initial $readmemh(\"" << mem_file << "\", wrom);\n";
   v << "  reg [" << L.weight_width - 1 << ":0] w1;\n  always @(posedge clk) if (en) w1 <= wrom[wa];\n";
   // ---- stage registers
@@ -553,7 +562,8 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
     const int PAW = counter_bits(std::max<std::int64_t>(std::int64_t{CP} * QM - 1, 1));
     v << "  // 2x2 max-pool: hreg keeps the tiles of an even column, prow the pairs' maxima of an even row\n";
     v << "  reg [" << QM * TB - 1 << ":0] hreg;\n";
-    v << "  reg [" << TB - 1 << ":0] prow [0:" << std::max<std::int64_t>(std::int64_t{CP} * QM, 1) - 1 << "];\n";
+    const std::int64_t prow_depth = std::max<std::int64_t>(std::int64_t{CP} * QM, 1);
+    v << "  " << memory_style(prow_depth, false) << "reg [" << TB - 1 << ":0] prow [0:" << prow_depth - 1 << "];\n";
     // address (ox/2)*QM + j
     for (const char* st : {"2", "3"}) {
       const std::string oxs = std::string("ox") + st, js = std::string("j") + st;
@@ -613,7 +623,7 @@ inline std::string classifier_module(const std::string& name, const std::string&
     << "  input wire [" << CH * A - 1 << ":0] in_data,\n  output reg out_valid,\n  input wire out_ready,\n"
     << "  output reg [" << M * ACC - 1 << ":0] out_logits,\n  output reg [" << CB - 1 << ":0] out_class\n);\n";
   v << "  wire en = !out_valid || out_ready;\n";
-  v << "  reg [" << CH * A - 1 << ":0] lb [0:" << RB - 1 << "];\n  reg [" << SW - 1 << ":0] wr_slot, lo_slot;\n  reg ["
+  v << "  " << memory_style(RB, false, true) << "reg [" << CH * A - 1 << ":0] lb [0:" << RB - 1 << "];\n  reg [" << SW - 1 << ":0] wr_slot, lo_slot;\n  reg ["
     << DW - 1 << ":0] D;  // pixels from the oldest one still needed to the one being written\n";
   v << "  wire [" << DW - 1 << ":0] freed;\n  assign in_ready = D < " << ud(DW, RB) << ";\n";
   v << "  wire wr_fire = in_valid && in_ready;\n";
@@ -671,7 +681,7 @@ inline std::string classifier_module(const std::string& name, const std::string&
     v << "  wire unused_rq" << q << " = &{1'b0, rq" << q << "};  // a port may read only some channels\n";
     v << "  always @(posedge clk) if (en) padr[" << q << "] <= 1'b0;\n";
   }
-  v << "  reg [" << L.weight_width - 1 << ":0] wrom [0:" << QN * QM - 1 << "];\n";
+  v << "  " << memory_style(QN * QM, true) << "reg [" << L.weight_width - 1 << ":0] wrom [0:" << QN * QM - 1 << "];\n";
   v << "  initial $readmemh(\"" << mem_file << "\", wrom);\n";
   v << "  reg [" << L.weight_width - 1 << ":0] w1;\n  always @(posedge clk) if (en) w1 <= wrom[wa];\n";
   v << "  reg v1, v2, v3, first1, first2, last1, last2;\n  reg [" << C0W - 1 << ":0] c01;\n  reg [" << JW - 1

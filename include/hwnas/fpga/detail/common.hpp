@@ -108,6 +108,28 @@ inline memory_cost line_buffer_memory(const device_info& d, const layer_geometry
   return {copies * one.bram_units, copies * one.luts};
 }
 
+/// Distinct pixels (window taps, or the classifier's input pixels) one pass of a pipelined_pe layer reads, at most,
+/// over its passes: pass p takes products [p Tn, p Tn + Tn) of the `extent`, `channels` per pixel. This is the
+/// number of read ports of the layer's input buffer in the generated RTL (rtl/plan.hpp), each a copy of the buffer
+/// in block RAM. Not monotone in Tn (an aligned Tn = k N reads k pixels, Tn = k N - 1 may straddle k + 1).
+inline std::int64_t pe_read_ports(std::int64_t tn, std::int64_t channels, std::int64_t extent) noexcept {
+  std::int64_t best = 1;
+  for (std::int64_t p = 0; p * tn < extent; ++p) {
+    const std::int64_t lo = p * tn, hi = std::min(extent, lo + tn) - 1;
+    best = std::max(best, hi / channels - lo / channels + 1);
+  }
+  return best;
+}
+
+/// Rows of a conv layer's circular line buffer in the generated RTL: the K rows of a window and the `stride` rows
+/// the next output row needs, or, when more, the rows the last window of a frame holds plus the rows the next
+/// frame's first window needs (so that the next frame can stream in while the last output row is computed).
+inline int pe_buffer_rows(const layer_geometry& g) noexcept {
+  const int last_rows = g.in_height - std::max((g.out_height - 1) * g.stride - g.pad_top, 0);
+  const int first_rows = std::min(g.kernel - g.pad_top, g.in_height);
+  return std::max(g.kernel + g.stride, last_rows + first_rows);
+}
+
 /// The parallelism factors worth trying for an extent x: T = ceil(x / q) for q = 1..x, ascending and distinct
 /// (about 2*sqrt(x) values). Any other T in 1..x takes as many passes ceil(x / T) as the next smaller candidate and
 /// costs at least as much, so a search over these is as good as over 1..x.
