@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <map>
 #include <set>
+#include <utility>
 
 #include "hwnas/core/rng.hpp"
 #include "hwnas/fpga/calibration_tables.hpp"
@@ -232,6 +234,71 @@ TEST_CASE("primitives: the RTL's memories: shallow ones in logic, the rest in bl
         CHECK(a.bram_units <= b.bram_units);
         CHECK(a.luts <= b.luts);
       }
+}
+
+namespace {
+/// The guillotine tiling without the strip shortcut, for the check below: the iCE40's modes, 4096 x 1 included.
+std::int64_t tiling_ref(std::int64_t d, std::int64_t w, std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t>& memo) {
+  static const std::int64_t modes[5][2] = {{256, 16}, {512, 8}, {1024, 4}, {2048, 2}, {4096, 1}};
+  if (d <= 0 || w <= 0) return 0;
+  for (const auto& m : modes)
+    if (d <= m[0] && w <= m[1]) return 1;
+  if (const auto it = memo.find({d, w}); it != memo.end()) return it->second;
+  std::int64_t best = -1;
+  for (const auto& m : modes) {
+    if (w > m[1]) {
+      const auto c = tiling_ref(d, m[1], memo) + tiling_ref(d, w - m[1], memo);
+      if (best < 0 || c < best) best = c;
+    }
+    if (d > m[0]) {
+      const auto c = tiling_ref(m[0], w, memo) + tiling_ref(d - m[0], w, memo);
+      if (best < 0 || c < best) best = c;
+    }
+  }
+  return memo[{d, w}] = best;
+}
+}  // namespace
+
+TEST_CASE("primitives: block RAM packed as yosys packs it: modes mixed across width and depth") {
+  const auto ice = info_of<ice40_hx8k>(), x7 = info_of<xc7z020>();
+  // yosys 0.23 synth_ice40 on ROMs of random words (docs/cost-models.md#bram): one mode alone takes more
+  CHECK(bram_units_packed(ice, 15680, 3) == 12);  // one mode: 16
+  CHECK(bram_blocks(ice.bram_shapes, 15680, 3) == 16);
+  CHECK(bram_units_packed(ice, 1362, 33) == 13);  // one mode: 15
+  CHECK(bram_units_packed(ice, 2231, 20) == 12);
+  CHECK(bram_units_packed(ice, 5000, 3) == 4);    // 4096 rows in 3 x (4096 x 1), 904 rows in one 1024 x 4
+  CHECK(bram_units_packed(ice, 5000, 5) == 7);
+  CHECK(bram_units_packed(ice, 9000, 1) == 3);
+  CHECK(bram_units_packed(ice, 300, 20) == 3);
+  CHECK(bram_units_packed(ice, 714, 26) == 6);    // yosys: 5 (the one case of 16 below this count)
+  CHECK(bram_units_packed(ice, 0, 4) == 0);
+  // XC7: halves cost 1 unit, whole blocks 2
+  CHECK(bram_units_packed(x7, 512, 36) == 1);
+  CHECK(bram_units_packed(x7, 512, 72) == 2);
+  CHECK(bram_units_packed(x7, 600, 36) == 2);
+  CHECK(bram_units_packed(x7, 100, 720) == 20);
+  // never more than one mode alone, never below the bits; monotone; the strips of wide memories lose nothing
+  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> memo;
+  for (std::int64_t depth = 1; depth <= 9000; depth += 373)
+    for (std::int64_t width = 1; width <= 100; width += 3) {
+      const auto u = bram_units_packed(ice, depth, width);
+      CAPTURE(depth);
+      CAPTURE(width);
+      CHECK(u <= bram_units(ice, depth, width));
+      CHECK(u * 4096 >= depth * width);
+      CHECK(u <= bram_units_packed(ice, depth + 100, width));
+      CHECK(u <= bram_units_packed(ice, depth, width + 1));
+      CHECK(u == tiling_ref(depth, width, memo));
+    }
+  // deep memories: cut into strips of the deepest mode first, as many blocks as the full tiling
+  for (std::int64_t depth = 16000; depth <= 40000; depth += 2987)
+    for (const std::int64_t width : {1, 3, 7, 16, 21}) {
+      CAPTURE(depth);
+      CAPTURE(width);
+      CHECK(bram_units_packed(ice, depth, width) == tiling_ref(depth, width, memo));
+    }
+  // and a huge one answers at once (131,072 x 1000 words: the strips)
+  CHECK(bram_units_packed(ice, 131072000, 4) == 131072000 / 1024);
 }
 
 TEST_CASE("detail: read ports of a pass: the pixels its products straddle") {

@@ -52,11 +52,11 @@ std::size_t arrays_in(const std::string& text) {
   return static_cast<std::size_t>(std::distance(std::sregex_iterator(text.begin(), text.end(), arr), std::sregex_iterator()));
 }
 
-/// Block RAM units the declared memories take on `d`: each block memory's units times its read ports.
+/// Block RAM units the declared memories take on `d`: each block memory's (packed) units times its read ports.
 std::int64_t declared_units(const fpga::device_info& d, const std::vector<declared_memory>& mems) {
   std::int64_t u = 0;
   for (const auto& m : mems)
-    if (!m.logic) u += m.read_ports * fpga::bram_units(d, m.depth, m.width);
+    if (!m.logic) u += m.read_ports * fpga::bram_units_packed(d, m.depth, m.width);
   return u;
 }
 

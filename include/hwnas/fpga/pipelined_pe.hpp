@@ -121,7 +121,7 @@ struct pe_layer_cost {
 /// shell), and the pool's row of pairs' maxima (W/2 qm words of Tm out bits). Read ports are counted at the least
 /// Tn with the same passes (lanes_used), the Tn the exporter builds for any Tn of that class.
 inline placed_memory pe_layer_memories(const device_info& d, const layer_geometry& g, std::int64_t tn,
-                                       std::int64_t tm) noexcept {
+                                       std::int64_t tm) {
   const std::int64_t extent = reduction_length(g);
   const std::int64_t qn = ceil_div(extent, tn), qm = ceil_div(g.out_channels, tm);
   placed_memory t;
@@ -143,7 +143,7 @@ inline placed_memory pe_layer_memories(const device_info& d, const layer_geometr
 /// The cost of layer `g` with a Tn x Tm array, Tn over the N*K*K products of an output value (the input channels
 /// and the window), Tm over the M output channels (see the file comment; docs/cost-models.md#pipelined-pe).
 inline pe_layer_cost pe_layer(const device_info& d, const layer_geometry& g, std::int64_t tn,
-                              std::int64_t tm) noexcept {
+                              std::int64_t tm) {
   const int a = g.act_bits, w = g.weight_bits, ob = g.out_bits;
   const auto arr = pe_array(d.family, tn, tm, a, w, accumulator_bits(g), ob);
   const std::int64_t qn = ceil_div(reduction_length(g), tn), qm = ceil_div(g.out_channels, tm);

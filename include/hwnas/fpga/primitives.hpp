@@ -14,7 +14,11 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <numeric>
 #include <span>
+#include <unordered_map>
+#include <vector>
 
 #include "hwnas/fpga/calibration_tables.hpp"
 #include "hwnas/fpga/devices.hpp"
@@ -225,6 +229,122 @@ constexpr std::int64_t bram_units(const device_info& d, std::int64_t depth, std:
   return d.bram_half_shapes.empty() ? whole : std::min(whole, bram_blocks(d.bram_half_shapes, depth, width));
 }
 
+/// Block RAM units of a memory of `depth` words of `width` bits as a synthesis tool packs it: the fewest over
+/// guillotine tilings of the depth x width rectangle by block modes (a cut splits the width, blocks side by side, or
+/// the depth, blocks stacked behind an output multiplexer), each tile one block in one mode. The modes are the
+/// device's shapes (a whole block: bram_units_per_block() units; XC7 halves: 1) and, as yosys emulates them, each
+/// even-width shape made twice as deep and half as wide (read the wider word, pick by an address bit): the iCE40's
+/// 4096 x 1. yosys 0.23 synth_ice40 packs this way: 15680 x 3 takes 12 EBRs (one mode alone: 16), 1362 x 33 takes
+/// 13 (one mode: 15); measured on 16 random ROMs it equals this count in 15 and is one block below it in one (714 x
+/// 26: 5 against 6), so the count is never below synthesis there. Memories over 4 times the widest mode's width
+/// (the deepest mode's depth) are cut into strips of that width (depth) first. Monotone in depth and width. 0 for an
+/// empty memory.
+namespace detail {
+/// bram_units_packed's tiling for one device, tabulated per thread: the searches ask for many memories. Every mode's
+/// depth is a multiple of g (their gcd), so a cut in depth keeps a depth's residue mod g: per residue r a table
+/// of the fewest units for depths r, r + g, ... up to 4 x the deepest mode and widths up to 4 x the widest, filled
+/// in rising depth and width (a cut's pieces are smaller) the first time that residue is asked for.
+struct bram_packer {
+  struct mode {
+    std::int64_t depth, width, units;
+  };
+  const void *shapes = nullptr, *halves = nullptr;
+  std::size_t shape_count = 0, half_count = 0;
+  std::vector<mode> modes;
+  std::int64_t widest = 1, deepest = 1, g = 1, max_depth = 1, max_width = 1;
+  std::vector<std::vector<std::int64_t>> table;  ///< per residue: [k * max_width + (w - 1)], empty until asked
+
+  void use(const device_info& d) {
+    if (shapes == d.bram_shapes.data() && halves == d.bram_half_shapes.data() &&
+        shape_count == d.bram_shapes.size() && half_count == d.bram_half_shapes.size() && !modes.empty())
+      return;
+    shapes = d.bram_shapes.data();
+    halves = d.bram_half_shapes.data();
+    shape_count = d.bram_shapes.size();
+    half_count = d.bram_half_shapes.size();
+    modes.clear();
+    auto add = [&](std::span<const bram_shape> list, std::int64_t units) {
+      for (const auto& s : list)
+        for (std::int64_t dd = s.depth, ww = s.width;; dd *= 2, ww /= 2) {
+          if (!std::any_of(modes.begin(), modes.end(),
+                           [&](const mode& m) { return m.depth == dd && m.width == ww && m.units <= units; }))
+            modes.push_back({dd, ww, units});
+          if (ww % 2 != 0) break;
+        }
+    };
+    add(d.bram_shapes, d.bram_units_per_block());
+    add(d.bram_half_shapes, 1);
+    widest = deepest = 1;
+    g = 0;
+    for (const auto& m : modes) {
+      widest = std::max(widest, m.width);
+      deepest = std::max(deepest, m.depth);
+      g = std::gcd(g, m.depth);
+    }
+    g = std::max<std::int64_t>(g, 1);
+    max_depth = 4 * deepest;
+    max_width = 4 * widest;
+    table.assign(static_cast<std::size_t>(g), {});
+  }
+
+  const std::vector<std::int64_t>& residue(std::int64_t r) {
+    auto& t = table[static_cast<std::size_t>(r)];
+    if (!t.empty()) return t;
+    const std::int64_t rows = (max_depth - r) / g + 1;
+    if (r != 0) residue(0);  // the depth cuts' upper pieces are mode depths: residue 0
+    t.assign(static_cast<std::size_t>(rows * max_width), 0);
+    const auto& t0 = table[0];
+    auto at = [&](const std::vector<std::int64_t>& v, std::int64_t depth, std::int64_t w) {
+      return depth <= 0 || w <= 0 ? std::int64_t{0} : v[static_cast<std::size_t>((depth / g) * max_width + (w - 1))];
+    };
+    for (std::int64_t k = 0; k < rows; ++k) {
+      const std::int64_t depth = r + k * g;
+      if (depth <= 0) continue;
+      for (std::int64_t w = 1; w <= max_width; ++w) {
+        std::int64_t best = -1;
+        for (const auto& m : modes) {
+          std::int64_t c = -1;
+          if (depth <= m.depth && w <= m.width) c = m.units;
+          if (w > m.width) {
+            const std::int64_t x = at(t, depth, m.width) + at(t, depth, w - m.width);
+            if (c < 0 || x < c) c = x;
+          }
+          if (depth > m.depth) {
+            const std::int64_t x = at(r == 0 ? t : t0, m.depth, w) + at(t, depth - m.depth, w);
+            if (c < 0 || x < c) c = x;
+          }
+          if (c >= 0 && (best < 0 || c < best)) best = c;
+        }
+        t[static_cast<std::size_t>(k * max_width + (w - 1))] = best;
+      }
+    }
+    return t;
+  }
+
+  std::int64_t units(std::int64_t dp, std::int64_t w) {
+    if (dp <= 0 || w <= 0) return 0;
+    // strips of the widest mode's width, of the deepest mode's depth: a huge memory is many of them
+    if (w > max_width) {
+      const std::int64_t q = w / widest - 3;
+      return q * units(dp, widest) + units(dp, w - q * widest);
+    }
+    if (dp > max_depth) {
+      const std::int64_t q = dp / deepest - 3;
+      return q * units(deepest, w) + units(dp - q * deepest, w);
+    }
+    const auto& t = residue(dp % g);
+    return t[static_cast<std::size_t>((dp / g) * max_width + (w - 1))];
+  }
+};
+}  // namespace detail
+
+inline std::int64_t bram_units_packed(const device_info& d, std::int64_t depth, std::int64_t width) {
+  if (depth <= 0 || width <= 0) return 0;
+  thread_local detail::bram_packer packer;
+  packer.use(d);
+  return packer.units(depth, width);
+}
+
 /// The deepest memory kept in distributed (LUT) RAM: 128 words (RAM128X1D, the deepest dual-port LUT RAM of a
 /// 7-series SLICEM; UG474, distributed RAM configurations).
 inline constexpr std::int64_t max_lutram_depth = 128;
@@ -280,18 +400,18 @@ constexpr std::int64_t logic_rom_bit_luts(lut_family family, std::int64_t depth)
   return leaves + (family == lut_family::lut6 ? ceil_div(leaves - 1, 3) : leaves - 1);
 }
 
-/// A memory the generated RTL declares, as synthesis builds it (memory_in_logic): in block RAM, one copy per read
-/// port (a block RAM has one read port: iCE40 SB_RAM40_4K, XC7 RAMB18E1 in simple dual-port mode), or in logic: a
+/// A memory the generated RTL declares, as synthesis builds it (memory_in_logic): in block RAM (bram_units_packed),
+/// one copy per read port (a block RAM has one read port: iCE40 SB_RAM40_4K, XC7 RAMB18E1 in simple dual-port mode), or in logic: a
 /// ROM in LUTs (logic_rom_bit_luts per bit), a RAM in depth x width flip-flops with a depth:1 multiplexer per bit
 /// and read port. (depth words, width bits, ports read ports.)
 struct placed_memory {
   std::int64_t bram_units = 0;  ///< block RAM units (bram_units)
   std::int64_t luts = 0, ffs = 0;
 };
-constexpr placed_memory place_memory(const device_info& d, std::int64_t depth, std::int64_t width, bool rom,
-                                     std::int64_t ports = 1) noexcept {
+inline placed_memory place_memory(const device_info& d, std::int64_t depth, std::int64_t width, bool rom,
+                                  std::int64_t ports = 1) {
   if (depth <= 0 || width <= 0) return {};
-  if (!memory_in_logic(depth, rom)) return {ports * bram_units(d, depth, width), 0, 0};
+  if (!memory_in_logic(depth, rom)) return {ports * bram_units_packed(d, depth, width), 0, 0};
   if (rom) return {0, ports * width * logic_rom_bit_luts(d.family, depth), 0};
   auto mux = [&](std::int64_t inputs) {
     return inputs <= 1 ? 0 : d.family == lut_family::lut6 ? ceil_div(inputs - 1, 3) : inputs - 1;
