@@ -14,10 +14,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <functional>
 #include <numeric>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
 #include "hwnas/fpga/calibration_tables.hpp"
@@ -240,7 +238,8 @@ constexpr std::int64_t bram_units(const device_info& d, std::int64_t depth, std:
 /// (the deepest mode's depth) are cut into strips of that width (depth) first. Monotone in depth and width. 0 for an
 /// empty memory.
 namespace detail {
-/// bram_units_packed's tiling for one device, tabulated per thread: the searches ask for many memories. Every mode's
+/// bram_units_packed's tiling for one device (told apart by its shape lists, which devices keep in static storage),
+/// tabulated per thread: the searches ask for many memories. Every mode's
 /// depth is a multiple of g (their gcd), so a cut in depth keeps a depth's residue mod g: per residue r a table
 /// of the fewest units for depths r, r + g, ... up to 4 x the deepest mode and widths up to 4 x the widest, filled
 /// in rising depth and width (a cut's pieces are smaller) the first time that residue is asked for.
@@ -254,10 +253,13 @@ struct bram_packer {
   std::int64_t widest = 1, deepest = 1, g = 1, max_depth = 1, max_width = 1;
   std::vector<std::vector<std::int64_t>> table;  ///< per residue: [k * max_width + (w - 1)], empty until asked
 
+  bool is(const device_info& d) const noexcept {
+    return shapes == d.bram_shapes.data() && halves == d.bram_half_shapes.data() &&
+           shape_count == d.bram_shapes.size() && half_count == d.bram_half_shapes.size() && !modes.empty();
+  }
+
   void use(const device_info& d) {
-    if (shapes == d.bram_shapes.data() && halves == d.bram_half_shapes.data() &&
-        shape_count == d.bram_shapes.size() && half_count == d.bram_half_shapes.size() && !modes.empty())
-      return;
+    if (is(d)) return;
     shapes = d.bram_shapes.data();
     halves = d.bram_half_shapes.data();
     shape_count = d.bram_shapes.size();
@@ -340,9 +342,11 @@ struct bram_packer {
 
 inline std::int64_t bram_units_packed(const device_info& d, std::int64_t depth, std::int64_t width) {
   if (depth <= 0 || width <= 0) return 0;
-  thread_local detail::bram_packer packer;
-  packer.use(d);
-  return packer.units(depth, width);
+  thread_local std::vector<detail::bram_packer> packers;  // one per device asked for, its tables kept
+  for (auto& p : packers)
+    if (p.is(d)) return p.units(depth, width);
+  packers.emplace_back().use(d);
+  return packers.back().units(depth, width);
 }
 
 /// The deepest memory kept in distributed (LUT) RAM: 128 words (RAM128X1D, the deepest dual-port LUT RAM of a
