@@ -56,6 +56,10 @@ class Rows(unittest.TestCase):
                 rows.append(fr.summarize(i + 1, ("ice40-hx8k", 25, [], 1), Path(t) / f"r{i}"))
             text = fr.table(rows, [])
             self.assertIn("median error 10%, worst 50%", text)
+            # an XC7 row is judged on its xilinx flow (the LUT6 the model priced), not on the ice40 one
+            x = fr.summarize(9, ("xc7z020", 100, [], 1), Path(t) / "r0")
+            x["flows"]["xilinx"] = {"luts": 1300, "ffs": 0, "brams": 0}
+            self.assertIn("median error 30%, worst 30%", fr.table([x], []))
 
     def test_a_missed_clock_and_a_missing_run_are_said(self):
         with tempfile.TemporaryDirectory() as t:
