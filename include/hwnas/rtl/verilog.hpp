@@ -68,8 +68,9 @@ namespace detail {
 inline std::string ud(int width, std::int64_t v) { return std::to_string(width) + std::string("'d") + std::to_string(v); }
 
 /// The synthesis attribute that places a memory of `depth` words where the cost model prices it
-/// (fpga::memory_in_logic, fpga::place_memory): `rom_style` / `ram_style` "logic" or "block" (yosys, Vivado and
-/// Quartus read these names), then a space.
+/// (fpga::memory_in_logic, fpga::place_memory): `rom_style` / `ram_style` "logic" or "block", as yosys reads them
+/// (memory_libmap), then a space. Vivado reads the same names with "block" but spells logic "registers" (RAM) or
+/// "distributed" (ROM); Quartus reads `ramstyle` (docs/hardware.md#taking-it-to-a-vendor-flow).
 inline std::string memory_style(std::int64_t depth, bool rom, bool force_logic = false) {
   const bool logic = force_logic || fpga::memory_in_logic(depth, rom);
   return std::string("(* ") + (rom ? "rom_style" : "ram_style") + " = \"" + (logic ? "logic" : "block") + "\" *) ";
