@@ -203,13 +203,6 @@ constexpr std::int64_t lanes_used(std::int64_t x, std::int64_t extent) noexcept 
   return ceil_div(extent, ceil_div(extent, x));
 }
 
-/// LUTs of one bit of an L:1 multiplexer: a LUT4 is a 2:1 mux (3 inputs), a LUT6 a 4:1 mux (6 inputs), so a tree
-/// removes 1 (LUT4) or 3 (LUT6) inputs per LUT.
-constexpr std::int64_t mux_bit_luts(lut_family family, std::int64_t inputs) noexcept {
-  if (inputs <= 1) return 0;
-  return family == lut_family::lut6 ? ceil_div(inputs - 1, 3) : inputs - 1;
-}
-
 /// A stage's physical array: Tn x Tm sized for the largest of the layers it serves, each bit width the largest of
 /// theirs, max-pool lanes if any of them pools; serving L > 1 layers (one per group) adds the multiplexers reuse
 /// costs: an L:1 choice of the Tn input activations (each group's layer reads its own source) and of the Tm

@@ -380,6 +380,13 @@ constexpr memory_cost memory(const device_info& d, std::int64_t depth, std::int6
   return {bram_units(d, depth, width), 0};
 }
 
+/// LUTs of one bit of an L:1 multiplexer: a LUT4 is a 2:1 mux (3 inputs), a LUT6 a 4:1 mux (6 inputs), so a tree
+/// removes 1 (LUT4) or 3 (LUT6) inputs per LUT.
+constexpr std::int64_t mux_bit_luts(lut_family family, std::int64_t inputs) noexcept {
+  if (inputs <= 1) return 0;
+  return family == lut_family::lut6 ? ceil_div(inputs - 1, 3) : inputs - 1;
+}
+
 /// The deepest ROM the generated RTL keeps in logic (`rom_style = "logic"`), and the deepest RAM
 /// (`ram_style = "logic"`); deeper ones go to block RAM (`"block"`). The RTL states the choice on every memory, so
 /// synthesis and the model agree by construction; the depths are yosys 0.23's own choice on the iCE40 with no
@@ -401,7 +408,7 @@ constexpr bool memory_in_logic(std::int64_t depth, bool rom) noexcept {
 constexpr std::int64_t logic_rom_bit_luts(lut_family family, std::int64_t depth) noexcept {
   if (depth <= 1) return 0;
   const std::int64_t per = family == lut_family::lut6 ? 64 : 16, leaves = ceil_div(depth, per);
-  return leaves + (family == lut_family::lut6 ? ceil_div(leaves - 1, 3) : leaves - 1);
+  return leaves + mux_bit_luts(family, leaves);
 }
 
 /// A memory the generated RTL declares, as synthesis builds it (memory_in_logic): in block RAM (bram_units_packed),
@@ -417,10 +424,7 @@ inline placed_memory place_memory(const device_info& d, std::int64_t depth, std:
   if (depth <= 0 || width <= 0) return {};
   if (!memory_in_logic(depth, rom)) return {ports * bram_units_packed(d, depth, width), 0, 0};
   if (rom) return {0, ports * width * logic_rom_bit_luts(d.family, depth), 0};
-  auto mux = [&](std::int64_t inputs) {
-    return inputs <= 1 ? 0 : d.family == lut_family::lut6 ? ceil_div(inputs - 1, 3) : inputs - 1;
-  };
-  return {0, ports * width * mux(depth), depth * width};
+  return {0, ports * width * mux_bit_luts(d.family, depth), depth * width};
 }
 
 /// LUTs one product costs inside a PE array: the multiplier table's, except for a bipolar 1-bit weight, whose
