@@ -93,6 +93,37 @@ class Designs(unittest.TestCase):
             self.assertFalse((Path(t) / "x" / "mapping.json").exists())
 
 
+class Reprice(unittest.TestCase):
+    def test_a_row_priced_again_takes_the_measurements_of_the_run_it_came_from(self):
+        with tempfile.TemporaryDirectory() as t:
+            src = Path(t) / "old" / "row1"
+            write_run(src, 1000, 3000, 30.02, 25)
+            (src / "rtl" / "hwnas_top.v").write_text("module hwnas_top; endmodule\n")
+            # the new export: the same Verilog, a new model figure, no simulation or synthesis of its own
+            new = Path(t) / "new" / "row1"
+            (new / "rtl").mkdir(parents=True)
+            ex = json.loads((src / "rtl" / "export.json").read_text())
+            ex["model"]["luts"] = 2900
+            del ex["simulation"]
+            (new / "rtl" / "export.json").write_text(json.dumps(ex))
+            (new / "rtl" / "hwnas_top.v").write_text("module hwnas_top; endmodule\n")
+            (new / "measured_in.json").write_text(json.dumps({"rtl": str(src / "rtl")}))
+            self.assertTrue(fr.done(fr.ROWS[0], new))
+            r = fr.summarize(1, ("ice40-hx8k", 25, [], 1), new)
+            self.assertEqual(r["model"]["luts"], 2900)
+            self.assertEqual(r["flows"]["ice40"]["luts"], 3000)
+            self.assertEqual(r["simulation"]["images"], 200)
+            self.assertTrue(r["pnr"]["meets_clock"])
+            # Verilog that is not what was measured: the row is refused, not priced against old measurements
+            (new / "rtl" / "hwnas_top.v").write_text("module hwnas_top; wire x; endmodule\n")
+            r = fr.summarize(1, ("ice40-hx8k", 25, [], 1), new)
+            self.assertIn("not what", r["error"])
+            self.assertIn("--designs", r["error"])
+            cmd = fr.reprice_command(Path("/b"), fr.ROWS[0], new, src)
+            self.assertNotIn("--simulate", cmd)
+            self.assertEqual(cmd[cmd.index("--out") + 1], str(new / "rtl"))
+
+
 class CommandLine(unittest.TestCase):
     def run_tool(self, *args):
         return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True)
@@ -112,6 +143,12 @@ class CommandLine(unittest.TestCase):
             r = self.run_tool("--designs", str(Path(t) / "missing"), "--list")
             self.assertEqual(r.returncode, 2)
             self.assertIn("earlier run", r.stderr)
+
+    def test_designs_and_reprice_together_are_refused(self):
+        with tempfile.TemporaryDirectory() as t:
+            r = self.run_tool("--designs", t, "--reprice", t, "--list")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("not both", r.stderr)
 
     def test_bad_rows_are_refused(self):
         for bad in ("0", "99", "x"):
