@@ -142,12 +142,12 @@ TEST_CASE("dataflow: identical hardware gives pipelined_pe's figures (one group,
     // places each memory as hwnas's RTL declares it (shallow ones in logic, a line-buffer copy per read port).
     bool all_luts = true;
     for (const auto& x : folding.layers) all_luts = all_luts && !x.dsp;
-    // the same arrays in LUTs; pipelined_pe adds the shells of the layers hwnas's RTL builds around them and the
-    // memories that RTL keeps in logic
+    // the same arrays in LUTs; pipelined_pe adds the shells of the layers hwnas's RTL builds around them, the
+    // memories that RTL keeps in logic and its lane selection
     std::int64_t shells = 0;
     for (std::size_t l = 0; l < g.size(); ++l)
       shells += fpga::detail::pe_layer_shell(lut_family::lut4, g[l]).luts +
-                fpga::detail::pe_layer(pipelined_pe<>().device(), g[l], same.layers[l].tn, same.layers[l].tm).memory_luts;
+                fpga::detail::pe_layer(pipelined_pe<>().device(), g[l], same.layers[l].tn, same.layers[l].tm).own_luts();
     if (all_luts) CHECK(d.luts == p.luts - shells);
     ++compared;
   }

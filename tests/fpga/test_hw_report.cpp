@@ -55,6 +55,10 @@ TEST_CASE("hw_report: the table shows every layer, the totals and the reasons") 
   const auto shared = model.evaluate(a, pe_mapping{{{1, 4, 0}, {4, 2, 1}, {2, 1, 2}}});
   const auto t = to_table(shared);
   CHECK(t.find("(stage 0)") != std::string::npos);
+  // ... beside the layer's own logic (its lane selection, memories in logic) when it has some
+  for (std::size_t l = 1; l < shared.layers.size(); ++l)
+    if (shared.layers[l].luts > 0)
+      CHECK(t.find(std::to_string(shared.layers[l].luts) + " + (stage 0)") != std::string::npos);
   CHECK(t.find("boundaries") != std::string::npos);
   std::int64_t sum = 0;
   for (const auto& l : shared.layers) sum += l.brams;

@@ -56,7 +56,13 @@ TEST_CASE("pipelined_pe: one layer's cost follows the formulas") {
   // bits, 5 LUT4s per bit (logic_rom_bit_luts)
   CHECK(cost.memory_luts == 2 * 4 * 5 * 5);
   CHECK(cost.memory_ffs == 0);
-  CHECK(cost.luts == tm * column + tm * max_pool_luts(lut_family::lut4, 4) + shell.luts + cost.memory_luts);
+  // ... and the lane selection: Tn = 2 over N = 3 channels, passes start at channels 0, 2, 1 (3 offsets), each of the
+  // 2 lanes' 6 activation bits a 3-arm choice masked by the ports' padding (lane_select_bit_luts: 3 LUT4s)
+  CHECK(fpga::detail::pe_lane_offsets(2, 3, 27) == 3);
+  CHECK(lane_select_bit_luts(lut_family::lut4, 3, true) == 3);
+  CHECK(cost.select_luts == 2 * 6 * 3);
+  CHECK(cost.luts == tm * column + tm * max_pool_luts(lut_family::lut4, 4) + shell.luts + cost.memory_luts +
+                         cost.select_luts);
   // BRAM, as the RTL declares it: the line buffer (pe_buffer_rows = 4 rows of W = 8 pixels of N a bits), one copy
   // per read port (Tn = 2 over N = 3 channels: the pass over products 2..3 reads pixels 0 and 1, 2 ports), and the
   // pool's row (W/2 ceil(M/Tm) = 12 words of Tm out bits); the weights are in logic
@@ -118,7 +124,7 @@ TEST_CASE("pipelined_pe: one static bitstream: stages add LUTs, groups add cycle
     CHECK(r3.layers[l].cycles == c.cycles);
     sum_c += c.cycles;
     shared_brams += c.brams;
-    memory_luts += c.memory_luts;  // each layer's memories kept in logic (place_memory)
+    memory_luts += c.own_luts();  // each layer's memories kept in logic (place_memory) and its lane selection
   }
   CHECK(r3.cycles == sum_c);
   CHECK(r3.brams == shared_brams + fpga::detail::pe_boundary_brams(d, g[0]) + fpga::detail::pe_boundary_brams(d, g[1]));
@@ -179,7 +185,7 @@ TEST_CASE("pipelined_pe: every layer's shell is priced: control and output regis
     const auto base = fpga::detail::pe_layer(d, l, 1, 1), other = fpga::detail::pe_layer(d, l, 2, 2);
     const auto arr1 = pe_array(d.family, 1, 1, l.act_bits, l.weight_bits, fpga::detail::accumulator_bits(l), l.out_bits);
     const auto arr2 = pe_array(d.family, 2, 2, l.act_bits, l.weight_bits, fpga::detail::accumulator_bits(l), l.out_bits);
-    CHECK(base.luts - base.memory_luts - arr1.luts - (other.luts - other.memory_luts - arr2.luts) ==
+    CHECK(base.luts - base.own_luts() - arr1.luts - (other.luts - other.own_luts() - arr2.luts) ==
           (l.pool == 2 ? -max_pool_luts(d.family, l.out_bits) : 0));
     // LUT6 fabric takes fewer LUTs for the same logic
     CHECK(fpga::detail::pe_layer_shell(lut_family::lut6, l).luts < s.luts);

@@ -11,6 +11,7 @@
 #include "hwnas/fpga/detail/common.hpp"
 #include "hwnas/fpga/pipelined_pe.hpp"
 #include "hwnas/nn/integer_network.hpp"
+#include "hwnas/rtl/verilog.hpp"
 
 namespace hwnas::test {
 
@@ -79,6 +80,15 @@ inline fpga::pe_mapping random_mapping(hwnas::rng& g, const architecture& a) {
     m.layers.push_back({tn[g() % tn.size()], tm[g() % tm.size()], 0});
   }
   return m;
+}
+
+/// The Verilog text of layer l's module in a generated design (hwnas_top_l<l>.v, the classifier's hwnas_top_fc.v);
+/// empty when the design has no such file.
+inline std::string layer_module_text(const rtl::verilog_design& d, const layer_geometry& g, std::size_t l) {
+  const std::string name = g.is_classifier ? "hwnas_top_fc.v" : "hwnas_top_l" + std::to_string(l) + ".v";
+  for (const auto& f : d.files)
+    if (f.name == name) return f.text;
+  return {};
 }
 
 /// Random images (count, C, H, W) in [0, 1].

@@ -75,10 +75,7 @@ TEST_CASE("every memory of the generated Verilog states its placement, and the m
     REQUIRE(d.files.size() == geo.size() + 1 + geo.size());  // top, one module and one memory file per layer
     for (std::size_t l = 0; l < geo.size(); ++l) {
       const auto& L = d.plan.layers[l];
-      const std::string module = geo[l].is_classifier ? "hwnas_top_fc.v" : "hwnas_top_l" + std::to_string(l) + ".v";
-      std::string text;
-      for (const auto& f : d.files)
-        if (f.name == module) text = f.text;
+      const std::string text = test::layer_module_text(d, geo[l], l);
       REQUIRE(!text.empty());
       const auto mems = memories_of(text);
       CAPTURE(trial);
@@ -87,10 +84,14 @@ TEST_CASE("every memory of the generated Verilog states its placement, and the m
       for (const auto& m : mems) {
         CAPTURE(m.name);
         CHECK(m.read_ports >= 1);
-        if (m.name == "lb" && geo[l].is_classifier)
-          CHECK(m.logic);  // the classifier's few pixels: in logic, priced by its shell
-        else
+        if (m.name == "lb" && geo[l].is_classifier) {
+          CHECK(m.logic);  // the classifier's few pixels: in logic, their flip-flops and read registers priced
+          for (const auto& dev : {ice, x7})
+            CHECK(fpga::detail::pe_layer(dev, geo[l], map.layers[l].tn, map.layers[l].tm).memory_ffs ==
+                  (m.depth + m.read_ports) * m.width);
+        } else {
           CHECK(m.logic == fpga::memory_in_logic(m.depth, m.rom));
+        }
         if (m.name == "lb") {
           CHECK(m.read_ports == L.read_ports);
           multi_port += m.read_ports > 1;

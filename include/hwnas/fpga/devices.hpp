@@ -112,6 +112,8 @@ struct xc7z020 {
   /// count 0.5 blocks for each. Source: Xilinx UG473 (7 Series Memory Resources), RAMB18E1 port widths.
   static constexpr std::array<bram_shape, 6> bram_half_shapes{
       {{1, 16384}, {2, 8192}, {4, 4096}, {9, 2048}, {18, 1024}, {36, 512}}};
+  /// yosys memory_libmap's costs of a RAMB36E1 and a RAMB18E1 (share/yosys/xilinx/brams_xc4v.txt, "FULL" and "HALF").
+  static constexpr int bram_cost = 257, bram_half_cost = 129;
   /// LUTs that can hold distributed (LUT) RAM: the SLICEMs' LUTs, 17,400 of the 53,200 (the "LUT as Memory"
   /// capacity Vivado's utilization report gives for the xc7z020; UG474 describes the SLICEM). A memory of at most
   /// 128 words can live there instead of block RAM, its LUTs counted (lutram_luts() in fpga/primitives.hpp).
@@ -163,6 +165,8 @@ struct ice40_up5k {
   static constexpr std::int64_t spram_bits = 262144;    ///< per block: 16K x 16
   static constexpr double fmax_mhz = 23.0;              ///< measured, see above: 23.79 MHz the slowest
   static constexpr std::array<bram_shape, 4> bram_shapes = ice40_ebr_shapes;
+  static constexpr int bram_cost = 64;  ///< yosys memory_libmap's cost of an EBR (share/yosys/ice40/brams.txt)
+  static constexpr bool bram_reads_old_data = false;  ///< a read meeting a write: bypassed in logic
   /// One SB_MAC16 holds a product of up to 16 x 16 bits (signed or unsigned operands); wider ones take four
   /// (16-bit partial products), never needed by the 1..16-bit formats hwnas uses except a 16-bit activation (17 bits
   /// signed).
@@ -185,6 +189,8 @@ struct ice40_hx8k {
   static constexpr std::int64_t bram_bits = 4096;
   static constexpr double fmax_mhz = 58.0;  ///< measured, see above: 58.40 MHz the slowest
   static constexpr std::array<bram_shape, 4> bram_shapes = ice40_ebr_shapes;
+  static constexpr int bram_cost = 64;  ///< yosys memory_libmap's cost of an EBR (share/yosys/ice40/brams.txt)
+  static constexpr bool bram_reads_old_data = false;  ///< a read meeting a write: bypassed in logic
   /// No DSP blocks: a model that asks is told a product cannot go there (more units than the device has).
   static constexpr int dsps_per_multiplier(int, int) noexcept { return 1; }
 };
@@ -210,6 +216,15 @@ struct device_info {
   std::int64_t config_bits = 0;
   int config_port_bits = 0;
   double config_clock_mhz = 0;
+  /// The cost yosys's memory_libmap gives one block (bram_cost) and one half (bram_half_cost) when it chooses how to
+  /// map a memory (fpga::bram_units_packed): its library's `cost` (ice40/brams.txt 64; xilinx/brams_xc4v.txt 257 for
+  /// a RAMB36E1, 129 for a RAMB18E1). 64 where the device does not say (Cyclone IV: yosys maps its M9K with the older
+  /// memory_bram rules, which have no cost).
+  int bram_cost = 64, bram_half_cost = 32;
+  /// Whether a block RAM returns the old word when a read meets a write to the same address on the same clock, as
+  /// the generated Verilog describes (XC7 READ_FIRST). false on the iCE40: its EBR port declares no such behaviour
+  /// (share/yosys/ice40/brams.txt), so yosys adds a bypass in flip-flops (fpga::place_memory).
+  bool bram_reads_old_data = true;
   /// Block RAM is counted in units of 1 / bram_units_per_block of a block: 2 with halves, else 1.
   constexpr std::int64_t bram_units_per_block() const noexcept { return bram_half_shapes.empty() ? 1 : 2; }
 };
@@ -267,6 +282,26 @@ constexpr device_info info_of() noexcept {
                          return static_cast<double>(D::config_clock_mhz);
                        else
                          return 0.0;
+                     }(),
+                     [] {
+                       if constexpr (requires { { D::bram_cost } -> std::convertible_to<int>; })
+                         return static_cast<int>(D::bram_cost);
+                       else
+                         return 64;
+                     }(),
+                     [] {
+                       if constexpr (requires { { D::bram_half_cost } -> std::convertible_to<int>; })
+                         return static_cast<int>(D::bram_half_cost);
+                       else if constexpr (requires { { D::bram_cost } -> std::convertible_to<int>; })
+                         return (static_cast<int>(D::bram_cost) + 1) / 2;
+                       else
+                         return 32;
+                     }(),
+                     [] {
+                       if constexpr (requires { { D::bram_reads_old_data } -> std::convertible_to<bool>; })
+                         return static_cast<bool>(D::bram_reads_old_data);
+                       else
+                         return true;
                      }()};
 }
 

@@ -116,10 +116,10 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
   r.assumptions.emplace_back(
       "LUT coverage",
       r.model == "pipelined_pe"
-          ? "the datapath (multipliers, adder trees, accumulators, requantizers, pools), the memories, and each "
-            "layer's shell (control, registers, output pixel, the classifier's M accumulators; fitted on synthesized "
-            "layers of hwnas's generated designs: whole designs within -13 % .. +28 % of synthesis, "
-            "docs/fidelity.md); not the lane selection, which grows with Tn and the read ports"
+          ? "the datapath (multipliers, adder trees, accumulators, requantizers, pools), the memories, each lane's "
+            "selection among the passes' channel offsets, and each layer's shell (control, registers, output pixel, "
+            "the classifier's M accumulators; fitted on synthesized layers of hwnas's generated designs, "
+            "docs/fidelity.md)"
           : "the datapath (multipliers, adder trees, accumulators, requantizers, pools) and the memories; not the "
             "layers' control and output registers (on hwnas's generated pipelined_pe designs, these were most of "
             "the LUTs of small designs before that model priced them, docs/fidelity.md): on a small part, leave "
@@ -279,14 +279,25 @@ inline std::string to_table(const hw_report& r) {
   rows.push_back({"layer", "parallelism", "LUTs", "FFs", "DSPs", "BRAMs", "cycles", "% frame"});
   auto res = [&](std::int64_t v) { return r.shared_engine ? std::string("(engine)") : std::to_string(v); };
   double layer_brams = 0;
+  std::vector<std::int64_t> stages_listed;  // stages whose array an earlier layer lists
   for (const auto& l : r.layers) {
     // a layer's cycles as a share of the frame interval: 100 for the layer that sets the rate of its group
     const double share = r.cycles > 0 ? 100.0 * static_cast<double>(l.cycles) / static_cast<double>(r.cycles) : 0;
     char pct[32];
     std::snprintf(pct, sizeof pct, "%.1f", share);
     std::string luts = res(l.luts), ffs = res(l.ffs);
-    for (const auto& [k, v] : l.parallelism)  // a layer on a stage another layer owns: its array is listed there
-      if (k == "stage" && l.luts == 0 && !r.shared_engine) luts = ffs = "(stage " + std::to_string(v) + ")";
+    // a layer on a stage an earlier layer owns: its array is listed there, its own logic (memories, lane
+    // selection) here
+    for (const auto& [k, v] : l.parallelism)
+      if (k == "stage" && !r.shared_engine) {
+        if (std::find(stages_listed.begin(), stages_listed.end(), v) == stages_listed.end()) {
+          stages_listed.push_back(v);
+        } else {
+          const std::string at = "(stage " + std::to_string(v) + ")";
+          luts = l.luts == 0 ? at : std::to_string(l.luts) + " + " + at;
+          ffs = l.ffs == 0 ? at : std::to_string(l.ffs) + " + " + at;
+        }
+      }
     layer_brams += l.brams;
     rows.push_back({l.name, factors(l.parallelism), luts, ffs, res(l.dsps),
                     r.shared_engine ? res(0) : detail::format_blocks(l.brams), std::to_string(l.cycles), pct});

@@ -227,126 +227,44 @@ constexpr std::int64_t bram_units(const device_info& d, std::int64_t depth, std:
   return d.bram_half_shapes.empty() ? whole : std::min(whole, bram_blocks(d.bram_half_shapes, depth, width));
 }
 
-/// Block RAM units of a memory of `depth` words of `width` bits as a synthesis tool packs it: the fewest over
-/// guillotine tilings of the depth x width rectangle by block modes (a cut splits the width, blocks side by side, or
-/// the depth, blocks stacked behind an output multiplexer), each tile one block in one mode. The modes are the
-/// device's shapes (a whole block: bram_units_per_block() units; XC7 halves: 1) and, as yosys emulates them, each
-/// even-width shape made twice as deep and half as wide (read the wider word, pick by an address bit): the iCE40's
-/// 4096 x 1. yosys 0.23 synth_ice40 packs this way: 15680 x 3 takes 12 EBRs (one mode alone: 16), 1362 x 33 takes
-/// 13 (one mode: 15); measured on 16 random ROMs it equals this count in 15 and is one block below it in one (714 x
-/// 26: 5 against 6), so the count is never below synthesis there. Memories over 4 times the widest mode's width
-/// (the deepest mode's depth) are cut into strips of that width (depth) first. Monotone in depth and width. 0 for an
-/// empty memory.
-namespace detail {
-/// bram_units_packed's tiling for one device (told apart by its shape lists, which devices keep in static storage),
-/// tabulated per thread: the searches ask for many memories. Every mode's
-/// depth is a multiple of g (their gcd), so a cut in depth keeps a depth's residue mod g: per residue r a table
-/// of the fewest units for depths r, r + g, ... up to 4 x the deepest mode and widths up to 4 x the widest, filled
-/// in rising depth and width (a cut's pieces are smaller) the first time that residue is asked for.
-struct bram_packer {
-  struct mode {
-    std::int64_t depth, width, units;
-  };
-  const void *shapes = nullptr, *halves = nullptr;
-  std::size_t shape_count = 0, half_count = 0;
-  std::vector<mode> modes;
-  std::int64_t widest = 1, deepest = 1, g = 1, max_depth = 1, max_width = 1;
-  std::vector<std::vector<std::int64_t>> table;  ///< per residue: [k * max_width + (w - 1)], empty until asked
-
-  bool is(const device_info& d) const noexcept {
-    return shapes == d.bram_shapes.data() && halves == d.bram_half_shapes.data() &&
-           shape_count == d.bram_shapes.size() && half_count == d.bram_half_shapes.size() && !modes.empty();
-  }
-
-  void use(const device_info& d) {
-    if (is(d)) return;
-    shapes = d.bram_shapes.data();
-    halves = d.bram_half_shapes.data();
-    shape_count = d.bram_shapes.size();
-    half_count = d.bram_half_shapes.size();
-    modes.clear();
-    auto add = [&](std::span<const bram_shape> list, std::int64_t units) {
-      for (const auto& s : list)
-        for (std::int64_t dd = s.depth, ww = s.width;; dd *= 2, ww /= 2) {
-          if (!std::any_of(modes.begin(), modes.end(),
-                           [&](const mode& m) { return m.depth == dd && m.width == ww && m.units <= units; }))
-            modes.push_back({dd, ww, units});
-          if (ww % 2 != 0) break;
-        }
-    };
-    add(d.bram_shapes, d.bram_units_per_block());
-    add(d.bram_half_shapes, 1);
-    widest = deepest = 1;
-    g = 0;
-    for (const auto& m : modes) {
-      widest = std::max(widest, m.width);
-      deepest = std::max(deepest, m.depth);
-      g = std::gcd(g, m.depth);
-    }
-    g = std::max<std::int64_t>(g, 1);
-    max_depth = 4 * deepest;
-    max_width = 4 * widest;
-    table.assign(static_cast<std::size_t>(g), {});
-  }
-
-  const std::vector<std::int64_t>& residue(std::int64_t r) {
-    auto& t = table[static_cast<std::size_t>(r)];
-    if (!t.empty()) return t;
-    const std::int64_t rows = (max_depth - r) / g + 1;
-    if (r != 0) residue(0);  // the depth cuts' upper pieces are mode depths: residue 0
-    t.assign(static_cast<std::size_t>(rows * max_width), 0);
-    const auto& t0 = table[0];
-    auto at = [&](const std::vector<std::int64_t>& v, std::int64_t depth, std::int64_t w) {
-      return depth <= 0 || w <= 0 ? std::int64_t{0} : v[static_cast<std::size_t>((depth / g) * max_width + (w - 1))];
-    };
-    for (std::int64_t k = 0; k < rows; ++k) {
-      const std::int64_t depth = r + k * g;
-      if (depth <= 0) continue;
-      for (std::int64_t w = 1; w <= max_width; ++w) {
-        std::int64_t best = -1;
-        for (const auto& m : modes) {
-          std::int64_t c = -1;
-          if (depth <= m.depth && w <= m.width) c = m.units;
-          if (w > m.width) {
-            const std::int64_t x = at(t, depth, m.width) + at(t, depth, w - m.width);
-            if (c < 0 || x < c) c = x;
-          }
-          if (depth > m.depth) {
-            const std::int64_t x = at(r == 0 ? t : t0, m.depth, w) + at(t, depth - m.depth, w);
-            if (c < 0 || x < c) c = x;
-          }
-          if (c >= 0 && (best < 0 || c < best)) best = c;
-        }
-        t[static_cast<std::size_t>(k * max_width + (w - 1))] = best;
+/// Block RAM units of a memory of `depth` words of `width` bits as yosys 0.23 maps it (memory_libmap, the pass
+/// synth_ice40 and synth_xilinx run): one block mode (depth d, width w) for the whole memory, its words folded f =
+/// ceil(depth / d) to a row (each row of d holds f words, f width bits, spread over ceil(f width / w) blocks side by
+/// side; an f:1 multiplexer on the address bits above d picks the word), for the mode of least cost
+///   cost = block cost x blocks + 0.5 x (f - 1) x width   (+ 0.5 f for a RAM's write enables when f > 1)
+/// (memory_libmap's FACTOR_MUX and FACTOR_DEMUX; the block costs are the device's bram_cost / bram_half_cost, the
+/// modes its half shapes (1 unit each) then its shapes (bram_units_per_block), each list in rising width, the first
+/// of equal cost winning, as memory_libmap orders them; up to 16 shapes a list). So 1280 x 5 takes 2 EBRs (512 x 8
+/// folded 3 times: 15 bits in two blocks), fewer than any tiling of the rectangle (3), and 3747 x 31 takes 31
+/// (2048 x 2 folded twice) where 30 would need a 15:1 multiplexer per bit; not monotone in width (1545 x 24, 25,
+/// 26: 12, 11, 13 EBRs). Measured against yosys 0.23 on random ROMs and RAMs (1 to 3 read ports, 65 to 40,000
+/// words, 1 to 200 bits): equal in all of them, synth_ice40 and synth_xilinx (docs/cost-models.md#bram;
+/// tests/fpga/test_primitives.cpp holds the measured counts, tests/rtl/test_memories.cpp runs yosys on generated
+/// designs). 0 for an empty memory. `rom`: no write port.
+inline std::int64_t bram_units_packed(const device_info& d, std::int64_t depth, std::int64_t width, bool rom = true) {
+  if (depth <= 0 || width <= 0) return 0;
+  double best_cost = 0;
+  std::int64_t best = -1;
+  auto consider = [&](std::span<const bram_shape> shapes, double block_cost, std::int64_t units) {
+    std::array<bram_shape, 16> sorted{};  // memory_libmap tries the widths in rising order
+    const std::size_t n = std::min(shapes.size(), sorted.size());
+    std::copy_n(shapes.begin(), n, sorted.begin());
+    std::sort(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(n),
+              [](const bram_shape& x, const bram_shape& y) { return x.width < y.width; });
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& m = sorted[i];
+      const std::int64_t f = ceil_div(depth, m.depth), blocks = ceil_div(f * width, m.width);
+      const double cost = block_cost * static_cast<double>(blocks) + 0.5 * static_cast<double>((f - 1) * width) +
+                          (!rom && f > 1 ? 0.5 * static_cast<double>(f) : 0.0);
+      if (best < 0 || cost < best_cost) {
+        best_cost = cost;
+        best = blocks * units;
       }
     }
-    return t;
-  }
-
-  std::int64_t units(std::int64_t dp, std::int64_t w) {
-    if (dp <= 0 || w <= 0) return 0;
-    // strips of the widest mode's width, of the deepest mode's depth: a huge memory is many of them
-    if (w > max_width) {
-      const std::int64_t q = w / widest - 3;
-      return q * units(dp, widest) + units(dp, w - q * widest);
-    }
-    if (dp > max_depth) {
-      const std::int64_t q = dp / deepest - 3;
-      return q * units(deepest, w) + units(dp - q * deepest, w);
-    }
-    const auto& t = residue(dp % g);
-    return t[static_cast<std::size_t>((dp / g) * max_width + (w - 1))];
-  }
-};
-}  // namespace detail
-
-inline std::int64_t bram_units_packed(const device_info& d, std::int64_t depth, std::int64_t width) {
-  if (depth <= 0 || width <= 0) return 0;
-  thread_local std::vector<detail::bram_packer> packers;  // one per device asked for, its tables kept
-  for (auto& p : packers)
-    if (p.is(d)) return p.units(depth, width);
-  packers.emplace_back().use(d);
-  return packers.back().units(depth, width);
+  };
+  consider(d.bram_half_shapes, d.bram_half_cost, 1);
+  consider(d.bram_shapes, d.bram_cost, d.bram_units_per_block());
+  return best;
 }
 
 /// The deepest memory kept in distributed (LUT) RAM: 128 words (RAM128X1D, the deepest dual-port LUT RAM of a
@@ -387,6 +305,23 @@ constexpr std::int64_t mux_bit_luts(lut_family family, std::int64_t inputs) noex
   return family == lut_family::lut6 ? ceil_div(inputs - 1, 3) : inputs - 1;
 }
 
+/// LUTs of one activation bit of a PE array's lane selection: a case over the pass's channel offset with `offsets`
+/// arms (each a constant slice of the read ports' pixels) and a zero default, as rtl/verilog.hpp emits it, its data
+/// `masked` by each read port's padding flag (a conv layer's window reaching past the map reads zeros; the
+/// classifier has no padding). yosys 0.23 builds it as a parallel multiplexer (decoded select, AND-OR). Measured on
+/// the emitted selection alone (Tn 2-10, 3-8-bit activations, 1-3 read ports, 2..64 offsets; tests/rtl/
+/// test_lane_select.cpp synthesizes some on every run), LUTs per bit at 8, 16, 32, 64 offsets:
+///   synth_ice40   masked 6.1-7.5, 14.4-14.8, 27.3, 58.8 -> 7 offsets / 8;   unmasked 5.2-5.4, 12.5, 26.1, 50.7 -> 3/4
+///   synth_xilinx  masked 3.0-5.4, 11.8-12.8, 20.1, 38.3 -> 5 offsets / 8;  unmasked 2.6-3.2, 6.2-8.4, 16.6, 28.2 -> 7/16
+/// (rounded up; 4 offsets unmasked on a LUT4: 2). Two offsets: one LUT a bit (measured 0.7); one: no multiplexer.
+constexpr std::int64_t lane_select_bit_luts(lut_family family, std::int64_t offsets, bool masked) noexcept {
+  if (offsets <= 1) return 0;
+  if (offsets == 2) return 1;
+  if (family == lut_family::lut6) return ceil_div((masked ? 10 : 7) * offsets, 16);
+  if (masked) return ceil_div(7 * offsets, 8);
+  return offsets <= 4 ? ceil_div(offsets, 2) : ceil_div(3 * offsets, 4);
+}
+
 /// The deepest ROM the generated RTL keeps in logic (`rom_style = "logic"`), and the deepest RAM
 /// (`ram_style = "logic"`); deeper ones go to block RAM (`"block"`). The RTL states the choice on every memory, so
 /// synthesis and the model agree by construction; the depths are yosys 0.23's own choice on the iCE40 with no
@@ -411,10 +346,22 @@ constexpr std::int64_t logic_rom_bit_luts(lut_family family, std::int64_t depth)
   return leaves + mux_bit_luts(family, leaves);
 }
 
+/// Flip-flops yosys 0.23 adds to a RAM in block RAM whose block cannot return the old word when a read meets a write
+/// to the same address (device_info::bram_reads_old_data false: the iCE40 EBR): a bypass holding the written word
+/// and the word to return (2 width), the address compared (ceil(log2 depth)), and a flag per read port and one
+/// more. Measured with synth_ice40 on RAMs of 56 to 300 words, 8 to 128 bits, 1 to 3 read ports: 2 W + abits + 1 +
+/// ports in every one (84 x 128, 1 port: 265; 300 x 20, 3 ports: 53); synth_xilinx: none.
+constexpr std::int64_t bram_bypass_ffs(std::int64_t depth, std::int64_t width, std::int64_t ports) noexcept {
+  std::int64_t abits = 0;
+  while ((std::int64_t{1} << abits) < depth) ++abits;
+  return 2 * width + abits + 1 + ports;
+}
+
 /// A memory the generated RTL declares, as synthesis builds it (memory_in_logic): in block RAM (bram_units_packed),
 /// one copy per read port (a block RAM has one read port: iCE40 SB_RAM40_4K, XC7 RAMB18E1 in simple dual-port mode), or in logic: a
 /// ROM in LUTs (logic_rom_bit_luts per bit), a RAM in depth x width flip-flops with a depth:1 multiplexer per bit
-/// and read port. (depth words, width bits, ports read ports.)
+/// and read port; a RAM in block RAM adds the bypass flip-flops where the block needs one (bram_bypass_ffs).
+/// (depth words, width bits, ports read ports.)
 struct placed_memory {
   std::int64_t bram_units = 0;  ///< block RAM units (bram_units)
   std::int64_t luts = 0, ffs = 0;
@@ -422,7 +369,9 @@ struct placed_memory {
 inline placed_memory place_memory(const device_info& d, std::int64_t depth, std::int64_t width, bool rom,
                                   std::int64_t ports = 1) {
   if (depth <= 0 || width <= 0) return {};
-  if (!memory_in_logic(depth, rom)) return {ports * bram_units_packed(d, depth, width), 0, 0};
+  if (!memory_in_logic(depth, rom))
+    return {ports * bram_units_packed(d, depth, width, rom), 0,
+            rom || d.bram_reads_old_data ? 0 : bram_bypass_ffs(depth, width, ports)};
   if (rom) return {0, ports * width * logic_rom_bit_luts(d.family, depth), 0};
   return {0, ports * width * mux_bit_luts(d.family, depth), depth * width};
 }

@@ -130,7 +130,8 @@ inline design_plan make_plan(const nn::integer_network& net, const fpga::pe_mapp
       p.kw = w;
       p.channels = static_cast<int>(g.in_channels / (std::int64_t{h} * w));
       p.read_ports = detail::read_ports_of(p.tn, p.channels, extent);
-      p.buffer_rows = p.read_ports + 2;  // pixels: the ones a pass reads, and two being written ahead
+      // pixels: the ones a pass reads, and two being written ahead
+      p.buffer_rows = static_cast<int>(fpga::detail::pe_classifier_buffer_pixels(p.read_ports));
       p.buffer_words = p.buffer_rows;
     } else {
       p.in_h = g.in_height;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <numeric>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -92,6 +93,11 @@ constexpr std::int64_t reduction_length(const layer_geometry& g) noexcept {
   return std::int64_t{g.in_channels} * g.kernel * g.kernel;
 }
 
+/// Channels of one input pixel of layer g: N for a conv layer, the classifier's C of its N = C H W.
+constexpr std::int64_t pe_pixel_channels(const layer_geometry& g) noexcept {
+  return g.is_classifier ? g.in_channels / std::max<std::int64_t>(g.in_pixels, 1) : g.in_channels;
+}
+
 /// A layer's input buffer, one pixel (all its channels) per word as the stream writes it. A conv layer keeps K-1
 /// rows and K pixels (its line buffer); an array that unrolls the window (T > N, T being pipelined_pe's Tn or
 /// dataflow's SIMD) reads ceil(T / N) pixels per cycle from as many copies. The classifier consumes its input as it
@@ -99,8 +105,7 @@ constexpr std::int64_t reduction_length(const layer_geometry& g) noexcept {
 /// where it fits, in LUT RAM. Never more block RAM for a smaller T (the quotient-candidate argument needs it).
 inline memory_cost line_buffer_memory(const device_info& d, const layer_geometry& g, std::int64_t t,
                                       bool lutram = false) noexcept {
-  const std::int64_t per_pixel =  // channels of one input pixel: N, or the classifier's C of its N = C*H*W
-      g.is_classifier ? g.in_channels / std::max<std::int64_t>(g.in_pixels, 1) : g.in_channels;
+  const std::int64_t per_pixel = pe_pixel_channels(g);
   const std::int64_t width = per_pixel * g.act_bits;
   if (g.is_classifier) return memory(d, ceil_div(t, per_pixel), width, lutram);
   const std::int64_t k = g.kernel, copies = ceil_div(t, per_pixel);
@@ -119,6 +124,19 @@ inline std::int64_t pe_read_ports(std::int64_t tn, std::int64_t channels, std::i
     best = std::max(best, hi / channels - lo / channels + 1);
   }
   return best;
+}
+
+/// Input pixels the classifier's buffer holds in the generated RTL: the ones a pass reads (its read ports) and two
+/// being written ahead (rtl/plan.hpp). The buffer is always in logic (its few words of C a bits).
+constexpr std::int64_t pe_classifier_buffer_pixels(std::int64_t read_ports) noexcept { return read_ports + 2; }
+
+/// Distinct channel offsets (p Tn) mod `channels` the passes of a pipelined_pe layer start at, over its
+/// ceil(extent / Tn) passes: the arms of each lane's selection in the generated RTL (rtl/verilog.hpp pass_offsets).
+/// p Tn mod C repeats with period C / gcd(Tn, C) and is distinct within it, so this is min(passes, C / gcd).
+inline std::int64_t pe_lane_offsets(std::int64_t tn, std::int64_t channels, std::int64_t extent) noexcept {
+  if (tn <= 0 || channels <= 0 || extent <= 0) return 1;
+  const std::int64_t passes = (extent + tn - 1) / tn;
+  return std::min(passes, channels / std::gcd(tn, channels));
 }
 
 /// Rows of a conv layer's circular line buffer in the generated RTL: the K rows of a window and the `stride` rows
