@@ -163,7 +163,7 @@ struct ice40_up5k {
   static constexpr std::int64_t bram_bits = 4096;
   static constexpr std::int64_t spram_blocks = 4;       ///< SB_SPRAM256KA, not used by the cost models
   static constexpr std::int64_t spram_bits = 262144;    ///< per block: 16K x 16
-  static constexpr double fmax_mhz = 23.0;              ///< measured, see above: 23.79 MHz the slowest
+  static constexpr double fmax_mhz = 21.0;              ///< measured, see above: 21.89 MHz the slowest
   static constexpr std::array<bram_shape, 4> bram_shapes = ice40_ebr_shapes;
   static constexpr int bram_cost = 64;  ///< yosys memory_libmap's cost of an EBR (share/yosys/ice40/brams.txt)
   static constexpr bool bram_reads_old_data = false;  ///< a read meeting a write: bypassed in logic
@@ -187,7 +187,7 @@ struct ice40_hx8k {
   static constexpr std::int64_t dsps = 0;           ///< none
   static constexpr std::int64_t brams = 32;         ///< EBR (SB_RAM40_4K)
   static constexpr std::int64_t bram_bits = 4096;
-  static constexpr double fmax_mhz = 58.0;  ///< measured, see above: 58.40 MHz the slowest
+  static constexpr double fmax_mhz = 51.0;  ///< measured, see above: 51.11 MHz the slowest
   static constexpr std::array<bram_shape, 4> bram_shapes = ice40_ebr_shapes;
   static constexpr int bram_cost = 64;  ///< yosys memory_libmap's cost of an EBR (share/yosys/ice40/brams.txt)
   static constexpr bool bram_reads_old_data = false;  ///< a read meeting a write: bypassed in logic
