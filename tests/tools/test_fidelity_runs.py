@@ -122,6 +122,31 @@ class Reprice(unittest.TestCase):
             cmd = fr.reprice_command(Path("/b"), fr.ROWS[0], new, src)
             self.assertNotIn("--simulate", cmd)
             self.assertEqual(cmd[cmd.index("--out") + 1], str(new / "rtl"))
+            # the weights are hardware too: a memory file that differs is refused like the Verilog
+            (new / "rtl" / "hwnas_top.v").write_text("module hwnas_top; endmodule\n")
+            (src / "rtl" / "hwnas_top_l0_w.mem").write_text("01\n")
+            (new / "rtl" / "hwnas_top_l0_w.mem").write_text("02\n")
+            self.assertIn("hwnas_top_l0_w.mem", fr.summarize(1, ("ice40-hx8k", 25, [], 1), new)["error"])
+            (new / "rtl" / "hwnas_top_l0_w.mem").write_text("01\n")
+            self.assertNotIn("error", fr.summarize(1, ("ice40-hx8k", 25, [], 1), new))
+            # damaged measurements are the row's error, not a traceback
+            (src / "rtl" / "verify.json").write_text("[1, 2")
+            self.assertIn("damaged", fr.summarize(1, ("ice40-hx8k", 25, [], 1), new)["error"])
+            (src / "rtl" / "verify.json").write_text('{"flows": {"ice40": {"luts": "many"}}}')
+            self.assertIn("error", fr.summarize(1, ("ice40-hx8k", 25, [], 1), new))
+
+    def test_the_network_of_a_designs_run_is_where_its_export_names_it(self):
+        with tempfile.TemporaryDirectory() as t:
+            src = Path(t) / "run" / "row1"
+            write_run(src, 1000, 3000, 30.02, 25)
+            net = Path(t) / "elsewhere.json"
+            net.write_text("{}")
+            ex = json.loads((src / "rtl" / "export.json").read_text())
+            ex["network"] = str(net)
+            (src / "rtl" / "export.json").write_text(json.dumps(ex))
+            self.assertEqual(fr.network_of(src), net)
+            (src / "best_integer_network.json").write_text("{}")
+            self.assertEqual(fr.network_of(src), src / "best_integer_network.json")
 
 
 class CommandLine(unittest.TestCase):
@@ -143,6 +168,27 @@ class CommandLine(unittest.TestCase):
             r = self.run_tool("--designs", str(Path(t) / "missing"), "--list")
             self.assertEqual(r.returncode, 2)
             self.assertIn("earlier run", r.stderr)
+
+    def test_an_out_that_is_not_ours_is_refused(self):
+        with tempfile.TemporaryDirectory() as t:
+            user = Path(t) / "notes.txt"
+            user.write_text("mine")
+            r = self.run_tool("--only", "1", "--out", str(user))
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("a file is there", r.stderr)
+            proj = Path(t) / "proj"
+            proj.mkdir()
+            (proj / "table.md").write_text("my table")
+            (proj / "results.json").write_text('{"mine": 1}')
+            r = self.run_tool("--only", "1", "--out", str(proj))
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("not a fidelity-runs output", r.stderr)
+            self.assertEqual((proj / "results.json").read_text(), '{"mine": 1}')
+            self.assertTrue(fr.ours(Path(t) / "proj" / ".." / "proj") is False)
+            run = Path(t) / "run"
+            (run / "row3").mkdir(parents=True)
+            (run / "results.json").write_text('[{"row": 3, "device": "ice40-hx8k"}]')
+            self.assertTrue(fr.ours(run))
 
     def test_designs_and_reprice_together_are_refused(self):
         with tempfile.TemporaryDirectory() as t:

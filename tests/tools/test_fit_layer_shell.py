@@ -149,7 +149,23 @@ class Fit(unittest.TestCase):
             with redirect_stderr(io.StringIO()), self.assertRaises(SystemExit):
                 fls.load([str(row / "rtl")])  # no measurements anywhere: refused
             (row / "measured_in.json").write_text(json.dumps({"rtl": str(measured)}))
+            (measured / "hwnas_top.v").write_text("module hwnas_top; endmodule\n")
+            (row / "rtl" / "hwnas_top.v").write_text("module hwnas_top; endmodule\n")
             self.assertEqual(len(fls.load([str(row / "rtl")])), 2)
+            # the same directory twice is one design
+            with redirect_stderr(io.StringIO()) as e:
+                self.assertEqual(len(fls.load([str(row / "rtl"), str(row / "rtl")])), 2)
+            self.assertIn("given twice", e.getvalue())
+            # hardware that is not what was measured is refused
+            (row / "rtl" / "hwnas_top.v").write_text("module hwnas_top; wire x; endmodule\n")
+            with redirect_stderr(io.StringIO()) as e, self.assertRaises(SystemExit):
+                fls.load([str(row / "rtl")])
+            self.assertIn("not what", e.getvalue())
+            # a verify.json that is not an object is refused with a message
+            (row / "rtl" / "hwnas_top.v").write_text("module hwnas_top; endmodule\n")
+            (measured / "verify.json").write_text("[1, 2]")
+            with redirect_stderr(io.StringIO()) as e, self.assertRaises(SystemExit):
+                fls.load([str(row / "rtl")])
 
 
 if __name__ == "__main__":

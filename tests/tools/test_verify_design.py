@@ -21,7 +21,7 @@ def manifest(**over) -> dict:
     m = {"format": "hwnas-export", "status": "done", "top": "hwnas_top", "files": ["hwnas_top.v"],
          "model": {"device": "ice40-hx8k", "luts": 100, "ffs": 50, "brams": 2, "dsps": 0, "clock_mhz": 25,
                    "layers": []},
-         "plan": {"input": {}, "classes": 10, "logit_bits": 12}}
+         "plan": {"input": {"channels": 1, "bits": 8}, "classes": 10, "logit_bits": 12}}
     m.update(over)
     return m
 
@@ -72,6 +72,14 @@ class Refusals(unittest.TestCase):
         bad = manifest()
         del bad["plan"]
         self.refused([self.export(bad)], "\"plan\"")
+
+    def test_damaged_layers_and_input_are_refused_before_synthesis(self):
+        bad_layer = manifest()
+        bad_layer["model"]["layers"] = [{"name": "conv0", "ffs": 3, "brams": 1}]
+        self.refused([self.export(bad_layer), "--per-layer"], "damaged layer")
+        bad_input = manifest()
+        bad_input["plan"]["input"] = {"bits": 8}
+        self.refused([self.export(bad_input), "--pnr", "hx8k"], "input (channels, bits)")
 
     def test_missing_design_file(self):
         self.refused([self.export(manifest(files=["hwnas_top.v", "hwnas_top_l0.v"]))], "lacks hwnas_top_l0.v")
