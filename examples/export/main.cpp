@@ -127,11 +127,14 @@ int run(const options& o) {
       }
       const auto m = model.best_one_group_mapping(arch, s);
       if (!m) {
-        const bool device_only = !model.best_one_group_mapping(arch, {});
+        const auto least = model.best_one_group_mapping(arch, {});
         std::cerr << "hwnas-export: no one-group mapping of this network meets "
-                  << (device_only ? "the device's own limits (LUTs, block RAM, flip-flops)" : "the spec")
-                  << " on " << o.device << " at " << o.clock_mhz
-                  << " MHz (hwnas-estimate --arch shows which constraint fails); nothing was written\n";
+                  << (least ? "the spec" : "the device's own limits (LUTs, block RAM, flip-flops)") << " on "
+                  << o.device << " at " << o.clock_mhz << " MHz; nothing was written\n";
+        if (least) {  // what the least-LUT mapping within the device misses: the constraint to relax
+          std::cerr << "  the least-LUT mapping within the device breaks:\n";
+          for (const auto& v : model.evaluate(arch, *least, s).violations) std::cerr << "    " << v.message << "\n";
+        }
         return false;
       }
       mapping = *m;

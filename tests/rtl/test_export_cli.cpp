@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -244,10 +245,21 @@ TEST_CASE("hwnas-export: bad input gets a clear message and exit code 2 (3 for a
     CHECK(r.out.find("pass --device xc7z020 --clock-mhz 200") != std::string::npos);
     for (const char* o : {"o4", "o5", "o6", "o7", "o8", "o9"}) CHECK_FALSE(fs::exists(dir / o));
   }
+  SUBCASE("a Verilator that is not there is said to be missing, not a bug in the Verilog") {
+    ::setenv("HWNAS_VERILATOR", "/nonexistent/verilator", 1);
+    const auto r = export_("--out " + (dir / "nov").string());
+    ::unsetenv("HWNAS_VERILATOR");
+    CHECK(r.code != 0);
+    CHECK(r.code != 1);  // 1 is "a bug"
+    CHECK(r.out.find("HWNAS_VERILATOR") != std::string::npos);
+    CHECK(r.out.find("a bug") == std::string::npos);
+  }
   SUBCASE("an unmeetable spec is exit 3 with nothing written; a bad spec or name is exit 2") {
     auto r = export_("--min-fps 1e9 --out " + (dir / "o10").string());
     CHECK(r.code == 3);
     CHECK(r.out.find("no one-group mapping") != std::string::npos);
+    CHECK(r.out.find("breaks:") != std::string::npos);  // which constraint to relax
+    CHECK(r.out.find("min_fps") != std::string::npos);
     CHECK_FALSE(fs::exists(dir / "o10"));
     CHECK(export_("--max-luts -5 --out " + (dir / "o11").string()).code == 2);
     CHECK(export_("--top 9bad --out " + (dir / "o12").string()).code == 2);

@@ -189,7 +189,8 @@ inline std::string lint(const verilog_design& d, const std::filesystem::path& re
   std::ifstream in(log);
   std::stringstream text;
   text << in.rdbuf();
-  if (rc != 0 && text.str().empty())
+  // 126 / 127: the shell could not execute or find the program (its own message is then all the log holds)
+  if (rc == 126 || rc == 127 || (rc != 0 && text.str().empty()))
     throw io_error("rtl: cannot run " + verilator_program() + std::string(" (exit ") + std::to_string(rc) +
                    "); install Verilator (scripts/setup) or set HWNAS_VERILATOR");
   return text.str();
