@@ -77,19 +77,19 @@ hwnas::fpga::pe_mapping load_mapping(const std::string& path, const std::string&
         if (k != "Tn" && k != "Tm" && k != "group" && !(report && k == "stage"))
           throw invalid_argument(path + ": layers[" + std::to_string(l) + "] has an unknown key \"" + k +
                                  "\" (known: Tn, Tm, group)");
-    auto get = [&](const char* k, bool required) -> int {
+    auto get = [&](const char* k, bool required, std::int64_t lo) -> int {  // Tn, Tm from 1; group from 0
       if (!f.is_object() || !f.contains(k)) {
         if (required)
           throw invalid_argument(path + ": layers[" + std::to_string(l) + "] has no \"" + k + "\"");
         return 0;
       }
       const auto& v = f[k];
-      if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 1000000000)
+      if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > 1000000000)
         throw invalid_argument(path + ": layers[" + std::to_string(l) + "]." + k + " = " + v.dump() +
-                               " is not a whole number in 0..10^9");
+                               " is not a whole number in " + std::to_string(lo) + "..10^9");
       return static_cast<int>(v.get<std::int64_t>());
     };
-    m.layers.push_back({get("Tn", true), get("Tm", true), get("group", false)});
+    m.layers.push_back({get("Tn", true, 1), get("Tm", true, 1), get("group", false, 0)});
   }
   return m;
 }

@@ -58,6 +58,9 @@ TEST_CASE("architecture JSON: bad input is rejected with the key at fault") {
   CHECK_THROWS_WITH(parse_architecture(R"({"classes": 10, "layers": [], "classes": 3})"),
                     doctest::Contains("\"classes\" appears twice"));
   CHECK_NOTHROW(parse_architecture(R"({"layers": [{"filters": 8}, {"filters": 16}]})"));
+  // a binary file says so (nlohmann alone would report "unexpected end of input" at the first NUL)
+  CHECK_THROWS_WITH_AS(parse_architecture(std::string("\x7f" "ELF\0\0\x01", 7)),
+                       doctest::Contains("not a text file"), hwnas::invalid_argument);
   // a directory is not a file
   CHECK_THROWS_WITH_AS(hwnas::io::load_architecture("/tmp"), doctest::Contains("is a directory"), hwnas::io_error);
 }

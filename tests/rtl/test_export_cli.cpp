@@ -222,6 +222,7 @@ TEST_CASE("hwnas-export: bad input gets a clear message and exit code 2 (3 for a
     r = export_("--mapping " + write("m5.json", R"({"layers": [{"Tn": -3, "Tm": 1}, {"Tn": 1, "Tm": 1}, {"Tn": 1, "Tm": 1}]})") +
                 " --out " + (dir / "o7").string());
     CHECK(r.code == 2);
+    CHECK(r.out.find("in 1..10^9") != std::string::npos);  // Tn counts lanes: from 1
     r = export_("--mapping " + write("m6.json", R"({"model": "dataflow", "layers": []})") + " --out " + (dir / "o8").string());
     CHECK(r.code == 2);
     CHECK(r.out.find("dataflow") != std::string::npos);

@@ -190,6 +190,9 @@ inline nlohmann::json parse_json_strict(const std::string& text, const std::stri
       duplicate = parsed.get<std::string>();
     return true;
   };
+  if (const auto nul = text.find('\0'); nul != std::string::npos)  // a binary file: say so, not "end of input"
+    throw invalid_argument(what + ": not a text file (a NUL byte at offset " + std::to_string(nul) +
+                           "); expected JSON");
   try {
     j = nlohmann::json::parse(text, check);
   } catch (const nlohmann::json::exception& e) {  // syntax errors, and numbers too large for a double (1e400)
