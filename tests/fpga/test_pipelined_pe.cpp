@@ -107,8 +107,9 @@ TEST_CASE("pipelined_pe: one static bitstream: stages add LUTs, groups add cycle
   CHECK(r1.brams == brams);
   CHECK(r1.dsps == 0);
   CHECK(r1.fps == doctest::Approx(100e6 / static_cast<double>(max_c)));
-  // Three groups of one layer: one stage serves all three, sized for the largest (Tn 4, Tm 4, widest bits), with
-  // 3:1 multiplexers on its Tn inputs and Tm outputs; every layer runs on the whole array (clipped).
+  // Three groups of one layer: one stage serves all three, sized for the largest (Tn 4, Tm 4, widest bits), with a
+  // 3:1 multiplexer on its Tn inputs and one weight memory for the three; every layer runs on the whole array
+  // (clipped) and keeps its own accumulators, requantizers and pool lanes (rtl::stage_module).
   const auto r3 = model.evaluate(a, three_groups);
   REQUIRE(r3.layers.size() == 3);
   // conv0 has 9 products per output (N = 1, 3x3): 4 lanes take 3 passes, which 3 lanes take too
@@ -117,26 +118,42 @@ TEST_CASE("pipelined_pe: one static bitstream: stages add LUTs, groups add cycle
   CHECK(r3.layers[1].parallelism[1] == factor{"Tm", 4});
   CHECK(r3.layers[2].parallelism[1] == factor{"Tm", 4});
   CHECK(r3.layers[1].parallelism[3] == factor{"stage", 0});
-  std::int64_t shared_brams = 0, memory_luts = 0;
+  std::int64_t shared_brams = 0, memory_luts = 0, words = 0;
+  std::vector<fpga::detail::pe_layer_cost> costs;
   for (std::size_t l = 0; l < 3; ++l) {
-    const auto c = fpga::detail::pe_layer(d, g[l], fpga::detail::lanes_used(4, fpga::detail::reduction_length(g[l])),
-                                          fpga::detail::lanes_used(4, g[l].out_channels));
+    const auto tn = fpga::detail::lanes_used(4, fpga::detail::reduction_length(g[l]));
+    const auto tm = fpga::detail::lanes_used(4, g[l].out_channels);
+    auto c = fpga::detail::pe_layer(d, g[l], tn, tm);
     CHECK(r3.layers[l].cycles == c.cycles);
     sum_c += c.cycles;
+    // the layer's weights move to the stage's memory
+    fpga::detail::without_weights(c);
     shared_brams += c.brams;
     memory_luts += c.own_luts();  // each layer's memories kept in logic (place_memory) and its lane selection
+    words += fpga::ceil_div(fpga::detail::reduction_length(g[l]), tn) * fpga::ceil_div(g[l].out_channels, tm);
+    costs.push_back(c);
   }
-  CHECK(r3.cycles == sum_c);
-  CHECK(r3.brams == shared_brams + fpga::detail::pe_boundary_brams(d, g[0]) + fpga::detail::pe_boundary_brams(d, g[1]));
-  const int acc = std::max({fpga::detail::accumulator_bits(g[0]), fpga::detail::accumulator_bits(g[1]),
-                            fpga::detail::accumulator_bits(g[2])});
+  // the frame: at least the groups' intervals one after another, more where the handoffs and drains add
+  const auto part = fpga::detail::make_partition({0, 1, 2});
+  CHECK(r3.cycles == std::max(sum_c, fpga::detail::pe_grouped_interval(g, part, costs)));
+  CHECK(r3.cycles >= sum_c);
+  const auto rom = fpga::place_memory(d, words, 4 * 4 * 4, true);  // 4 x 4 lanes of 4-bit weights
+  CHECK(r3.brams == fpga::detail::blocks(d, shared_brams + rom.bram_units + fpga::detail::pe_boundary_brams(d, g[0]) +
+                                                fpga::detail::pe_boundary_brams(d, g[1])));
   REQUIRE(g[0].act_bits == 8);  // the 8-bit input image: the stage's activations are 8 bits wide
-  const auto arr = pe_array(lut_family::lut4, 4, 4, 8, 4, acc, 4);
-  const std::int64_t mux = 2 * (4 * 8 + 4 * 4);  // 3:1 per bit = 2 LUT4s, on 4x8 input and 4x4 output bits
-  // every layer keeps its own shell (control and output registers) on a shared stage
-  std::int64_t shells = 0;
-  for (std::size_t l = 0; l < 3; ++l) shells += fpga::detail::pe_layer_shell(lut_family::lut4, g[l]).luts;
-  CHECK(r3.luts == arr.luts + 4 * max_pool_luts(lut_family::lut4, 4) + mux + shells + memory_luts);
+  // Tm columns of Tn 8 x 4 products and their sum (8 + 4 + 2 levels), no accumulator or requantizer
+  const auto columns = 4 * fpga::pe_column_luts(lut_family::lut4, 4, 8, 4, 14, 0, 3);
+  const std::int64_t mux = 2 * (4 * 8);  // 3:1 per bit = 2 LUT4s, on the 4 x 8 input bits
+  // every layer keeps its own shell (control and output registers), accumulators, requantizers and pool lanes
+  std::int64_t shells = 0, own = 0;
+  for (std::size_t l = 0; l < 3; ++l) {
+    shells += fpga::detail::pe_layer_shell(lut_family::lut4, g[l]).luts;
+    const int acc = fpga::detail::accumulator_bits(g[l]);
+    own += fpga::detail::lanes_used(4, g[l].out_channels) *
+           (fpga::adder_luts(lut_family::lut4, acc) + fpga::requantizer_luts(lut_family::lut4, acc, g[l].out_bits, 3) +
+            (g[l].pool == 2 ? max_pool_luts(lut_family::lut4, 4) : 0));
+  }
+  CHECK(r3.luts == columns + mux + own + shells + memory_luts + rom.luts);
   // the array is listed at the stage's first layer, each layer's memories at the layer
   std::int64_t listed = 0;
   for (const auto& lr : r3.layers) listed += lr.luts;
@@ -159,7 +176,7 @@ TEST_CASE("pipelined_pe: one static bitstream: stages add LUTs, groups add cycle
   CHECK(r1.latency_ms == doctest::Approx(1e3 * static_cast<double>(r1.latency_cycles) / 100e6));
   std::int64_t lat3 = 0;
   for (std::size_t l = 0; l < 3; ++l) lat3 += r3.layers[l].cycles + fill(l, r3.layers[l].cycles);
-  CHECK(r3.latency_cycles == lat3);
+  CHECK(r3.latency_cycles == std::max(lat3, fpga::detail::pe_grouped_latency(g, part, costs, r3.cycles)));
   CHECK(r1.layers[2].name == "fc");
 }
 

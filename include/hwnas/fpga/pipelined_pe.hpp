@@ -117,6 +117,13 @@ struct pe_layer_cost {
   std::int64_t select_luts = 0;
   /// The LUTs of the layer outside its stage's array: memories in logic and lane selection.
   constexpr std::int64_t own_luts() const noexcept { return memory_luts + select_luts; }
+  /// For the interval of a mapping with several groups (pe_grouped_interval): the cycles of the layer's passes per
+  /// frame (qm qn R C; the classifier qm qn), the passes left after its last input pixel arrives at most (every
+  /// output whose window reaches the last input row; the classifier's passes that read its last pixel), and the
+  /// input pixels its buffer holds ahead.
+  std::int64_t compute = 0, tail = 0, buffer_pixels = 0;
+  /// Of brams and memory_luts: the weight memory, which a shared stage holds for all its layers instead.
+  std::int64_t weight_brams = 0, weight_luts = 0;
 };
 
 /// The largest quotient candidate of `extent` (a value ceil(extent / q)) that is <= min(x, extent): the part of a
@@ -175,7 +182,10 @@ inline pe_layer_cost pe_layer(const device_info& d, const layer_geometry& g, std
   const std::int64_t qn = ceil_div(reduction_length(g), tn), qm = ceil_div(g.out_channels, tm);
   const auto shell = pe_layer_shell(d.family, g);
   const auto mem = pe_layer_memories(d, g, tn, tm);
+  const auto weights = place_memory(d, qm * qn, tn * tm * g.weight_bits, true);  // the first of mem's
   pe_layer_cost c;
+  c.weight_brams = weights.bram_units;
+  c.weight_luts = weights.luts;
   c.memory_luts = mem.luts;
   c.memory_ffs = mem.ffs;
   c.select_luts = pe_lane_select_luts(d, g, tn);
@@ -186,15 +196,46 @@ inline pe_layer_cost pe_layer(const device_info& d, const layer_geometry& g, std
     c.ffs += tm * ob;
   }
   // compute, or read the input one pixel per cycle, whichever takes longer
-  c.cycles = std::max(qm * qn * g.out_height * g.out_width, read_cycles(g));
+  c.compute = qm * qn * (g.is_classifier ? 1 : std::int64_t{g.out_height} * g.out_width);
+  c.cycles = std::max(c.compute, read_cycles(g));
   c.brams = mem.bram_units;
+  if (g.is_classifier) {
+    const std::int64_t channels = pe_pixel_channels(g), extent = reduction_length(g);
+    const std::int64_t first = std::min(qn - 1, (extent - channels) / ceil_div(extent, qn));  // first pass reading it
+    c.tail = (qn - first) * qm;
+    c.buffer_pixels = pe_classifier_buffer_pixels(pe_read_ports(ceil_div(extent, qn), channels, extent));
+  } else {
+    std::int64_t rows = 0;  // output rows whose window reaches the last input row
+    for (std::int64_t oy = 0; oy < g.out_height; ++oy)
+      rows += std::min<std::int64_t>(oy * g.stride - g.pad_top + g.kernel - 1, g.in_height - 1) == g.in_height - 1;
+    c.tail = rows * g.out_width * qm * qn;
+    c.buffer_pixels = std::int64_t{pe_buffer_rows(g)} * g.in_width;
+  }
   return c;
 }
+
+/// Cycles the exported hardware spends between layers beyond their passes: a layer's pipeline registers (the
+/// reads, the products, the accumulator, the output register; rtl::layer_registers) and a shared stage's handoff
+/// from one group's layer to the next (the last pass leaving the array, the owner changing, the first issue).
+inline constexpr std::int64_t pe_layer_pipeline_cycles = 4;
+inline constexpr std::int64_t pe_handoff_cycles = 3;
+/// The margin (percent) pe_grouped_interval adds to its max-plus estimate so that the figure bounds the hardware's
+/// interval: the largest excess measured over 120 random grouped designs was 2.8 % (docs/cost-models.md).
+inline constexpr std::int64_t pe_grouped_margin_pct = 4;
+
 
 /// Block RAM (units) holding layer g's whole (pooled) output map when a group boundary follows it: one pixel (all M
 /// channels) per word, the rate at which the next group's first layer reads it.
 inline std::int64_t pe_boundary_brams(const device_info& d, const layer_geometry& g) noexcept {
   return bram_units(d, std::int64_t{g.pooled_height} * g.pooled_width, std::int64_t{g.out_channels} * g.out_bits);
+}
+
+/// A layer on a shared stage: its cost without its weight memory, which the stage holds (pe_stage_weights).
+inline void without_weights(pe_layer_cost& c) noexcept {
+  c.brams -= c.weight_brams;
+  c.luts -= c.weight_luts;
+  c.memory_luts -= c.weight_luts;
+  c.weight_brams = c.weight_luts = 0;
 }
 
 /// The groups of a mapping: which layers run together, and the stage (position in its group) of every layer. The
@@ -223,22 +264,151 @@ inline pe_partition make_partition(const std::vector<int>& group) {
   return p;
 }
 
+namespace detail_grouped {
+inline constexpr std::int64_t none = INT64_MIN / 4;
+
+/// What a layer's stage holds it for: its passes, or the input it still reads beyond its buffer's prefetch.
+inline std::int64_t job(const layer_geometry& g, const pe_layer_cost& c) noexcept {
+  return std::max(c.compute, read_cycles(g) - c.buffer_pixels);
+}
+
+/// One frame through the max-plus system of pe_grouped_interval: the finish of every layer (none when nothing
+/// reaches it), given when each stage's first layer of the frame may start (`start`, none: not before its data
+/// and the layers before it on the stage) and, with `pace` > 0, the frame's input pixels arriving spread over
+/// `pace` cycles from time 0 (the first layer's window and last pixel; without it the input is there).
+inline std::vector<std::int64_t> frame(const std::vector<layer_geometry>& g, const pe_partition& p,
+                                       const std::vector<pe_layer_cost>& c, const std::vector<std::int64_t>& start,
+                                       std::int64_t pace) {
+  const std::size_t n = g.size();
+  const std::int64_t reg = pe_layer_pipeline_cycles, hand = pe_handoff_cycles;
+  std::vector<std::int64_t> S(n, none), A(n, none), X(n, none), F(n, none);
+  for (std::size_t l = 0; l < n; ++l) {
+    const auto t = static_cast<std::size_t>(p.stage[l]);
+    if (p.served[t].front() == l) S[l] = start[t];
+    for (std::size_t k = l; k-- > 0;)  // the layer before it on its stage hands the stage over
+      if (p.stage[k] == p.stage[l]) {
+        if (F[k] > none) S[l] = std::max(S[l], F[k] + hand);
+        break;
+      }
+    if (l == 0) {
+      if (pace > 0) A[0] = ceil_div(g[0].pixels_to_first_output * pace, std::max<std::int64_t>(read_cycles(g[0]), 1));
+    } else if (X[l - 1] > none) {
+      const auto& prod = g[l - 1];
+      const std::int64_t pixels = std::max<std::int64_t>(std::int64_t{prod.pooled_height} * prod.pooled_width, 1);
+      A[l] = X[l - 1] + ceil_div(g[l].pixels_to_first_output * job(g[l - 1], c[l - 1]), pixels) + reg;
+    }
+    X[l] = std::max(S[l], A[l]);
+    if (X[l] > none) F[l] = X[l] + job(g[l], c[l]) + reg;
+    if (l == 0 && pace > 0) F[0] = std::max(F[0], pace + c[0].tail + reg);
+    if (l > 0 && F[l - 1] > none)
+      F[l] = std::max(F[l], F[l - 1] + c[l].tail + reg + (p.group[l] != p.group[l - 1] ? 1 : 0));
+  }
+  return F;
+}
+}  // namespace detail_grouped
+
+/// The frame interval of a mapping with several groups on shared stages, as the exported hardware runs it: each
+/// stage serves its layers one after another, one frame each, while the groups' data flow through them, so the
+/// interval is the largest mean cycle of a max-plus system (docs/cost-models.md#grouped-interval). Per layer l of a
+/// frame: it starts (S) when its stage is handed over, its input window is there (A) when its producer (the layer
+/// before it; for a group's first layer the last layer of the previous group, through the boundary map) has emitted
+/// the pixels its first output needs at the producer's mean rate, it computes from max(S, A) for its job (its
+/// passes, or the input it still has to read beyond its buffer's prefetch, whichever is longer) and it finishes (F)
+/// no earlier than its producer's finish plus its tail. A stage's last layer of a frame hands the stage to its first
+/// layer of the next. The interval is the largest cycle mean over the stages (Karp's algorithm on the stage graph
+/// whose edge t -> u is the longest path of one frame from the start of t's first layer to the finish of u's last),
+/// and at least every layer's input read (one pixel per cycle). The mean rates make the cycle mean an estimate,
+/// not a bound (a producer emits its pixels unevenly): the figure returned is the estimate plus
+/// pe_grouped_margin_pct, which makes it an upper bound on every design measured.
+/// Checked against Verilator on random grouped designs (tests/rtl/test_verilog.cpp; 120 designs, 1..4 layers on
+/// 1..3 stages): the measured interval lies from 27 % below the estimate to 2.8 % above it, so from about 30 % below
+/// the figure returned to 1 % below it (docs/cost-models.md#grouped-interval).
+inline std::int64_t pe_grouped_interval(const std::vector<layer_geometry>& g, const pe_partition& p,
+                                        const std::vector<pe_layer_cost>& c) {
+  using detail_grouped::none;
+  const std::int64_t hand = pe_handoff_cycles;
+  std::int64_t reads = 0;
+  for (std::size_t l = 0; l < g.size(); ++l) reads = std::max(reads, read_cycles(g[l]));
+  auto longest = [&](std::size_t from) {
+    std::vector<std::int64_t> start(p.served.size(), none);
+    start[static_cast<std::size_t>(p.stage[from])] = 0;
+    return detail_grouped::frame(g, p, c, start, 0);
+  };
+  const std::size_t stages = p.served.size();
+  std::vector<std::vector<std::int64_t>> w(stages, std::vector<std::int64_t>(stages, none));
+  for (std::size_t t = 0; t < stages; ++t) {
+    const auto F = longest(p.served[t].front());
+    for (std::size_t u = 0; u < stages; ++u)
+      if (F[p.served[u].back()] > none) w[t][u] = F[p.served[u].back()] + hand;
+  }
+  // Karp: the largest mean weight of a cycle, from walks of exactly k edges
+  std::vector<std::vector<std::int64_t>> D(stages + 1, std::vector<std::int64_t>(stages, none));
+  for (auto& x : D[0]) x = 0;
+  for (std::size_t k = 1; k <= stages; ++k)
+    for (std::size_t v = 0; v < stages; ++v)
+      for (std::size_t u = 0; u < stages; ++u)
+        if (w[u][v] > none && D[k - 1][u] > none) D[k][v] = std::max(D[k][v], D[k - 1][u] + w[u][v]);
+  double mean = 0;
+  for (std::size_t v = 0; v < stages; ++v) {
+    if (D[stages][v] <= none) continue;
+    double worst = 1e300;
+    for (std::size_t k = 0; k < stages; ++k)
+      if (D[k][v] > none)
+        worst = std::min(worst, static_cast<double>(D[stages][v] - D[k][v]) / static_cast<double>(stages - k));
+    if (worst < 1e300) mean = std::max(mean, worst);
+  }
+  const auto estimate = static_cast<std::int64_t>(std::ceil(mean - 1e-9));
+  return std::max(reads, ceil_div(estimate * (100 + pe_grouped_margin_pct), 100));
+}
+
+/// The latency of a grouped mapping run at `interval` cycles per frame (pe_grouped_interval or more): from a frame's
+/// first input pixel, its pixels spread over the interval, to its class, through the same max-plus system. A stage
+/// is free for the frame's first layer on it once the previous frame's last layer on it, `interval` earlier, has
+/// handed it over (iterated to the fixed point).
+inline std::int64_t pe_grouped_latency(const std::vector<layer_geometry>& g, const pe_partition& p,
+                                       const std::vector<pe_layer_cost>& c, std::int64_t interval) {
+  const std::size_t stages = p.served.size();
+  std::vector<std::int64_t> start(stages, 0), F;
+  for (std::size_t round = 0; round < 4 * stages + 4; ++round) {
+    F = detail_grouped::frame(g, p, c, start, interval);
+    bool moved = false;
+    for (std::size_t t = 0; t < stages; ++t) {
+      const std::int64_t free = std::max<std::int64_t>(0, F[p.served[t].back()] + pe_handoff_cycles - interval);
+      if (free > start[t]) {
+        start[t] = free;
+        moved = true;
+      }
+    }
+    if (!moved) break;
+  }
+  return F.back();
+}
+
 /// A stage's physical array: Tn x Tm sized for the largest of the layers it serves, each bit width the largest of
-/// theirs, max-pool lanes if any of them pools; serving L > 1 layers (one per group) adds the multiplexers reuse
-/// costs: an L:1 choice of the Tn input activations (each group's layer reads its own source) and of the Tm
-/// requantized outputs (each layer has its own shift and format). The weights of all its layers share the stage's
-/// weight memory (an address offset per group: no multiplexer).
+/// theirs. One layer (one group): the layer's own array, accumulators, requantizers and pool lanes (pe_array).
+/// Serving L > 1 layers (one per group) it is what rtl::stage_module builds: the products and their adder trees, an
+/// L:1 choice of the Tn input activations, and one weight memory holding its layers' weights one after another
+/// (pe_stage_weights); each layer keeps its own Tm accumulators, requantizers and pool lanes (at its Tm, lanes_used)
+/// beside its shell.
 struct pe_stage_cost {
   std::int64_t luts = 0, ffs = 0;
+  std::int64_t brams = 0;  ///< a shared stage's weight memory (block RAM units); a one-layer stage's is its layer's
 };
 
 /// What a stage's cost depends on besides (Tn, Tm): the largest widths of the layers it serves, whether any pools,
-/// how many it serves, and the shells of those layers (each layer keeps its own control and output registers).
+/// how many it serves, the shells of those layers (each keeps its own control and output registers), and each
+/// one's accumulator, output and extents.
 struct pe_stage_shape {
   int a = 0, w = 0, acc = 0, out = 0;
   bool pool = false;
   std::int64_t served = 1;
   pe_shell_cost shell;
+  struct layer {
+    std::int64_t extent = 1, m = 1;
+    int acc = 0, out = 0, w = 0;
+    bool pool = false;
+  };
+  std::vector<layer> layers;
 };
 
 inline pe_stage_shape stage_shape(const device_info& d, const std::vector<layer_geometry>& g,
@@ -253,28 +423,69 @@ inline pe_stage_shape stage_shape(const device_info& d, const std::vector<layer_
     const auto c = pe_layer_shell(d.family, g[l]);
     sh.shell.luts += c.luts;
     sh.shell.ffs += c.ffs;
+    sh.layers.push_back({reduction_length(g[l]), g[l].out_channels, accumulator_bits(g[l]), g[l].out_bits,
+                         g[l].weight_bits, g[l].pool == 2});
   }
   sh.served = static_cast<std::int64_t>(served.size());
   return sh;
 }
 
-/// LUTs of one of a stage's Tm columns at Tn: Tn multipliers, the accumulating sum, the requantizer, the pool lane
-/// and the column's output multiplexer. A stage's LUTs are Tm of these plus its input multiplexer (stage_luts).
-inline std::int64_t stage_column_luts(const device_info& d, const pe_stage_shape& sh, std::int64_t tn) noexcept {
-  return pe_array(d.family, tn, 1, sh.a, sh.w, sh.acc, sh.out).luts + (sh.pool ? max_pool_luts(d.family, sh.out) : 0) +
-         mux_bit_luts(d.family, sh.served) * sh.out;
+/// Bits of a shared stage's column sum: the products (a + w) and a bit per adder-tree level (rtl::stage_plan).
+constexpr int shared_sum_bits(int a, int w, std::int64_t tn) noexcept {
+  int levels = 0;
+  while ((std::int64_t{1} << levels) < tn) ++levels;
+  return a + w + levels;
 }
+
+/// LUTs of one of a stage's Tm columns at Tn. One layer: Tn multipliers, the accumulating sum, the requantizer and
+/// the pool lane. Shared: the Tn multipliers and their sum only (the layers accumulate it: stage_luts). A stage's
+/// LUTs are Tm of these plus the rest (stage_luts).
+inline std::int64_t stage_column_luts(const device_info& d, const pe_stage_shape& sh, std::int64_t tn) noexcept {
+  if (sh.served > 1)
+    return pe_column_luts(d.family, tn, sh.a, sh.w, shared_sum_bits(sh.a, sh.w, tn), 0, requantizer_default_shift(sh.w));
+  return pe_array(d.family, tn, 1, sh.a, sh.w, sh.acc, sh.out).luts + (sh.pool ? max_pool_luts(d.family, sh.out) : 0);
+}
+/// A stage's LUTs but its weight memory: Tm columns, the shells, and when shared the activations' L:1 choice and
+/// every layer's accumulators, requantizers and pool lanes at its Tm (lanes_used).
 inline std::int64_t stage_luts(const device_info& d, const pe_stage_shape& sh, std::int64_t tn, std::int64_t tm,
                                std::int64_t column_luts) noexcept {
-  return tm * column_luts + mux_bit_luts(d.family, sh.served) * tn * sh.a + sh.shell.luts;
+  std::int64_t luts = tm * column_luts + sh.shell.luts;
+  if (sh.served > 1) {
+    luts += mux_bit_luts(d.family, sh.served) * tn * sh.a;
+    for (const auto& x : sh.layers)
+      luts += lanes_used(tm, x.m) * (adder_luts(d.family, x.acc) +
+                                     requantizer_luts(d.family, x.acc, x.out, requantizer_default_shift(x.w)) +
+                                     (x.pool ? max_pool_luts(d.family, x.out) : 0));
+  }
+  return luts;
+}
+
+/// A shared stage's weight memory at (Tn, Tm): its layers' qm qn words one after another, Tn Tm w bits each
+/// (rtl::stage_plan), placed as the RTL declares it (place_memory).
+inline placed_memory pe_stage_weights(const device_info& d, const pe_stage_shape& sh, std::int64_t tn,
+                                      std::int64_t tm) {
+  std::int64_t words = 0;
+  for (const auto& x : sh.layers)
+    words += ceil_div(x.extent, lanes_used(tn, x.extent)) * ceil_div(x.m, lanes_used(tm, x.m));
+  return place_memory(d, words, tn * tm * sh.w, true);
 }
 
 inline pe_stage_cost pe_stage(const device_info& d, const std::vector<layer_geometry>& g,
-                              const std::vector<std::size_t>& served, std::int64_t tn, std::int64_t tm) noexcept {
+                              const std::vector<std::size_t>& served, std::int64_t tn, std::int64_t tm) {
   const auto sh = stage_shape(d, g, served);
   pe_stage_cost c;
   c.luts = stage_luts(d, sh, tn, tm, stage_column_luts(d, sh, tn));
-  c.ffs = pe_array(d.family, tn, tm, sh.a, sh.w, sh.acc, sh.out).ffs + (sh.pool ? tm * sh.out : 0) + sh.shell.ffs;
+  if (sh.served == 1) {
+    c.ffs = pe_array(d.family, tn, tm, sh.a, sh.w, sh.acc, sh.out).ffs + (sh.pool ? tm * sh.out : 0) + sh.shell.ffs;
+    return c;
+  }
+  c.ffs = product_register_ffs(d.family, tn, tm, sh.a, sh.w) + sh.shell.ffs;
+  for (const auto& x : sh.layers)
+    c.ffs += lanes_used(tm, x.m) * (accumulator_ffs(x.acc) + x.out + (x.pool ? x.out : 0));
+  const auto rom = pe_stage_weights(d, sh, tn, tm);
+  c.luts += rom.luts;
+  c.ffs += rom.ffs;
+  c.brams = rom.bram_units;
   return c;
 }
 
@@ -304,14 +515,16 @@ inline pe_totals pe_cost(const device_info& d, const std::vector<layer_geometry>
     const auto c = pe_stage(d, g, p.served[s], tn, tm);
     t.luts += c.luts;
     t.ffs += c.ffs;
+    t.brams += c.brams;
     if (stages) (*stages)[s] = c;
   }
   for (std::size_t k = 0; k < p.first.size(); ++k) {
     std::int64_t interval = 0;
     for (std::size_t l = p.first[k]; l <= p.last[k]; ++l) {
       const auto s = static_cast<std::size_t>(p.stage[l]);
-      const auto c = pe_layer(d, g[l], lanes_used(stage_tn[s], reduction_length(g[l])),
-                              lanes_used(stage_tm[s], g[l].out_channels));
+      auto c = pe_layer(d, g[l], lanes_used(stage_tn[s], reduction_length(g[l])),
+                        lanes_used(stage_tm[s], g[l].out_channels));
+      if (p.served[s].size() > 1) without_weights(c);  // the stage holds them (pe_stage)
       interval = std::max(interval, c.cycles);
       t.brams += c.brams;
       // the stage's cost (pe_stage) has the arrays, not the layers' memories and lane selection
@@ -322,6 +535,23 @@ inline pe_totals pe_cost(const device_info& d, const std::vector<layer_geometry>
     t.cycles += interval;
     t.latency += streaming_latency(g, p.first[k], p.last[k], interval);
     if (k + 1 < p.first.size()) t.brams += pe_boundary_brams(d, g[p.last[k]]);
+  }
+  // Several groups: the stages' handoffs and the groups' drains can make the frame longer than the sum of the
+  // groups' intervals (pe_grouped_interval); the figure is the larger of the two, so that the sum stays a bound
+  // the search may prune with.
+  if (p.first.size() > 1) {
+    std::vector<pe_layer_cost> own;
+    const std::vector<pe_layer_cost>* c = layers;
+    if (!c) {
+      for (std::size_t l = 0; l < g.size(); ++l) {
+        const auto s = static_cast<std::size_t>(p.stage[l]);
+        own.push_back(pe_layer(d, g[l], lanes_used(stage_tn[s], reduction_length(g[l])),
+                               lanes_used(stage_tm[s], g[l].out_channels)));
+      }
+      c = &own;
+    }
+    t.cycles = std::max(t.cycles, pe_grouped_interval(g, p, *c));
+    t.latency = std::max(t.latency, pe_grouped_latency(g, p, *c, t.cycles));
   }
   return t;
 }
@@ -398,6 +628,7 @@ inline bool pe_better(const pe_totals& x, const pe_totals& y, bool fastest) noex
 struct pe_stage_option {
   std::int64_t tn = 1, tm = 1, luts = 0, brams = 0;
   std::vector<std::int64_t> cycles;  ///< per served layer (one per group the stage reaches)
+  std::vector<pe_layer_cost> layers;  ///< per served layer: its cost on this stage
 };
 
 /// The same in the search's flat form: the cycles of the served layers at `at` in the stage's cycle array.
@@ -500,9 +731,15 @@ inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vect
           if (o.luts > cap) break;  // the array rises with Tm (the memories in logic need not: added below)
           o.at = cs.size();
           bool over = false;
+          if (ns > 1) {  // the stage's weight memory instead of its layers' own
+            const auto rom = pe_stage_weights(d, sh, o.tn, o.tm);
+            o.brams += rom.bram_units;
+            o.luts += rom.luts;
+          }
           for (std::size_t i = 0; i < ns; ++i) {
             const auto& t = table[served[i]];
-            const auto& c = t.cost[in[i][x] * t.tm.size() + im[i][y]];
+            auto c = t.cost[in[i][x] * t.tm.size() + im[i][y]];
+            if (ns > 1) without_weights(c);
             o.brams += c.brams;
             o.luts += c.own_luts();
             cs.push_back(c.cycles);
@@ -772,17 +1009,20 @@ inline std::optional<pe_mapping> pe_search_ref(const device_info& d, const std::
           one_tm[s] = tm;
           pe_cost(d, g, p, one_tn, one_tm, &layers, &cost);
           o.luts = cost[s].luts;
+          o.brams = cost[s].brams;
           for (const auto l : p.served[s]) {
             // the layers' memories in logic and lane selection (not in the stage's cost)
             o.luts += layers[l].own_luts();
             o.brams += layers[l].brams;
             o.cycles.push_back(layers[l].cycles);
+            o.layers.push_back(layers[l]);
           }
           all[s].push_back(std::move(o));
         }
     }
     std::vector<std::size_t> pick(stages, 0);
     std::vector<std::int64_t> interval(groups);
+    std::vector<pe_layer_cost> chosen(n);
     while (true) {
       pe_totals t;
       t.brams = base_brams;
@@ -799,6 +1039,12 @@ inline std::optional<pe_mapping> pe_search_ref(const device_info& d, const std::
       for (std::size_t k = 0; k < groups; ++k) {
         t.cycles += interval[k];
         t.latency += streaming_latency(g, p.first[k], p.last[k], interval[k]);
+      }
+      if (groups > 1) {  // as pe_cost
+        for (std::size_t s = 0; s < stages; ++s)
+          for (std::size_t i = 0; i < p.served[s].size(); ++i) chosen[p.served[s][i]] = all[s][pick[s]].layers[i];
+        t.cycles = std::max(t.cycles, pe_grouped_interval(g, p, chosen));
+        t.latency = std::max(t.latency, pe_grouped_latency(g, p, chosen, t.cycles));
       }
       const bool ok = t.luts <= lim.luts && t.brams <= lim.brams &&
                       (fastest || (t.cycles <= lim.cycles && t.latency <= lim.latency_cycles));
@@ -1204,7 +1450,7 @@ class pipelined_pe : public detail::model_base<D, Clock> {
       // its array (if it owns it), its memories, its lane selection
       lr.luts = (owner ? stages[st].luts : 0) + layers[l].own_luts();
       lr.ffs = (owner ? stages[st].ffs : 0) + layers[l].memory_ffs;
-      lr.brams = detail::blocks(device(), layers[l].brams);
+      lr.brams = detail::blocks(device(), layers[l].brams + (owner ? stages[st].brams : 0));
       lr.cycles = layers[l].cycles;
       r.layers.push_back(std::move(lr));
     }
