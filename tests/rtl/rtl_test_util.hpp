@@ -82,6 +82,17 @@ inline fpga::pe_mapping random_mapping(hwnas::rng& g, const architecture& a) {
   return m;
 }
 
+/// A random mapping of at least two groups (when `a` has at least two compute layers): S-stage groups, S drawn in
+/// 1..n-1, every layer's Tn and Tm among its quotient candidates.
+inline fpga::pe_mapping random_grouped_mapping(hwnas::rng& g, const architecture& a) {
+  auto m = random_mapping(g, a);
+  const int n = static_cast<int>(m.layers.size());
+  if (n < 2) return m;
+  const int stages = uniform_int(g, 1, n - 1);
+  for (int l = 0; l < n; ++l) m.layers[static_cast<std::size_t>(l)].group = l / stages;
+  return m;
+}
+
 /// The Verilog text of layer l's module in a generated design (hwnas_top_l<l>.v, the classifier's hwnas_top_fc.v);
 /// empty when the design has no such file.
 inline std::string layer_module_text(const rtl::verilog_design& d, const layer_geometry& g, std::size_t l) {

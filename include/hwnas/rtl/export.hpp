@@ -110,9 +110,21 @@ struct simulation_summary {
   double integer_accuracy = 0;        ///< the same for nn::integer_network
   std::int64_t interval = 0;          ///< measured cycles between classes, steady state (input as fast as taken)
   std::int64_t model_interval = 0;    ///< the cost model's cycles per frame
+  /// One group: the model's interval is the hardware's, exactly. Several (stages shared between groups): it is an
+  /// upper bound (pe_grouped_interval), which the measured interval must not exceed.
+  bool interval_exact = true;
   std::int64_t latency = 0;           ///< measured first pixel to class, input paced at the model's interval
   std::int64_t model_latency = 0;     ///< the cost model's latency in cycles
   std::int64_t latency_bound = 0;     ///< model_latency + pipeline_cycles(plan)
+
+  /// The interval is what the model says: equal to it (one group) or within its bound (several groups).
+  bool interval_as_modelled() const noexcept {
+    return interval_exact ? interval == model_interval : interval <= model_interval;
+  }
+  /// Logits and classes equal to the integer network's, the interval and the latency as the model says.
+  bool as_expected() const noexcept {
+    return logit_mismatches == 0 && class_mismatches == 0 && interval_as_modelled() && latency <= latency_bound;
+  }
 };
 
 /// Throws hwnas::invalid_argument unless `test` can drive a simulation of `net` on `count` images: at least 2 (the
@@ -146,6 +158,7 @@ inline simulation_summary simulate_on(const verilog_design& d, const std::filesy
   simulation_summary s;
   s.images = count;
   s.model_interval = model.cycles;
+  s.interval_exact = d.plan.boundaries.empty();
   s.model_latency = model.latency_cycles;
   s.latency_bound = model.latency_cycles + pipeline_cycles(d.plan);
   const auto k = static_cast<std::size_t>(a.classes);
@@ -216,7 +229,9 @@ inline nlohmann::json to_json(const simulation_summary& s) {
           {"latency_cycles", s.latency},
           {"model_latency_cycles", s.model_latency},
           {"latency_bound_cycles", s.latency_bound},
-          {"interval", s.interval == s.model_interval ? "equal to the model" : "differs from the model"},
+          {"model_interval_is", s.interval_exact ? "exact" : "an upper bound (stages shared between groups)"},
+          {"interval", s.interval_exact ? (s.interval == s.model_interval ? "equal to the model" : "differs from the model")
+                                        : (s.interval <= s.model_interval ? "within the model's bound" : "over the model's bound")},
           {"latency", s.latency <= s.latency_bound ? "within the model's latency plus the pipeline's registers"
                                                     : "over the bound"}};
 }

@@ -50,11 +50,45 @@ struct layer_plan {
   int kh = 1, kw = 1;         ///< window (the classifier reads the whole H x W map as one window)
   int in_h = 1, in_w = 1;     ///< input map (the classifier: the last feature map)
   int channels = 1;           ///< channels of one input pixel (N; the classifier: C)
+  int group = 0;              ///< the mapping's group: groups run one after another on the same stages
+  int stage = 0;              ///< its position in its group: the stage (PE array) it runs on
+};
+
+/// A stage's PE array when it serves more than one layer (one per group that reaches it): the products and their
+/// adder trees, sized for the largest Tn, Tm and bit widths of its layers, and one weight memory holding their
+/// weights one after another. Each layer keeps its own control, buffers, accumulators and requantizers; the stage
+/// gives its array to one layer at a time, for a whole frame, in group order (docs/hardware.md#groups).
+struct stage_plan {
+  std::vector<int> served;          ///< its layers, in group order
+  int tn = 1, tm = 1;               ///< the array: the largest Tn and Tm of its layers
+  int act_bits = 1, weight_bits = 1;///< the largest: narrower activations are zero-extended, weights sign-extended
+  std::vector<std::int64_t> weight_base;  ///< per served layer: its first word in the weight memory
+  std::int64_t weight_words = 0;    ///< the sum of its layers' qm qn
+  std::int64_t weight_width = 0;    ///< Tn Tm w bits per word
+  bool shared() const noexcept { return served.size() > 1; }
+  /// Bits of a product (a + w, as in a layer's own array) and of a column's sum (one more per adder-tree level).
+  int product_bits() const noexcept { return act_bits + weight_bits; }
+  int sum_bits() const noexcept {
+    int levels = 0;
+    while ((1 << levels) < tn) ++levels;
+    return product_bits() + levels;
+  }
+};
+
+/// The map stored at a group boundary: the group's last layer writes its whole (pooled) output map, one pixel of M
+/// channels per word, and the next group's first layer reads it in raster order (a first-in first-out buffer of
+/// the whole map, so that a group can finish its frame before the next group has its stages).
+struct boundary_plan {
+  int after = 0;               ///< the layer that writes it (the last of its group)
+  std::int64_t depth = 1;      ///< pixels: the whole pooled output map
+  std::int64_t width = 1;      ///< bits per pixel: M out_bits
 };
 
 /// The plan of the whole design.
 struct design_plan {
   std::vector<layer_plan> layers;  ///< conv layers, then the classifier
+  std::vector<stage_plan> stages;  ///< per stage (S of them; S = layers with one group, every stage serving one)
+  std::vector<boundary_plan> boundaries;  ///< one per group boundary
   int input_channels = 1, input_bits = 8;
   int classes = 2;
   int logit_bits = 0;  ///< the classifier's accumulator width: each logit is a signed number of this width
@@ -85,18 +119,20 @@ inline int read_ports_of(std::int64_t tn, std::int64_t channels, std::int64_t ex
 inline int default_buffer_rows(const layer_geometry& g) { return fpga::detail::pe_buffer_rows(g); }
 
 /// Plans the hardware of `net` under `mapping` (one entry per compute layer; see fpga::pe_mapping).
+/// Each layer runs at its stage's Tn and Tm clipped to its extents (fpga::detail::mapping_of, as the cost model
+/// evaluates a mapping), on the fewest lanes with the same passes (lanes_used).
 /// @throws hwnas::invalid_argument when the mapping does not fit the network (fpga::detail::check_mapping's
-///         messages) or has more than one group (the exporter builds the one-group pipeline, S = n, where every
-///         layer has its own array)
+///         messages: groups consecutive, every group but the last as long as the first)
 inline design_plan make_plan(const nn::integer_network& net, const fpga::pe_mapping& mapping) {
   const auto& arch = net.arch();
   const auto geo = geometry(arch);
   fpga::detail::check_mapping(geo, mapping);
-  for (const auto& m : mapping.layers)
-    if (m.group != 0)
-      throw invalid_argument("rtl export: the mapping has more than one group; the exporter builds the one-group "
-                             "pipeline (every layer on its own array): map with a spec the one-group design meets, "
-                             "or give a mapping whose groups are all 0");
+  std::vector<int> groups;
+  for (const auto& m : mapping.layers) groups.push_back(m.group);
+  const auto part = fpga::detail::make_partition(groups);
+  std::vector<std::int64_t> stage_tn, stage_tm;
+  fpga::detail::stage_dims(part, mapping, stage_tn, stage_tm);
+  const auto eff = fpga::detail::mapping_of(geo, part, stage_tn, stage_tm);
   design_plan plan;
   plan.input_channels = arch.input.channels;
   plan.input_bits = arch.effective_input_format().bits();
@@ -109,8 +145,10 @@ inline design_plan make_plan(const nn::integer_network& net, const fpga::pe_mapp
     p.g = g;
     // the least Tn (Tm) with the mapping's passes (tiles): what the cost model prices a layer's memories at
     const std::int64_t extent = fpga::detail::reduction_length(g);
-    p.tn = static_cast<int>(fpga::detail::lanes_used(mapping.layers[l].tn, extent));
-    p.tm = static_cast<int>(fpga::detail::lanes_used(mapping.layers[l].tm, g.out_channels));
+    p.tn = static_cast<int>(fpga::detail::lanes_used(eff.layers[l].tn, extent));
+    p.tm = static_cast<int>(fpga::detail::lanes_used(eff.layers[l].tm, g.out_channels));
+    p.group = part.group[l];
+    p.stage = part.stage[l];
     p.passes = fpga::ceil_div(extent, p.tn);
     p.tiles = fpga::ceil_div(g.out_channels, p.tm);
     p.model_acc_bits = fpga::detail::accumulator_bits(g);
@@ -148,6 +186,26 @@ inline design_plan make_plan(const nn::integer_network& net, const fpga::pe_mapp
     plan.layers.push_back(p);
   }
   plan.logit_bits = plan.layers.back().acc_bits;
+  for (const auto& served : part.served) {
+    stage_plan s;
+    for (const auto l : served) {
+      const auto& L = plan.layers[l];
+      s.served.push_back(static_cast<int>(l));
+      s.tn = std::max(s.tn, L.tn);
+      s.tm = std::max(s.tm, L.tm);
+      s.act_bits = std::max(s.act_bits, L.g.act_bits);
+      s.weight_bits = std::max(s.weight_bits, L.g.weight_bits);
+      s.weight_base.push_back(s.weight_words);
+      s.weight_words += L.weight_words;
+    }
+    s.weight_width = std::int64_t{s.tn} * s.tm * s.weight_bits;
+    plan.stages.push_back(std::move(s));
+  }
+  for (std::size_t k = 0; k + 1 < part.last.size(); ++k) {
+    const auto& g = geo[part.last[k]];
+    plan.boundaries.push_back({static_cast<int>(part.last[k]), std::int64_t{g.pooled_height} * g.pooled_width,
+                               std::int64_t{g.out_channels} * g.out_bits});
+  }
   return plan;
 }
 

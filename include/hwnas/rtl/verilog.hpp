@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Verilog-2005 for an integer network under a one-group pipelined_pe mapping: the accelerator the cost model
+/// Verilog-2005 for an integer network under a pipelined_pe mapping: the accelerator the cost model
 /// describes (docs/cost-models.md#pipelined-pe, docs/hardware.md), generated from rtl::design_plan.
 ///
 /// Per conv layer: a circular line buffer of input rows (one pixel of N channels per word, one read port per pixel a
@@ -16,6 +16,10 @@
 /// Pipeline of a layer, in cycles after a pass is issued: 1 the buffer and weight reads, 2 the products, 3 the
 /// accumulator, 4 the requantized (pooled) output register. A layer issues one pass per cycle when its window is in
 /// the buffer and its output register is free.
+///
+/// Several groups: the t-th layer of every group runs on stage t. A stage serving more than one layer is a module
+/// of its own (stage_module: the array and one weight memory for its layers), owned by one layer at a time for a
+/// whole frame, in group order; a whole-map FIFO (boundary_module) sits between groups (docs/hardware.md#groups).
 
 #include <algorithm>
 #include <cstdint>
@@ -328,18 +332,22 @@ inline std::vector<std::string> bias_words(const layer_plan& L, const std::vecto
 }
 
 /// The weight memory file: word (j, p) at address j*qn + p (conv) or p*qm + j (classifier), lane (i, m) at bits
-/// ((m*Tn + i)*w). `weight_at(m, r)` is the code of output m and reduction index r (tap-major order).
+/// ((m*Tn + i)*w). `weight_at(m, r)` is the code of output m and reduction index r (tap-major order). On a shared
+/// stage the words are the stage's (st: its Tn x Tm lanes of its w bits; the layer's lanes first, the others 0, a
+/// narrower weight sign-extended and a bipolar one stored as +1 / -1 when the stage's weights are wider).
 template <class WeightAt>
-std::string weight_memory(const layer_plan& L, bool pass_major, WeightAt weight_at) {
+std::string weight_memory(const layer_plan& L, bool pass_major, WeightAt weight_at, const stage_plan* st = nullptr) {
   const std::int64_t extent = fpga::detail::reduction_length(L.g);
   std::string out;
-  const int w = L.g.weight_bits;
+  const int lane_tn = st ? st->tn : L.tn, lane_tm = st ? st->tm : L.tm;
+  const int w = st ? st->weight_bits : L.g.weight_bits;
   auto word = [&](std::int64_t j, std::int64_t p) {
     std::vector<std::int64_t> f;
-    for (int m = 0; m < L.tm; ++m)
-      for (int i = 0; i < L.tn; ++i) {
+    for (int m = 0; m < lane_tm; ++m)
+      for (int i = 0; i < lane_tn; ++i) {
         const std::int64_t mm = j * L.tm + m, r = p * L.tn + i;
-        f.push_back(mm < L.g.out_channels && r < extent ? stored_weight(weight_at(mm, r), w) : 0);
+        const bool in = m < L.tm && i < L.tn && mm < L.g.out_channels && r < extent;
+        f.push_back(in ? stored_weight(weight_at(mm, r), w) : 0);
       }
     out += hex_word(f, w);
     out += '\n';
@@ -354,9 +362,69 @@ std::string weight_memory(const layer_plan& L, bool pass_major, WeightAt weight_
   return out;
 }
 
+/// A layer on a shared stage (stage_plan::shared) hands its array work to the stage module: these are the ports it
+/// adds (grant from the stage; release, its lanes' activations, its weight address and its pipeline enable to it;
+/// the stage's column sums back), `waw` the bits of its weight address.
+inline std::string shared_ports(const stage_plan* st, int waw) {
+  if (!st) return {};
+  return "  input wire grant,\n  output wire rel_o,\n  output wire [" + std::to_string(st->tn * st->act_bits - 1) +
+         ":0] acts_o,\n  output wire [" + std::to_string(waw - 1) + ":0] wa_o,\n  output wire en_o,\n  input wire [" +
+         std::to_string(st->tm * st->sum_bits() - 1) + ":0] sum,\n";
+}
+
+/// The issue condition of a layer on a shared stage: it issues only while the stage is granted to it, and once its
+/// frame's last pass has gone (`done`: frame_end or the classifier's last pass) it waits for the grant to leave.
+inline void emit_issued_decl(std::ostringstream& v, const stage_plan* st) {
+  if (st) v << "  reg issued;  // this frame's passes have all gone: wait for the stage to come back\n";
+}
+inline void emit_grant(std::ostringstream& v, const stage_plan* st, const std::string& done) {
+  if (!st) return;
+  v << "  always @(posedge clk) begin\n    if (rst) issued <= 1'b0;\n    else if (" << done
+    << ") issued <= 1'b1;\n    else if (!grant) issued <= 1'b0;\n  end\n";
+}
+
+/// What a layer on a shared stage gives the stage once its pipeline registers exist: release (its last pass has
+/// left the array), its weight address and enable, and its Tn lanes' activations zero-extended to the stage's width
+/// (lanes past its Tn read 0).
+inline void emit_shared_outputs(std::ostringstream& v, const layer_plan& L, const stage_plan* st) {
+  if (!st) return;
+  const int A = L.g.act_bits, AS = st->act_bits;
+  v << "  assign rel_o = issued && !v1 && !v2;\n  assign wa_o = wa;\n  assign en_o = en;\n";
+  v << "  assign acts_o = {";
+  for (int i = st->tn - 1; i >= 0; --i) {
+    if (i >= L.tn) v << AS << "'d0";
+    else if (AS > A) v << "{" << AS - A << "'d0, acts[" << i * A + A - 1 << ":" << i * A << "]}";
+    else v << "acts[" << i * A + A - 1 << ":" << i * A << "]";
+    v << (i ? ", " : "};\n");
+  }
+  v << "  wire unused_sum = &{1'b0, sum};  // columns past Tm, bits past the accumulator\n";
+}
+
+/// Column m's sum `<P>s`: the layer's own products and adder tree (emit_column), or the shared stage's sum.
+inline void emit_column_sum(std::ostringstream& v, const layer_plan& L, const stage_plan* st, int m,
+                            const std::string& P, int& tree_bits) {
+  if (!st) return emit_column(v, L, m, P, tree_bits);
+  // the stage's sum is sum_bits wide; a pass of this layer fits its accumulator: the low bits are the value
+  const int SB = st->sum_bits();
+  tree_bits = std::min(SB, L.acc_bits);
+  v << "  wire signed [" << tree_bits - 1 << ":0] " << P << "s = sum[" << m * SB + tree_bits - 1 << ":" << m * SB
+    << "];\n";
+}
+
+/// A layer on a shared stage reads its weights from the stage; a layer with its own array reads them here: the
+/// ROM and its read register w1.
+inline void emit_own_weights(std::ostringstream& v, const layer_plan& L, const stage_plan* st,
+                             const std::string& mem_file) {
+  if (st) return;
+  const std::int64_t words = L.passes * L.tiles;
+  v << "  " << memory_style(words, true) << "reg [" << L.weight_width - 1 << ":0] wrom [0:" << words - 1 << "];\n";
+  v << "  initial $readmemh(\"" << mem_file << "\", wrom);\n";
+  v << "  reg [" << L.weight_width - 1 << ":0] w1;\n  always @(posedge clk) if (en) w1 <= wrom[wa];\n";
+}
+
 /// A conv layer's module.
 inline std::string conv_module(const std::string& name, const std::string& mem_file, const layer_plan& L,
-                               const std::vector<std::int32_t>& bias) {
+                               const std::vector<std::int32_t>& bias, const stage_plan* st = nullptr) {
   const auto& g = L.g;
   const int N = L.channels, A = g.act_bits, M = g.out_channels, OB = g.out_bits, WB = g.weight_bits;
   const int H = g.in_height, W = g.in_width, K = g.kernel, S = g.stride, PT = g.pad_top, PL = g.pad_left;
@@ -383,9 +451,10 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
     << ACC << " bits, requantizer shift " << L.shift << ", outputs " << OB << " bits; line buffer " << KR << " rows x "
     << W << " pixels, " << PORTS << " read port(s)\n";
   v << "module " << name << " (\n  input wire clk,\n  input wire rst,\n  input wire in_valid,\n  output wire in_ready,\n"
-    << "  input wire [" << N * A - 1 << ":0] in_data,\n  output reg out_valid,\n  input wire out_ready,\n"
-    << "  output reg [" << OUTW - 1 << ":0] out_data\n);\n";
+    << "  input wire [" << N * A - 1 << ":0] in_data,\n" << shared_ports(st, WAW)
+    << "  output reg out_valid,\n  input wire out_ready,\n  output reg [" << OUTW - 1 << ":0] out_data\n);\n";
   v << "  wire en = !out_valid || out_ready;  // the pipeline moves unless a finished pixel waits\n\n";
+  emit_issued_decl(v, st);
   // ---- writer
   v << "  // line buffer: a circular buffer of " << KR << " rows; D = rows from the oldest row still needed to the row "
        "being written\n  // (signed: negative while the writer still fills rows no window reads, once the compute has "
@@ -442,10 +511,11 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
     << ";\n";
   v << "  wire window_in = D > need_s || (D == need_s && colx > lastcol_r);\n";
   v << "  wire pixel_start = p == " << ud(PW, 0) << " && j == " << ud(JW, 0) << ";\n";
-  v << "  wire go = en && (!pixel_start || window_in);\n";
+  v << "  wire go = en" << (st ? " && grant && !issued" : "") << " && (!pixel_start || window_in);\n";
   v << "  wire pixel_end = go && p == " << ud(PW, QN - 1) << " && j == " << ud(JW, QM - 1) << ";\n";
   v << "  wire row_end = pixel_end && ox == " << ud(OXW, C - 1) << ";\n";
   v << "  wire frame_end = row_end && oy == " << ud(OYW, R - 1) << ";\n";
+  emit_grant(v, st, "frame_end");
   const std::int64_t need0 = last_of(0) - first_of(0), lastcol0 = lastcol_of(0);
   const std::int64_t freed0 = R > 1 ? first_of(S) - first_of(0) : 0;
   const std::int64_t freed_frame = H - first_of(std::int64_t{R - 1} * S);
@@ -522,9 +592,7 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
   }
   // ---- weights
   v << "\n  // weights: word j*" << QN << " + p holds the Tn x Tm codes of tile j, pass p\n";
-  v << "  " << memory_style(QN * QM, true) << "reg [" << L.weight_width - 1 << ":0] wrom [0:" << QN * QM - 1 << "];\n";
-  v << "  initial $readmemh(\"" << mem_file << "\", wrom);\n";
-  v << "  reg [" << L.weight_width - 1 << ":0] w1;\n  always @(posedge clk) if (en) w1 <= wrom[wa];\n";
+  emit_own_weights(v, L, st, mem_file);
   // ---- stage registers
   v << "  reg v1, v2, v3, first1, first2, last1, last2;\n  reg [" << C0W - 1 << ":0] c01;\n  reg [" << JW - 1 << ":0] j1, j2, j3;\n"
     << "  reg [" << OXW - 1 << ":0] ox1, ox2, ox3;\n  reg oy1, oy2, oy3;  // parity of the output row\n";
@@ -535,6 +603,7 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
     << "      first2 <= first1;\n      last2 <= last1;\n      j2 <= j1;\n      ox2 <= ox1;\n      oy2 <= oy1;\n"
     << "      j3 <= j2;\n      ox3 <= ox2;\n      oy3 <= oy2;\n    end\n  end\n";
   emit_lane_select(v, L, extent, C0W);
+  emit_shared_outputs(v, L, st);
   // bias of the tile in stage 2
   const auto bw = bias_words(L, bias);
   v << "  reg [" << TM * ACC - 1 << ":0] bias2;\n  always @* begin\n    bias2 = " << TM * ACC << "'d0;\n    case (j2)\n";
@@ -546,7 +615,7 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
     const std::string P = "c" + std::to_string(m) + "_";
     v << "  // column " << m << "\n";
     int tree_bits = 0;
-    emit_column(v, L, m, P, tree_bits);
+    emit_column_sum(v, L, st, m, P, tree_bits);
     v << "  reg signed [" << ACC - 1 << ":0] " << P << "acc;\n";
     v << "  always @(posedge clk) if (en && v2) " << P << "acc <= (first2 ? bias2[" << (m + 1) * ACC - 1 << ":" << m * ACC
       << "] : " << P << "acc) + " << extend_sum(P, tree_bits, ACC) << ";\n";
@@ -607,7 +676,7 @@ inline std::string conv_module(const std::string& name, const std::string& mem_f
 
 /// The classifier's module: streams its input pixels, M accumulators, logits and argmax.
 inline std::string classifier_module(const std::string& name, const std::string& mem_file, const layer_plan& L,
-                                     const std::vector<std::int32_t>& bias) {
+                                     const std::vector<std::int32_t>& bias, const stage_plan* st = nullptr) {
   const int CH = L.channels, A = L.g.act_bits, M = L.g.out_channels, TN = L.tn, TM = L.tm, ACC = L.acc_bits;
   const std::int64_t P = std::int64_t{L.in_h} * L.in_w, QN = L.passes, QM = L.tiles, RB = L.buffer_rows;
   const int PORTS = L.read_ports;
@@ -621,9 +690,11 @@ inline std::string classifier_module(const std::string& name, const std::string&
     << " logits; array Tn=" << TN << " x Tm=" << TM << ", " << QN << " passes x " << QM << " tiles, accumulator " << ACC
     << " bits; buffer of " << RB << " pixels, " << PORTS << " read port(s)\n";
   v << "module " << name << " (\n  input wire clk,\n  input wire rst,\n  input wire in_valid,\n  output wire in_ready,\n"
-    << "  input wire [" << CH * A - 1 << ":0] in_data,\n  output reg out_valid,\n  input wire out_ready,\n"
+    << "  input wire [" << CH * A - 1 << ":0] in_data,\n" << shared_ports(st, WAW)
+    << "  output reg out_valid,\n  input wire out_ready,\n"
     << "  output reg [" << M * ACC - 1 << ":0] out_logits,\n  output reg [" << CB - 1 << ":0] out_class\n);\n";
   v << "  wire en = !out_valid || out_ready;\n";
+  emit_issued_decl(v, st);
   v << "  " << memory_style(RB, false, true) << "reg [" << CH * A - 1 << ":0] lb [0:" << RB - 1 << "];\n  reg [" << SW - 1 << ":0] wr_slot, lo_slot;\n  reg ["
     << DW - 1 << ":0] D;  // pixels from the oldest one still needed to the one being written\n";
   v << "  wire [" << DW - 1 << ":0] freed;\n  assign in_ready = D < " << ud(DW, RB) << ";\n";
@@ -650,8 +721,10 @@ inline std::string classifier_module(const std::string& name, const std::string&
     << fit("(c0_span >= " + ud(C0W + 1, CH) + ")", 1, DW) << ";\n";
   v << "  wire [" << DW - 1 << ":0] adv = last_pass ? " << ud(DW, adv_last) << " : " << ud(DW, adv_base) << " + "
     << fit("c0_carry", 1, DW) << ";\n";
-  v << "  wire pass_start = j == " << ud(JW, 0) << ";\n  wire go = en && (!pass_start || D > span);\n";
+  v << "  wire pass_start = j == " << ud(JW, 0) << ";\n  wire go = en" << (st ? " && grant && !issued" : "")
+    << " && (!pass_start || D > span);\n";
   v << "  wire pass_end = go && j == " << ud(JW, QM - 1) << ";\n";
+  emit_grant(v, st, "pass_end && last_pass");
   v << "  assign freed = pass_end ? adv : " << ud(DW, 0) << ";\n";
   v << "  wire [" << SW << ":0] wr_next = {1'b0, wr_slot} + " << ud(SW + 1, 1) << ";\n";
   v << "  wire [" << SW << ":0] lo_next = {1'b0, lo_slot} + " << fit("adv", DW, SW + 1) << ";\n";
@@ -682,9 +755,7 @@ inline std::string classifier_module(const std::string& name, const std::string&
     v << "  wire unused_rq" << q << " = &{1'b0, rq" << q << "};  // a port may read only some channels\n";
     v << "  always @(posedge clk) if (en) padr[" << q << "] <= 1'b0;\n";
   }
-  v << "  " << memory_style(QN * QM, true) << "reg [" << L.weight_width - 1 << ":0] wrom [0:" << QN * QM - 1 << "];\n";
-  v << "  initial $readmemh(\"" << mem_file << "\", wrom);\n";
-  v << "  reg [" << L.weight_width - 1 << ":0] w1;\n  always @(posedge clk) if (en) w1 <= wrom[wa];\n";
+  emit_own_weights(v, L, st, mem_file);
   v << "  reg v1, v2, v3, first1, first2, last1, last2;\n  reg [" << C0W - 1 << ":0] c01;\n  reg [" << JW - 1
     << ":0] j1, j2, j3;\n";
   v << "  always @(posedge clk) begin\n    if (rst) begin\n      v1 <= 1'b0;\n      v2 <= 1'b0;\n      v3 <= 1'b0;\n"
@@ -692,6 +763,7 @@ inline std::string classifier_module(const std::string& name, const std::string&
     << "    if (en) begin\n      c01 <= c0;\n      first1 <= p == " << ud(PW, 0) << ";\n      last1 <= p == " << ud(PW, QN - 1)
     << ";\n      j1 <= j;\n      first2 <= first1;\n      last2 <= last1;\n      j2 <= j1;\n      j3 <= j2;\n    end\n  end\n";
   emit_lane_select(v, L, extent, C0W);
+  emit_shared_outputs(v, L, st);
   const auto bw = bias_words(L, bias);
   v << "  reg [" << TM * ACC - 1 << ":0] bias2;\n  always @* begin\n    bias2 = " << TM * ACC << "'d0;\n    case (j2)\n";
   for (std::int64_t j = 0; j < QM; ++j) v << "      " << ud(JW, j) << ": bias2 = " << bw[static_cast<std::size_t>(j)] << ";\n";
@@ -704,7 +776,7 @@ inline std::string classifier_module(const std::string& name, const std::string&
     const std::string P = "c" + std::to_string(m) + "_";
     v << "  // column " << m << "\n";
     int tree_bits = 0;
-    emit_column(v, L, m, P, tree_bits);
+    emit_column_sum(v, L, st, m, P, tree_bits);
     const std::string sl = "[" + std::to_string((m + 1) * ACC - 1) + ":" + std::to_string(m * ACC) + "]";
     v << "  wire signed [" << ACC - 1 << ":0] " << P << "base = first2 ? bias2" << sl << " : acc_old" << sl << ";\n";
     v << "  assign acc_new" << sl << " = " << P << "base + " << extend_sum(P, tree_bits, ACC) << ";\n";
@@ -768,6 +840,91 @@ inline std::string classifier_module(const std::string& name, const std::string&
   return v.str();
 }
 
+/// A shared stage's module (stage_plan::shared): its PE array, Tn x Tm products of its widths with their adder
+/// trees, and the weight memory of all its layers. The array belongs to one layer at a time (`own`, from the first
+/// group's): the owner's lanes, weight address (plus its first word) and enable drive it, and its column sums go to
+/// every layer, each accumulating them only for its own passes. The owner releases the array when its frame's last
+/// pass has left it, and the next group's layer gets it (docs/hardware.md#groups).
+inline std::string stage_module(const std::string& name, const std::string& mem_file, const stage_plan& st,
+                                const design_plan& plan) {
+  const int L = static_cast<int>(st.served.size()), OW = counter_bits(L - 1);
+  const int TN = st.tn, TM = st.tm, AS = st.act_bits, SB = st.sum_bits();
+  const int WAS = counter_bits(st.weight_words - 1);
+  std::ostringstream v;
+  v << "// shared stage: array Tn=" << TN << " x Tm=" << TM << ", activations u" << AS << ", weights s" << st.weight_bits
+    << (st.weight_bits == 1 ? " (bipolar)" : "") << ", serving layers";
+  for (const int l : st.served) v << " " << l;
+  v << " (one per group) in turn; weight memory " << st.weight_words << " words x " << st.weight_width << " bits\n";
+  v << "module " << name << " (\n  input wire clk,\n  input wire rst,\n  output wire [" << L - 1 << ":0] grant,\n"
+    << "  input wire [" << L - 1 << ":0] rel,\n  input wire [" << L - 1 << ":0] en_i,\n";
+  for (int k = 0; k < L; ++k) {
+    const auto& Lk = plan.layers[static_cast<std::size_t>(st.served[static_cast<std::size_t>(k)])];
+    v << "  input wire [" << TN * AS - 1 << ":0] acts" << k << ",\n  input wire ["
+      << counter_bits(Lk.passes * Lk.tiles - 1) - 1 << ":0] wa" << k << ",\n";
+  }
+  v << "  output wire [" << TM * SB - 1 << ":0] sum\n);\n";
+  v << "  reg [" << OW - 1 << ":0] own;  // the layer the array belongs to\n";
+  v << "  reg own_rel, en;\n  reg [" << TN * AS - 1 << ":0] acts;\n  reg [" << WAS - 1 << ":0] wa;\n";
+  v << "  always @* begin\n    own_rel = 1'b0;\n    en = 1'b0;\n    acts = " << TN * AS << "'d0;\n    wa = " << ud(WAS, 0)
+    << ";\n    case (own)\n";
+  for (int k = 0; k < L; ++k) {
+    const auto& Lk = plan.layers[static_cast<std::size_t>(st.served[static_cast<std::size_t>(k)])];
+    const int wk = counter_bits(Lk.passes * Lk.tiles - 1);
+    const std::string addr = fit("wa" + std::to_string(k), wk, WAS);
+    const auto base = st.weight_base[static_cast<std::size_t>(k)];
+    v << "      " << ud(OW, k) << ": begin\n        own_rel = rel[" << k << "];\n        en = en_i[" << k
+      << "];\n        acts = acts" << k << ";\n        wa = " << (base ? ud(WAS, base) + " + " + addr : addr)
+      << ";\n      end\n";
+  }
+  v << "      default: ;\n    endcase\n  end\n";
+  v << "  always @(posedge clk) begin\n    if (rst) own <= " << ud(OW, 0) << ";\n    else if (own_rel) own <= own == "
+    << ud(OW, L - 1) << " ? " << ud(OW, 0) << " : own + " << ud(OW, 1) << ";\n  end\n";
+  for (int k = 0; k < L; ++k) v << "  assign grant[" << k << "] = own == " << ud(OW, k) << ";\n";
+  v << "  " << memory_style(st.weight_words, true) << "reg [" << st.weight_width - 1 << ":0] wrom [0:"
+    << st.weight_words - 1 << "];\n";
+  v << "  initial $readmemh(\"" << mem_file << "\", wrom);\n";
+  v << "  reg [" << st.weight_width - 1 << ":0] w1;\n  always @(posedge clk) if (en) w1 <= wrom[wa];\n";
+  layer_plan array;  // the columns at the stage's widths
+  array.g.act_bits = AS;
+  array.g.weight_bits = st.weight_bits;
+  array.tn = TN;
+  for (int m = 0; m < TM; ++m) {
+    const std::string P = "c" + std::to_string(m) + "_";
+    int tree_bits = 0;
+    emit_column(v, array, m, P, tree_bits);
+    v << "  assign sum[" << (m + 1) * SB - 1 << ":" << m * SB << "] = " << P << "s;\n";
+  }
+  v << "endmodule\n";
+  return v.str();
+}
+
+/// The map at a group boundary (boundary_plan): a first-in first-out buffer of the whole map, one pixel per word,
+/// with a registered output (valid/ready on both sides). A read and a write never meet at one address: the reader
+/// takes only words written before, the writer only free ones.
+inline std::string boundary_module(const std::string& name, const boundary_plan& b) {
+  const std::int64_t P = b.depth;
+  const int W = static_cast<int>(b.width), AW = counter_bits(P - 1), NW = counter_bits(P);
+  std::ostringstream v;
+  v << "// group boundary after layer " << b.after << ": the whole map, " << P << " pixels x " << W << " bits\n";
+  v << "module " << name << " (\n  input wire clk,\n  input wire rst,\n  input wire in_valid,\n  output wire in_ready,\n"
+    << "  input wire [" << W - 1 << ":0] in_data,\n  output reg out_valid,\n  input wire out_ready,\n  output reg ["
+    << W - 1 << ":0] out_data\n);\n";
+  v << "  " << memory_style(P, false) << "reg [" << W - 1 << ":0] mem [0:" << P - 1 << "];\n";
+  v << "  reg [" << AW - 1 << ":0] wp, rp;\n  reg [" << NW - 1 << ":0] n;  // words held, not counting out_data\n";
+  v << "  assign in_ready = n != " << ud(NW, P) << ";\n  wire wr = in_valid && in_ready;\n";
+  v << "  wire rd = n != " << ud(NW, 0) << " && (!out_valid || out_ready);\n";
+  v << "  always @(posedge clk) if (wr) mem[wp] <= in_data;\n";
+  v << "  always @(posedge clk) if (rd) out_data <= mem[rp];\n";
+  v << "  always @(posedge clk) begin\n    if (rst) begin\n      wp <= " << ud(AW, 0) << ";\n      rp <= " << ud(AW, 0)
+    << ";\n      n <= " << ud(NW, 0) << ";\n      out_valid <= 1'b0;\n    end else begin\n";
+  v << "      if (wr) wp <= wp == " << ud(AW, P - 1) << " ? " << ud(AW, 0) << " : wp + " << ud(AW, 1) << ";\n";
+  v << "      if (rd) rp <= rp == " << ud(AW, P - 1) << " ? " << ud(AW, 0) << " : rp + " << ud(AW, 1) << ";\n";
+  v << "      n <= n + " << fit("wr", 1, NW) << " - " << fit("rd", 1, NW) << ";\n";
+  v << "      if (rd) out_valid <= 1'b1;\n      else if (out_ready) out_valid <= 1'b0;\n    end\n  end\n";
+  v << "endmodule\n";
+  return v.str();
+}
+
 /// Verilog-2005 and SystemVerilog keywords (IEEE 1364-2005 annex B, IEEE 1800-2017 annex B): not module names.
 inline bool is_hdl_keyword(const std::string& s) {
   static const char* const words[] = {
@@ -804,7 +961,8 @@ inline bool is_hdl_keyword(const std::string& s) {
 }  // namespace detail
 
 /// Generates the Verilog and memory files of `net` under `mapping`.
-/// @throws hwnas::invalid_argument from make_plan (a mapping that does not fit, more than one group) or for a top
+/// @throws hwnas::invalid_argument from make_plan (a mapping that does not fit the network, groups that cannot share
+///         stages: every group but the last as long as the first) or for a top
 ///         name that is not a Verilog identifier
 inline verilog_design generate_verilog(const nn::integer_network& net, const fpga::pe_mapping& mapping,
                                        const verilog_options& options = {}) {
@@ -825,34 +983,53 @@ inline verilog_design generate_verilog(const nn::integer_network& net, const fpg
   d.plan = make_plan(net, mapping);
   const auto& plan = d.plan;
   const auto& layers = net.layers();
-  const std::string header = "// Generated by hwnas from an integer network and a one-group pipelined_pe mapping "
-                             "(include/hwnas/rtl/verilog.hpp, docs/hardware.md).\n`default_nettype none\n\n";
+  const bool grouped = !plan.boundaries.empty();
+  const std::string header = std::string("// Generated by hwnas from an integer network and a ") +
+                             (grouped ? "pipelined_pe mapping of " + std::to_string(plan.boundaries.size() + 1) + " groups"
+                                      : std::string("one-group pipelined_pe mapping")) +
+                             " (include/hwnas/rtl/verilog.hpp, docs/hardware.md).\n`default_nettype none\n\n";
   std::vector<std::string> mods;
+  std::vector<std::string> stage_words(plan.stages.size());  // a shared stage's weight memory, layer by layer
   for (std::size_t l = 0; l < plan.layers.size(); ++l) {
     const auto& L = plan.layers[l];
     const auto& IL = layers[l];
     const bool fc = L.g.is_classifier;
+    const auto& S = plan.stages[static_cast<std::size_t>(L.stage)];
+    const stage_plan* st = S.shared() ? &S : nullptr;
     const std::string name = fc ? top + "_fc" : top + std::string("_l") + std::to_string(l);
     const std::string mem = name + "_w.mem";
-    std::string text;
+    std::string text, words;
     if (fc) {
       // the integer network's classifier weights are (M, C*H*W) in CHW order; the hardware reads pixel-major
       const std::int64_t hw = std::int64_t{L.in_h} * L.in_w, ch = L.channels, n = L.g.in_channels;
-      d.files.push_back({mem, detail::weight_memory(L, true, [&](std::int64_t m, std::int64_t r) {
-                           const std::int64_t pix = r / ch, c = r % ch;
-                           return std::int64_t{IL.weights[static_cast<std::size_t>(m * n + c * hw + pix)]};
-                         })});
-      text = detail::classifier_module(name, mem, L, IL.bias);
+      words = detail::weight_memory(L, true, [&](std::int64_t m, std::int64_t r) {
+                const std::int64_t pix = r / ch, c = r % ch;
+                return std::int64_t{IL.weights[static_cast<std::size_t>(m * n + c * hw + pix)]};
+              }, st);
+      text = detail::classifier_module(name, mem, L, IL.bias, st);
     } else {
       const std::int64_t N = L.channels, K = L.g.kernel;
-      d.files.push_back({mem, detail::weight_memory(L, false, [&](std::int64_t m, std::int64_t r) {
-                           const std::int64_t tap = r / N, c = r % N;
-                           return std::int64_t{IL.weights[static_cast<std::size_t>(((m * N + c) * K + tap / K) * K + tap % K)]};
-                         })});
-      text = detail::conv_module(name, mem, L, IL.bias);
+      words = detail::weight_memory(L, false, [&](std::int64_t m, std::int64_t r) {
+                const std::int64_t tap = r / N, c = r % N;
+                return std::int64_t{IL.weights[static_cast<std::size_t>(((m * N + c) * K + tap / K) * K + tap % K)]};
+              }, st);
+      text = detail::conv_module(name, mem, L, IL.bias, st);
     }
+    if (st) stage_words[static_cast<std::size_t>(L.stage)] += words;
+    else d.files.push_back({mem, words});
     d.files.push_back({name + ".v", header + text + "\n`default_nettype wire\n"});
     mods.push_back(name);
+  }
+  for (std::size_t t = 0; t < plan.stages.size(); ++t) {
+    if (!plan.stages[t].shared()) continue;
+    const std::string name = top + "_s" + std::to_string(t);
+    d.files.push_back({name + "_w.mem", stage_words[t]});
+    d.files.push_back({name + ".v", header + detail::stage_module(name, name + "_w.mem", plan.stages[t], plan) +
+                                        "\n`default_nettype wire\n"});
+  }
+  for (std::size_t k = 0; k < plan.boundaries.size(); ++k) {
+    const std::string name = top + "_b" + std::to_string(k);
+    d.files.push_back({name + ".v", header + detail::boundary_module(name, plan.boundaries[k]) + "\n`default_nettype wire\n"});
   }
   std::ostringstream v;
   v << header << "// Interface: one input pixel per cycle (valid/ready), " << plan.input_channels << " channel(s) of "
@@ -868,12 +1045,52 @@ inline verilog_design generate_verilog(const nn::integer_network& net, const fpg
     const auto& L = plan.layers[l];
     v << "  wire v" << l << ", r" << l << ";\n  wire [" << L.g.out_channels * L.g.out_bits - 1 << ":0] d" << l << ";\n";
   }
+  // a group boundary's map: written by its group's last layer (v, r, d of that layer), read by the next group's first
+  for (std::size_t k = 0; k < plan.boundaries.size(); ++k) {
+    const auto& b = plan.boundaries[k];
+    v << "  wire bv" << k << ", br" << k << ";\n  wire [" << b.width - 1 << ":0] bd" << k << ";\n";
+    v << "  " << top << "_b" << k << " ub" << k << " (.clk(clk), .rst(rst), .in_valid(v" << b.after << "), .in_ready(r"
+      << b.after << "), .in_data(d" << b.after << "), .out_valid(bv" << k << "), .out_ready(br" << k << "), .out_data(bd"
+      << k << "));\n";
+  }
+  for (std::size_t t = 0; t < plan.stages.size(); ++t) {
+    const auto& st = plan.stages[t];
+    if (!st.shared()) continue;
+    const std::string T = std::to_string(t);
+    v << "  wire [" << st.tm * st.sum_bits() - 1 << ":0] sum" << T << ";\n";
+    std::string grant, rel, en;
+    for (std::size_t k = st.served.size(); k-- > 0;) {
+      const std::string l = std::to_string(st.served[k]);
+      v << "  wire g" << l << ", rl" << l << ", e" << l << ";\n  wire [" << st.tn * st.act_bits - 1 << ":0] a" << l
+        << ";\n  wire [" << counter_bits(plan.layers[static_cast<std::size_t>(st.served[k])].passes *
+                                         plan.layers[static_cast<std::size_t>(st.served[k])].tiles - 1) - 1
+        << ":0] wa" << l << ";\n";
+      grant += "g" + l + (k ? ", " : "");
+      rel += "rl" + l + (k ? ", " : "");
+      en += "e" + l + (k ? ", " : "");
+    }
+    v << "  " << top << "_s" << T << " us" << T << " (.clk(clk), .rst(rst), .grant({" << grant << "}), .rel({" << rel
+      << "}), .en_i({" << en << "}), ";
+    for (std::size_t k = 0; k < st.served.size(); ++k)
+      v << ".acts" << k << "(a" << st.served[k] << "), .wa" << k << "(wa" << st.served[k] << "), ";
+    v << ".sum(sum" << T << "));\n";
+  }
+  std::size_t boundary = 0;
   for (std::size_t l = 0; l < plan.layers.size(); ++l) {
-    const std::string in_v = l == 0 ? "in_valid" : std::string("v") + std::to_string(l - 1);
-    const std::string in_r = l == 0 ? "in_ready" : std::string("r") + std::to_string(l - 1);
-    const std::string in_d = l == 0 ? "in_pixel" : std::string("d") + std::to_string(l - 1);
+    const bool after_boundary = l > 0 && plan.layers[l].group != plan.layers[l - 1].group;
+    const std::string src = after_boundary ? "b" : "";
+    const std::string idx = after_boundary ? std::to_string(boundary++) : std::to_string(l - 1);
+    const std::string in_v = l == 0 ? "in_valid" : src + "v" + idx;
+    const std::string in_r = l == 0 ? "in_ready" : src + "r" + idx;
+    const std::string in_d = l == 0 ? "in_pixel" : src + "d" + idx;
     v << "  " << mods[l] << " u" << l << " (.clk(clk), .rst(rst), .in_valid(" << in_v << "), .in_ready(" << in_r
       << "), .in_data(" << in_d << "), ";
+    const auto t = static_cast<std::size_t>(plan.layers[l].stage);
+    if (plan.stages[t].shared()) {
+      const std::string L = std::to_string(l);
+      v << ".grant(g" << L << "), .rel_o(rl" << L << "), .acts_o(a" << L << "), .wa_o(wa" << L << "), .en_o(e" << L
+        << "), .sum(sum" << t << "), ";
+    }
     if (l + 1 < plan.layers.size())
       v << ".out_valid(v" << l << "), .out_ready(r" << l << "), .out_data(d" << l << "));\n";
     else
