@@ -108,6 +108,11 @@ TEST_CASE("hw_report: group-boundary block RAM is in the JSON too, and huge exce
   const auto j = to_json(r);
   CHECK(j["boundary_brams"].get<double>() > 0);
   CHECK(j["boundary_brams"].get<double>() == doctest::Approx(r.brams - layers));
+  // their FIFOs' logic (pointers, count) is theirs too, in no layer
+  CHECK(r.boundary_luts > 0);
+  CHECK(j["boundary_luts"] == r.boundary_luts);
+  CHECK(j["boundary_ffs"] == r.boundary_ffs);
+  CHECK(to_table(r).find("group maps  " ) != std::string::npos);
   CHECK(to_table(r).find("boundaries") != std::string::npos);
   // a latency goal of 1e-300 ms is 1e302 % short: printed with an exponent, not as a cut-off row of digits
   const auto tiny = pipelined_pe<>().map(a, spec{.max_latency_ms = 1e-300});

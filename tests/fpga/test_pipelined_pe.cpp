@@ -153,9 +153,13 @@ TEST_CASE("pipelined_pe: one static bitstream: stages add LUTs, groups add cycle
            (fpga::adder_luts(lut_family::lut4, acc) + fpga::requantizer_luts(lut_family::lut4, acc, g[l].out_bits, 3) +
             (g[l].pool == 2 ? max_pool_luts(lut_family::lut4, 4) : 0));
   }
-  CHECK(r3.luts == columns + mux + own + shells + memory_luts + rom.luts);
+  // and a FIFO of the whole map at each group boundary, in the report's boundary figures
+  const auto b0 = fpga::detail::pe_boundary(d, g[0]), b1 = fpga::detail::pe_boundary(d, g[1]);
+  CHECK(r3.luts == columns + mux + own + shells + memory_luts + rom.luts + b0.luts + b1.luts);
+  CHECK(r3.boundary_luts == b0.luts + b1.luts);
+  CHECK(r3.boundary_ffs == b0.ffs + b1.ffs);
   // the array is listed at the stage's first layer, each layer's memories at the layer
-  std::int64_t listed = 0;
+  std::int64_t listed = r3.boundary_luts;
   for (const auto& lr : r3.layers) listed += lr.luts;
   CHECK(listed == r3.luts);
   CHECK(r3.layers[0].luts > r3.layers[1].luts + r3.layers[2].luts);
@@ -579,4 +583,33 @@ TEST_CASE("pipelined_pe reconfigure_groups: bad input is refused") {
   CHECK_THROWS_WITH_AS(pipelined_pe<>().reconfigure_groups(0), doctest::Contains("at least 1"), invalid_argument);
   CHECK_THROWS_WITH_AS(pipelined_pe<no_config>().reconfigure_groups(10), doctest::Contains("config_bits"),
                        invalid_argument);
+}
+
+TEST_CASE("pipelined_pe: a group boundary's FIFO as synth_ice40 builds it") {
+  // The two FIFOs of the reference CNN in three groups (rtl::boundary_module; docs/fidelity.md#shared-stages):
+  // conv0's 14 x 14 pooled map of 16 4-bit channels and conv1's 7 x 7 of 32, measured 118 and 170 LUT4s, 163 and
+  // 283 flip-flops, 4 and 8 EBRs.
+  const auto d = info_of<ice40_hx8k>();
+  hwnas::layer_geometry g0, g1;
+  g0.pooled_height = g0.pooled_width = 14;
+  g0.out_channels = 16;
+  g0.out_bits = 4;
+  g1.pooled_height = g1.pooled_width = 7;
+  g1.out_channels = 32;
+  g1.out_bits = 4;
+  const auto b0 = fpga::detail::pe_boundary(d, g0), b1 = fpga::detail::pe_boundary(d, g1);
+  CHECK(b0.luts == 118);
+  CHECK(b0.ffs == 163);
+  CHECK(b1.luts == 170);
+  CHECK(b1.ffs == 283);
+  CHECK(fpga::detail::blocks(d, b0.bram_units) == 4);
+  CHECK(fpga::detail::blocks(d, b1.bram_units) == 8);
+  // a map of at most logic_ram_max_depth pixels stays in flip-flops, as the RTL declares it
+  g1.pooled_height = g1.pooled_width = 2;
+  const auto small = fpga::detail::pe_boundary(d, g1);
+  CHECK(small.bram_units == 0);
+  CHECK(small.ffs >= 4 * 32 * 4);
+  // a device whose block RAM returns the old word needs no bypass
+  const auto x = info_of<xc7z020>();
+  CHECK(fpga::detail::pe_boundary(x, g0).ffs == 2 * 8 + 8 + 1);
 }

@@ -60,6 +60,8 @@ struct hw_report {
   /// Block RAMs, in the device's blocks (M9K, BRAM36); halves count 0.5 (XC7's RAMB18E1), as Vivado counts.
   double brams = 0;
   std::int64_t lutram_luts = 0;     ///< of the LUTs, those used as distributed RAM (small memories)
+  /// Of luts and ffs: the FIFOs holding the feature map at group boundaries (pipelined_pe), in no layer.
+  std::int64_t boundary_luts = 0, boundary_ffs = 0;
   /// pipelined_pe's reconfigured groups (reconfigure_groups): frames per batch (0: one static bitstream), the
   /// bitstreams loaded in turn, and one configuration's cycles at the design clock.
   struct reconfiguration_figures {
@@ -200,7 +202,7 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
 
 /// The report as JSON: model, device, clock_mhz, feasible, luts, ffs, dsps, brams (blocks; 0.5 per XC7 half),
 /// lutram_luts, reconfiguration {batch_frames, groups, configuration_cycles, configuration_ms} or null,
-/// boundary_brams (group-boundary maps), cycles, fps, latency_ms,
+/// boundary_brams, boundary_luts, boundary_ffs (the FIFOs of group-boundary maps), cycles, fps, latency_ms,
 /// latency_cycles, utilization{luts, ffs, dsps, brams}, engine{...}, layers[{name, parallelism{...}, luts, ffs, dsps,
 /// brams, cycles}], violations[{constraint, limit, actual, excess, message}], note, assumptions{topic: statement}.
 inline nlohmann::json to_json(const hw_report& r) {
@@ -247,6 +249,8 @@ inline nlohmann::json to_json(const hw_report& r) {
                  for (const auto& l : r.layers) layers_sum += l.brams;
                  return r.shared_engine ? 0.0 : std::max(0.0, r.brams - layers_sum);
                }()},
+              {"boundary_luts", r.boundary_luts},
+              {"boundary_ffs", r.boundary_ffs},
               {"cycles", r.cycles},
               {"fps", r.fps},
               {"latency_cycles", r.latency_cycles},
@@ -302,8 +306,9 @@ inline std::string to_table(const hw_report& r) {
     rows.push_back({l.name, factors(l.parallelism), luts, ffs, res(l.dsps),
                     r.shared_engine ? res(0) : detail::format_blocks(l.brams), std::to_string(l.cycles), pct});
   }
-  if (!r.shared_engine && r.brams > layer_brams)  // feature maps stored at group boundaries
-    rows.push_back({"boundaries", "group maps", "0", "0", "0", detail::format_blocks(r.brams - layer_brams), "", ""});
+  if (!r.shared_engine && (r.brams > layer_brams || r.boundary_luts > 0))  // feature maps stored at group boundaries
+    rows.push_back({"boundaries", "group maps", std::to_string(r.boundary_luts), std::to_string(r.boundary_ffs), "0",
+                    detail::format_blocks(r.brams - layer_brams), "", ""});
   rows.push_back({"total", factors(r.engine), std::to_string(r.luts), std::to_string(r.ffs), std::to_string(r.dsps),
                   detail::format_blocks(r.brams), std::to_string(r.cycles), ""});
   std::vector<std::size_t> width(rows.front().size(), 0);

@@ -224,10 +224,39 @@ inline constexpr std::int64_t pe_handoff_cycles = 3;
 inline constexpr std::int64_t pe_grouped_margin_pct = 4;
 
 
-/// Block RAM (units) holding layer g's whole (pooled) output map when a group boundary follows it: one pixel (all M
-/// channels) per word, the rate at which the next group's first layer reads it.
+/// The FIFO at a group boundary after layer g (rtl::boundary_module): its whole (pooled) output map, one pixel (all
+/// M channels, W = M out bits) per word, P = pooled H x W words, the rate at which the next group's first layer
+/// reads it. In block RAM (units) when P > logic_ram_max_depth, with the bypass yosys adds where the block cannot
+/// return the old word (bram_bypass_ffs, and a W-bit 2:1 multiplexer choosing the bypassed word); in logic
+/// otherwise (place_memory). Its control: write and read pointers (ceil(log2 P) bits each), the word count
+/// (ceil(log2 (P + 1))) and the output flag; about 6 LUT4s per pointer bit and 6 more (increment, wrap, full and
+/// empty tests). Fitted on synth_ice40 of the two FIFOs of a three-group reference CNN (196 x 64 and 49 x 128
+/// words: 118 and 170 LUT4s, 163 and 283 flip-flops; the model gives the same); LUT6 at lut6_per_lut4_x100.
+inline placed_memory pe_boundary(const device_info& d, const layer_geometry& g) noexcept {
+  const std::int64_t P = std::int64_t{g.pooled_height} * g.pooled_width, W = std::int64_t{g.out_channels} * g.out_bits;
+  std::int64_t aw = 1, nw = 1;
+  while ((std::int64_t{1} << aw) < P) ++aw;
+  while ((std::int64_t{1} << nw) < P + 1) ++nw;
+  placed_memory c;
+  if (memory_in_logic(P, false)) {
+    c = place_memory(d, P, W, false);
+  } else {
+    c.bram_units = bram_units(d, P, W);
+    if (!d.bram_reads_old_data) {
+      c.ffs = bram_bypass_ffs(P, W, 1);
+      c.luts = W;
+    }
+  }
+  std::int64_t control = 6 * aw + 6;
+  if (d.family == lut_family::lut6) control = control * detail_shell::lut6_per_lut4_x100 / 100;
+  c.luts += control;
+  c.ffs += 2 * aw + nw + 1;
+  return c;
+}
+
+/// Block RAM (units) of the FIFO at a group boundary after layer g (pe_boundary).
 inline std::int64_t pe_boundary_brams(const device_info& d, const layer_geometry& g) noexcept {
-  return bram_units(d, std::int64_t{g.pooled_height} * g.pooled_width, std::int64_t{g.out_channels} * g.out_bits);
+  return pe_boundary(d, g).bram_units;
 }
 
 /// A layer on a shared stage: its cost without its weight memory, which the stage holds (pe_stage_weights).
@@ -534,7 +563,12 @@ inline pe_totals pe_cost(const device_info& d, const std::vector<layer_geometry>
     }
     t.cycles += interval;
     t.latency += streaming_latency(g, p.first[k], p.last[k], interval);
-    if (k + 1 < p.first.size()) t.brams += pe_boundary_brams(d, g[p.last[k]]);
+    if (k + 1 < p.first.size()) {
+      const auto b = pe_boundary(d, g[p.last[k]]);
+      t.brams += b.bram_units;
+      t.luts += b.luts;
+      t.ffs += b.ffs;
+    }
   }
   // Several groups: the stages' handoffs and the groups' drains can make the frame longer than the sum of the
   // groups' intervals (pe_grouped_interval); the figure is the larger of the two, so that the sum stays a bound
@@ -677,8 +711,12 @@ inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vect
     for (std::size_t l = 0; l < n; ++l) group[l] = static_cast<int>(l / stages);
     const auto p = make_partition(group);
     const std::size_t groups = p.first.size();
-    std::int64_t base_brams = 0;
-    for (std::size_t k = 0; k + 1 < groups; ++k) base_brams += pe_boundary_brams(d, g[p.last[k]]);
+    std::int64_t base_brams = 0, base_luts = 0;  // the group boundaries' FIFOs: fixed by the partition
+    for (std::size_t k = 0; k + 1 < groups; ++k) {
+      const auto b = pe_boundary(d, g[p.last[k]]);
+      base_brams += b.bram_units;
+      base_luts += b.luts;
+    }
     if (base_brams > lim.brams) continue;
     std::vector<std::vector<pe_stage_choice>> opts(stages);
     std::vector<std::vector<std::int64_t>> cyc(stages);  // cyc[s][o.at + i]: cycles of the i-th layer stage s serves
@@ -690,7 +728,7 @@ inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vect
       const auto sh = stage_shape(d, g, p.served[s]);
       least_sum += least[s] = stage_luts(d, sh, 1, 1, stage_column_luts(d, sh, 1));
     }
-    const std::int64_t lut_budget = (!fastest && best) ? std::min(lim.luts, best_t.luts) : lim.luts;
+    const std::int64_t lut_budget = ((!fastest && best) ? std::min(lim.luts, best_t.luts) : lim.luts) - base_luts;
     if (least_sum > lut_budget) continue;
     bool empty = false;
     for (std::size_t s = 0; s < stages && !empty; ++s) {
@@ -950,7 +988,7 @@ inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vect
         group_c = keep;
       }
     };
-    visit(visit, 0, 0, base_brams);
+    visit(visit, 0, base_luts, base_brams);
   }
   return best;
 }
@@ -987,8 +1025,12 @@ inline std::optional<pe_mapping> pe_search_ref(const device_info& d, const std::
   for (std::size_t stages = 1; stages <= n; ++stages) {
     const auto p = partition(stages);
     const std::size_t groups = p.first.size();
-    std::int64_t base_brams = 0;
-    for (std::size_t k = 0; k + 1 < groups; ++k) base_brams += pe_boundary_brams(d, g[p.last[k]]);
+    std::int64_t base_brams = 0, base_luts = 0;
+    for (std::size_t k = 0; k + 1 < groups; ++k) {
+      const auto b = pe_boundary(d, g[p.last[k]]);
+      base_brams += b.bram_units;
+      base_luts += b.luts;
+    }
     // Every (Tn, Tm) of every stage, costed once (pe_cost's arithmetic, tabulated for the enumeration).
     std::vector<std::vector<pe_stage_option>> all(stages);
     for (std::size_t s = 0; s < stages; ++s) {
@@ -1026,6 +1068,7 @@ inline std::optional<pe_mapping> pe_search_ref(const device_info& d, const std::
     while (true) {
       pe_totals t;
       t.brams = base_brams;
+      t.luts = base_luts;
       std::fill(interval.begin(), interval.end(), 0);
       for (std::size_t s = 0; s < stages; ++s) {
         const auto& o = all[s][pick[s]];
@@ -1453,6 +1496,11 @@ class pipelined_pe : public detail::model_base<D, Clock> {
       lr.brams = detail::blocks(device(), layers[l].brams + (owner ? stages[st].brams : 0));
       lr.cycles = layers[l].cycles;
       r.layers.push_back(std::move(lr));
+    }
+    for (std::size_t k = 0; k + 1 < p.first.size(); ++k) {  // the FIFOs between groups, in no layer
+      const auto b = detail::pe_boundary(device(), g[p.last[k]]);
+      r.boundary_luts += b.luts;
+      r.boundary_ffs += b.ffs;
     }
     r.luts = t.luts;
     r.ffs = t.ffs;
