@@ -94,28 +94,13 @@ hwnas::fpga::pe_mapping mapping_of(const hwnas::fpga::hw_report& hw) {
 
 /// --export: the best design as Verilog in o.export_dir, linted, simulated on test images, and synthesized with
 /// tools/verify-design when it and yosys are at hand. Returns the manifest for the report.
-template <class Model>
-nlohmann::json export_best(const Model& model, const hwnas::report::retrained_design& best, const options& o,
+nlohmann::json export_best(const hwnas::report::retrained_design& best, const options& o,
                            const hwnas::io::split_data& data) {
   namespace rtl = hwnas::rtl;
   const auto net = hwnas::nn::integer_network_from_json(best.integer_network);
   nlohmann::json x = {{"directory", fs::absolute(o.export_dir).string()}};
-  auto mapping = mapping_of(best.hw);
-  hwnas::fpga::hw_report hw = best.hw;
-  const bool one_group = std::all_of(mapping.layers.begin(), mapping.layers.end(), [](const auto& l) { return l.group == 0; });
-  if (!one_group) {
-    const auto m = model.best_one_group_mapping(best.arch, o.spec());
-    if (!m) {
-      x["note"] = "the best design's mapping shares PE arrays between groups, which the exporter cannot build yet, "
-                  "and no one-group mapping of it meets the spec: not exported";
-      return x;
-    }
-    mapping = *m;
-    hw = model.evaluate(best.arch, mapping, o.spec());
-    x["note"] = "exported with its least-LUT one-group mapping (" + std::to_string(hw.luts) +
-                " LUTs by the model); the search's mapping shares PE arrays between groups, which the exporter "
-                "cannot build yet";
-  }
+  const auto mapping = mapping_of(best.hw);  // its groups, if several, share PE arrays (rtl::stage_module)
+  const hwnas::fpga::hw_report& hw = best.hw;
   const auto design = rtl::generate_verilog(net, mapping);
   rtl::write_design(design, o.export_dir);
   nlohmann::json manifest = {{"format", "hwnas-export"}, {"version", 1}, {"top", design.top},
@@ -160,10 +145,11 @@ bool print_export(const nlohmann::json& x) {
     const auto& m = x["simulation"];
     const auto images = m["images"].get<std::int64_t>(), wrong = m["logit_mismatches"].get<std::int64_t>();
     std::printf("\nhardware: %s (Verilog); %lld test images simulated, logits equal in %lld, accuracy in hardware "
-                "%.2f%%; interval %lld cycles (model %lld)\n",
+                "%.2f%%; interval %lld cycles (model %s%lld)\n",
                 x["directory"].get<std::string>().c_str(), static_cast<long long>(images),
                 static_cast<long long>(images - wrong), 100 * m["hardware_accuracy"].get<double>(),
                 static_cast<long long>(m["interval_cycles"].get<std::int64_t>()),
+                m.value("model_interval_is", std::string("exact")) == "exact" ? "" : "bound ",
                 static_cast<long long>(m["model_interval_cycles"].get<std::int64_t>()));
     if (x.contains("note")) std::printf("  %s\n", x["note"].get<std::string>().c_str());
     if (x.contains("synthesis") && x["synthesis"].contains("flows") && x["synthesis"]["flows"].contains("ice40")) {
@@ -273,7 +259,7 @@ int report_run(const Pipeline& p, const hwnas::report::codesign_report& rep, con
   if (!o.export_dir.empty()) {
     if constexpr (requires { p.cost_model().best_one_group_mapping(best.arch, s); }) {
       auto with_export = rep;
-      with_export.hardware_export = export_best(p.cost_model(), best, o, data);
+      with_export.hardware_export = export_best(best, o, data);
       hwnas::report::write_outputs(out, with_export);
       if (!print_export(with_export.hardware_export)) return 1;
     }

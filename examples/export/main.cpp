@@ -3,14 +3,14 @@
 // Fashion-MNIST test images bit for bit against the integer network (docs/hardware.md).
 //
 //   hwnas-train --bits 4 --save-integer cnn4.json
-//   hwnas-export --network cnn4.json --min-fps 3000 --out cnn4_rtl                # least-LUT one-group mapping
+//   hwnas-export --network cnn4.json --min-fps 3000 --out cnn4_rtl                # least-LUT mapping
 //   hwnas-export --network cnn4.json --mapping report.json --out cnn4_rtl --simulate 1000
 //
 // The mapping is a pipelined_pe report (hwnas-estimate --json) or {"layers": [{"Tn": 8, "Tm": 4}, ...]}; without
-// one, the least-LUT one-group mapping meeting the spec options is used. The output directory must be new, empty,
-// or an earlier export: nothing else is ever overwritten.
+// one, the least-LUT mapping meeting the spec options is used (its groups may share PE arrays). The output
+// directory must be new, empty, or an earlier export: nothing else is ever overwritten.
 //
-// Exit codes: 0 written (and, with --simulate, equal to the integer network), 3 no one-group mapping meets the spec
+// Exit codes: 0 written (and, with --simulate, equal to the integer network), 3 no mapping meets the spec
 // (nothing written) or the given --mapping breaks the spec or the device (written anyway), 2 bad input (options,
 // files, directory), 1 a bug (lint warnings, a simulation that differs: please report) or anything unexpected.
 
@@ -110,7 +110,7 @@ int run(const options& o) {
     data = io::fashion_mnist(o.data_dir, 0, 0);
     rtl::check_simulation_data(net, data->test, o.simulate);
   }
-  // 2. The mapping: given, or the least-LUT one-group mapping meeting the spec; priced on the chosen device.
+  // 2. The mapping: given, or the least-LUT mapping meeting the spec; priced on the chosen device.
   fpga::pe_mapping mapping;
   fpga::hw_report report;
   const bool mapped = fpga::resolve_device(o.device, [&](auto d) {
@@ -125,10 +125,10 @@ int run(const options& o) {
                   << " or lower; nothing was written\n";
         return false;
       }
-      const auto m = model.best_one_group_mapping(arch, s);
+      const auto m = model.best_mapping(arch, s);
       if (!m) {
-        const auto least = model.best_one_group_mapping(arch, {});
-        std::cerr << "hwnas-export: no one-group mapping of this network meets "
+        const auto least = model.best_mapping(arch, {});
+        std::cerr << "hwnas-export: no mapping of this network meets "
                   << (least ? "the spec" : "the device's own limits (LUTs, block RAM, flip-flops)") << " on "
                   << o.device << " at " << o.clock_mhz << " MHz; nothing was written\n";
         if (least) {  // what the least-LUT mapping within the device misses: the constraint to relax
@@ -175,11 +175,11 @@ int run(const options& o) {
     std::cout << "simulation: " << sum.images << " images, logits equal to the integer network's in "
               << sum.images - sum.logit_mismatches << "; accuracy in hardware " << percent(sum.hardware_accuracy)
               << " (integer network " << percent(sum.integer_accuracy) << ")\n"
-              << "  interval " << sum.interval << " cycles (model " << sum.model_interval << "), latency "
+              << "  interval " << sum.interval << " cycles (model " << (sum.interval_exact ? "" : "bound ")
+              << sum.model_interval << "), latency "
               << sum.latency << " cycles (model " << sum.model_latency << ", bound with the pipeline's registers "
               << sum.latency_bound << ")\n";
-    if (sum.logit_mismatches || sum.class_mismatches || sum.interval != sum.model_interval ||
-        sum.latency > sum.latency_bound) {
+    if (!sum.as_expected()) {
       std::cerr << "hwnas-export: the simulation differs from the integer network or the model (a bug: please "
                    "report it with "
                 << out.string() << ")\n";
@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
   app.add_option("--network", o.network_file, "integer network file (hwnas-train --save-integer)")->required();
   app.add_option("--mapping", o.mapping_file,
                  "pipelined_pe mapping: hwnas-estimate --json report, or {\"layers\": [{\"Tn\": .., \"Tm\": ..}]} "
-                 "[default: the least-LUT one-group mapping meeting the spec]");
+                 "[default: the least-LUT mapping meeting the spec]");
   app.add_option("--out", o.out_dir, "output directory: new, empty, or an earlier export")->required();
   app.add_option("--top", o.top, "name of the top module")->capture_default_str();
   app.add_option("--device", o.device,

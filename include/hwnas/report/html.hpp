@@ -122,7 +122,9 @@ inline void hardware_export_section(std::ostream& s, const nlohmann::json& x) {
     s << kv_row("accuracy", percent(m.value("hardware_accuracy", 0.0)) + " in hardware, " +
                                 percent(m.value("integer_accuracy", 0.0)) + " integer network");
     s << kv_row("interval", str(m.value("interval_cycles", nlohmann::json(0))) + " cycles (model " +
-                                str(m.value("model_interval_cycles", nlohmann::json(0))) + ")");
+                                (m.value("model_interval_is", std::string("exact")) == "exact" ? "" : "bound ") +
+                                str(m.value("model_interval_cycles", nlohmann::json(0))) + "): " +
+                                escape(m.value("interval", std::string())));
     s << kv_row("latency", str(m.value("latency_cycles", nlohmann::json(0))) + " cycles (model " +
                                str(m.value("model_latency_cycles", nlohmann::json(0))) + ", bound " +
                                str(m.value("latency_bound_cycles", nlohmann::json(0))) + ")");
