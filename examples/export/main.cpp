@@ -51,6 +51,10 @@ hwnas::fpga::pe_mapping load_mapping(const std::string& path, const std::string&
   using hwnas::invalid_argument;
   const auto j = hwnas::io::detail::parse_json_strict(
       hwnas::io::detail::read_user_file(path, std::size_t{16} << 20, "a mapping file"), path);
+  if (j.is_object() && j.contains("format") && j["format"].is_string() && j["format"] != "")
+    throw invalid_argument(path + ": this is a " + j["format"].get<std::string>() + " file, not a mapping; " +
+                           (j["format"] == "hwnas-integer-network" ? "give it as --network, and as --mapping " : "give ") +
+                           "an hwnas-estimate --json report or {\"layers\": [{\"Tn\": .., \"Tm\": ..}, ...]}");
   if (!j.is_object() || !j.contains("layers") || !j["layers"].is_array())
     throw invalid_argument(path + ": a mapping file has \"layers\": an array with Tn and Tm per layer (or is the "
                            "JSON report of hwnas-estimate --json)");
@@ -86,11 +90,26 @@ hwnas::fpga::pe_mapping load_mapping(const std::string& path, const std::string&
       const auto& v = f[k];
       if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > 1000000000)
         throw invalid_argument(path + ": layers[" + std::to_string(l) + "]." + k + " = " + v.dump() +
-                               " is not a whole number in " + std::to_string(lo) + "..10^9");
+                               " is not an integer in " + std::to_string(lo) + "..10^9 (written without a point)");
       return static_cast<int>(v.get<std::int64_t>());
     };
     m.layers.push_back({get("Tn", true, 1), get("Tm", true, 1), get("group", false, 0)});
   }
+  // "group" is optional (one group), but on every layer or on none: a layer without one among layers with one is
+  // more likely a slip than group 0
+  std::size_t with_group = 0;
+  for (const auto& x : j["layers"]) {
+    const auto& f = x.is_object() && x.contains("parallelism") ? x["parallelism"] : x;
+    with_group += f.is_object() && f.contains("group");
+  }
+  if (with_group != 0 && with_group != j["layers"].size())
+    throw invalid_argument(path + ": " + std::to_string(with_group) + " of the " + std::to_string(j["layers"].size()) +
+                           " layers have a \"group\": give it on every layer (numbered 0, 1, ... in order) or on none "
+                           "(one group)");
+  if (is_report && j.contains("reconfiguration") && !j["reconfiguration"].is_null())
+    throw invalid_argument(path + ": the report is of reconfigured groups (hwnas-estimate --reconfigure-groups), "
+                           "one bitstream per group; the exporter builds one static bitstream: price the mapping "
+                           "without --reconfigure-groups");
   return m;
 }
 
@@ -145,7 +164,7 @@ int run(const options& o) {
   if (!mapped) return 3;
   // 3. The design.
   const auto design = rtl::generate_verilog(net, mapping, {.top = o.top});
-  rtl::prepare_export_dir(out);  // from here on the directory is an export: a failure can be repeated into it
+  rtl::prepare_export_dir(out, o.top);  // from here on the directory is an export: a failure can be repeated into it
   rtl::write_design(design, out);
   std::cout << "hwnas-export: " << design.files.size() << " files in " << out.string() << " (top module " << design.top
             << ")\n";
@@ -207,8 +226,9 @@ int main(int argc, char** argv) {
                "hwnas-export"};
   app.add_option("--network", o.network_file, "integer network file (hwnas-train --save-integer)")->required();
   app.add_option("--mapping", o.mapping_file,
-                 "pipelined_pe mapping: hwnas-estimate --json report, or {\"layers\": [{\"Tn\": .., \"Tm\": ..}]} "
-                 "[default: the least-LUT mapping meeting the spec]");
+                 "pipelined_pe mapping: hwnas-estimate --json report, or {\"layers\": [{\"Tn\": .., \"Tm\": .., "
+                 "\"group\": ..}]} (group optional: 0, 1, ... in layer order; groups share PE arrays, "
+                 "docs/hardware.md#groups) [default: the least-LUT mapping meeting the spec]");
   app.add_option("--out", o.out_dir, "output directory: new, empty, or an earlier export")->required();
   app.add_option("--top", o.top, "name of the top module")->capture_default_str();
   app.add_option("--device", o.device,

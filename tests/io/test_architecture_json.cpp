@@ -52,6 +52,15 @@ TEST_CASE("architecture JSON: bad input is rejected with the key at fault") {
   // a number too large for a double is bad input like a syntax error, not an internal error
   CHECK_THROWS_WITH_AS(parse_architecture(R"({"layers": [{"filters": 1e400, "kernel": 3}]})"),
                        doctest::Contains("architecture JSON"), hwnas::invalid_argument);
+  // an empty file and text that is not JSON say so, without the parser's exception tag
+  CHECK_THROWS_WITH_AS(parse_architecture(" \n"), doctest::Contains("the file is empty"), hwnas::invalid_argument);
+  try {
+    parse_architecture("hello");
+    FAIL("text that is not JSON was accepted");
+  } catch (const hwnas::invalid_argument& e) {
+    CHECK(std::string(e.what()).find("not valid JSON: parse error at line 1") != std::string::npos);
+    CHECK(std::string(e.what()).find("[json.exception") == std::string::npos);
+  }
   // a key twice in one object (the parser would keep the last silently); the same key in two objects is fine
   CHECK_THROWS_WITH_AS(parse_architecture(R"({"layers": [{"filters": 8, "filters": 64}]})"),
                        doctest::Contains("\"filters\" appears twice"), hwnas::invalid_argument);

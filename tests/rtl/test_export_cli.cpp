@@ -168,6 +168,21 @@ TEST_CASE("hwnas-export: bad input gets a clear message and exit code 2 (3 for a
     // an export stopped half-way (its manifest says so) can be repeated into the same directory
     std::ofstream(out / "export.json") << R"({"format": "hwnas-export", "version": 1, "status": "in progress"})";
     CHECK(export_("--out " + out.string()).code == 0);
+    // a user's files beside an export, even named like ours, stay; what an export and verify-design write goes
+    fs::create_directories(out / "verify");
+    const char* const mine[] = {"results_final.txt", "stimulus_mine.bin", "build_notes.log", "lint_review.log",
+                                "hwnas_top_notes.v", "verify/my.ys"};
+    for (const char* f : mine) std::ofstream(out / f) << "mine";
+    std::ofstream(out / "verify" / "stat_ice40.json") << "{}";
+    std::ofstream(out / "hwnas_top_l7.v") << "module stale; endmodule";
+    REQUIRE(export_("--out " + out.string()).code == 0);
+    for (const char* f : mine) {
+      CAPTURE(f);
+      CHECK(hwnas::test::slurp(out / f) == "mine");
+    }
+    CHECK_FALSE(fs::exists(out / "verify" / "stat_ice40.json"));
+    CHECK_FALSE(fs::exists(out / "hwnas_top_l7.v"));
+    CHECK(fs::exists(out / "hwnas_top_l0.v"));
   }
   SUBCASE("an iCE40 part: priced in its EBRs at a clock it routes at; above its ceiling the export says which clock") {
     auto r = export_("--device ice40-hx8k --out " + (dir / "hx_fast").string());  // the default 100 MHz
@@ -244,6 +259,23 @@ TEST_CASE("hwnas-export: bad input gets a clear message and exit code 2 (3 for a
                 " --out " + (dir / "o9").string());
     CHECK(r.code == 2);
     CHECK(r.out.find("pass --device xc7z020 --clock-mhz 200") != std::string::npos);
+    // "group" on some layers only: a slip, not group 0
+    r = export_("--mapping " +
+                write("m12.json", R"({"layers": [{"Tn": 1, "Tm": 1, "group": 0}, {"Tn": 1, "Tm": 1, "group": 1}, {"Tn": 1, "Tm": 1}]})") +
+                " --out " + (dir / "o9").string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("2 of the 3 layers have a \"group\"") != std::string::npos);
+    // a report of reconfigured groups is not built as one static bitstream without a word
+    r = export_("--mapping " +
+                write("m13.json", R"({"model": "pipelined_pe", "device": "cyclone-iv-e115", "clock_mhz": 100,
+                                      "reconfiguration": {"batch_frames": 100, "groups": 3}, "layers": []})") +
+                " --out " + (dir / "o9").string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("reconfigured groups") != std::string::npos);
+    // the integer network given as the mapping
+    r = export_("--mapping " + net.string() + " --out " + (dir / "o9").string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("hwnas-integer-network file, not a mapping; give it as --network") != std::string::npos);
     for (const char* o : {"o4", "o5", "o6", "o7", "o8", "o9"}) CHECK_FALSE(fs::exists(dir / o));
   }
   SUBCASE("a Verilator that is not there is said to be missing, not a bug in the Verilog") {

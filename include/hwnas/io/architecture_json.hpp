@@ -193,10 +193,14 @@ inline nlohmann::json parse_json_strict(const std::string& text, const std::stri
   if (const auto nul = text.find('\0'); nul != std::string::npos)  // a binary file: say so, not "end of input"
     throw invalid_argument(what + ": not a text file (a NUL byte at offset " + std::to_string(nul) +
                            "); expected JSON");
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw invalid_argument(what + ": the file is empty; expected JSON");
   try {
     j = nlohmann::json::parse(text, check);
   } catch (const nlohmann::json::exception& e) {  // syntax errors, and numbers too large for a double (1e400)
-    throw invalid_argument(what + ": " + e.what());
+    std::string m = e.what();  // "[json.exception.parse_error.101] parse error at line 1, column 1: ..."
+    if (m.rfind("[json.exception.", 0) == 0 && m.find("] ") != std::string::npos) m = m.substr(m.find("] ") + 2);
+    throw invalid_argument(what + ": not valid JSON: " + m);
   }
   if (!duplicate.empty())
     throw invalid_argument(what + ": the key \"" + duplicate + "\" appears twice in one object; keep one");

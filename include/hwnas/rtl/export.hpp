@@ -5,6 +5,7 @@
 /// test images, and describe everything in `export.json` beside the Verilog (docs/hardware.md).
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -62,12 +63,49 @@ inline void check_export_dir(const std::filesystem::path& dir, const std::string
   if (ec) throw io_error(dir.string() + ": " + ec.message());
 }
 
-/// Makes `dir` ready for an export (check_export_dir first): creates it, removes what an earlier export wrote there
-/// (the files its manifest lists and the simulation and synthesis outputs), and marks it as an export at once with
-/// a provisional manifest ("status": "in progress"), so that an export that fails or is stopped can be repeated
-/// into the same directory.
+namespace detail {
+/// Whether `name` (a file in an export directory) is one an export of top module `top` writes: the Verilog and
+/// memory files (<top>.v, <top>_l<i>.v, <top>_fc.v, <top>_s<t>.v, <top>_b<k>.v, their _w.mem), the simulation's
+/// (obj_<top>/, sim_<top>, tb_<top>.cpp, lint_/build_<top>.log, stimulus*.bin, results*.txt and their .log) and
+/// tools/verify-design's verify.json. Exact names only: a user's file beside them is never taken for ours.
+inline bool written_by_export(const std::string& name, const std::string& top) {
+  for (const char* f : {"stimulus.bin", "stimulus_paced.bin", "results.txt", "results.txt.log", "results_paced.txt",
+                        "results_paced.txt.log", "verify.json"})
+    if (name == f) return true;
+  if (top.empty()) return false;
+  for (const std::string& f : {"obj_" + top, "sim_" + top, "tb_" + top + ".cpp", "lint_" + top + ".log",
+                               "build_" + top + ".log", top + ".v", top + "_fc.v", top + "_fc_w.mem"})
+    if (name == f) return true;
+  // <top>_<l|s|b><digits>.v and <top>_<l|s><digits>_w.mem
+  if (name.size() <= top.size() + 3 || name.compare(0, top.size() + 1, top + "_") != 0) return false;
+  const std::string rest = name.substr(top.size() + 1);
+  const char kind = rest[0];
+  std::size_t i = 1;
+  while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) ++i;
+  if (i == 1 || (kind != 'l' && kind != 's' && kind != 'b')) return false;
+  const std::string tail = rest.substr(i);
+  return tail == ".v" || (kind != 'b' && tail == "_w.mem");
+}
+
+/// Whether `name` in an export's verify/ directory is one tools/verify-design writes.
+inline bool written_by_verify(const std::string& name) {
+  for (const char* prefix : {"stat_", "netlist_", "synth_", "pnr_", "nextpnr_"})
+    if (name.rfind(prefix, 0) == 0) return true;
+  const auto ends = [&](const std::string& x) {
+    return name.size() >= x.size() && name.compare(name.size() - x.size(), x.size(), x) == 0;
+  };
+  return ends("_pnr.v") || ends(".asc");
+}
+}  // namespace detail
+
+/// Makes `dir` ready for an export of top module `top` (check_export_dir first): creates it, removes what an
+/// earlier export wrote there (the files its manifest lists and the other files an export of its top module or of
+/// `top` writes, by exact name: detail::written_by_export; in verify/, tools/verify-design's files, and verify/
+/// itself when that leaves it empty), and marks it as an export at once with a provisional manifest ("status": "in
+/// progress", the top), so that an export that fails or is stopped can be repeated into the same directory. Files
+/// of the user's beside them stay.
 /// @throws hwnas::io_error when the directory cannot be created or written
-inline void prepare_export_dir(const std::filesystem::path& dir) {
+inline void prepare_export_dir(const std::filesystem::path& dir, const std::string& top = "hwnas_top") {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -75,20 +113,33 @@ inline void prepare_export_dir(const std::filesystem::path& dir) {
   if (detail::holds_export(dir)) {
     std::ifstream in(dir / export_manifest);
     const auto old = nlohmann::json::parse(in, nullptr, false);
+    const auto plain = [](const std::string& f) { return !f.empty() && fs::path(f).filename() == fs::path(f); };
+    std::vector<std::string> tops = {top};
+    if (old.is_object() && old.contains("top") && old["top"].is_string() && plain(old["top"].get<std::string>()))
+      tops.push_back(old["top"].get<std::string>());
     std::vector<fs::path> remove;
     if (old.is_object() && old.contains("files") && old["files"].is_array())
       for (const auto& f : old["files"])
-        if (f.is_string() && fs::path(f.get<std::string>()).filename() == fs::path(f.get<std::string>()))
+        if (f.is_string() && plain(f.get<std::string>()))
           remove.push_back(dir / f.get<std::string>());  // plain names only: never a path out of the directory
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       const auto n = e.path().filename().string();
-      for (const char* prefix : {"obj_", "sim_", "tb_", "lint_", "build_", "results", "stimulus", "verify"})
-        if (n.rfind(prefix, 0) == 0) remove.push_back(e.path());
+      if (std::any_of(tops.begin(), tops.end(), [&](const std::string& t) { return detail::written_by_export(n, t); }))
+        remove.push_back(e.path());
+    }
+    if (fs::is_directory(dir / "verify", ec)) {
+      for (const auto& e : fs::directory_iterator(dir / "verify", ec))
+        if (detail::written_by_verify(e.path().filename().string())) remove.push_back(e.path());
     }
     for (const auto& p : remove) fs::remove_all(p, ec);
+    if (fs::is_directory(dir / "verify", ec) && fs::is_empty(dir / "verify", ec)) fs::remove(dir / "verify", ec);
   }
-  write_file_atomically(dir / export_manifest,
-                        nlohmann::json{{"format", "hwnas-export"}, {"version", 1}, {"status", "in progress"}}.dump(2) + "\n");
+  write_file_atomically(dir / export_manifest, nlohmann::json{{"format", "hwnas-export"},
+                                                              {"version", 1},
+                                                              {"status", "in progress"},
+                                                              {"top", top}}
+                                                   .dump(2) +
+                                                   "\n");
 }
 
 /// Marks a directory prepared by prepare_export_dir as holding no design, with the reason (e.g. no design met the
