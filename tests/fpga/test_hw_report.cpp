@@ -7,9 +7,11 @@
 #include "hwnas/fpga/dataflow.hpp"
 #include "hwnas/fpga/pipelined_pe.hpp"
 #include "hwnas/fpga/tiled_engine.hpp"
+#include "fpga_test_util.hpp"
 
 using namespace hwnas;
 using namespace hwnas::fpga;
+using hwnas::fpga::test::has_violation;
 
 TEST_CASE("hw_report: JSON carries the totals, the layers and the violations") {
   const pipelined_pe<> model;
@@ -74,6 +76,12 @@ TEST_CASE("hw_report: violation excess") {
   CHECK(slow.excess() == doctest::Approx(0.2));
   violation none{"max_brams", 0, 3, ""};
   CHECK(std::isinf(none.excess()));
+  // a frame rate above the clock leaves no whole cycle per frame: said so, not "at most 0 allowed"
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto r = pipelined_pe<>().evaluate(a, pe_mapping{{{1, 1, 0}, {1, 1, 0}, {1, 1, 0}}}, spec{.min_fps = 1e9});
+  REQUIRE(has_violation(r, "min_fps"));
+  for (const auto& v : r.violations)
+    if (v.constraint == "min_fps") CHECK(v.message.find("less than one cycle per frame is left at 100 MHz") != std::string::npos);
 }
 
 TEST_CASE("hw_report: every model states its assumptions, in the table and the JSON") {

@@ -185,8 +185,10 @@ inline void finish_report(hw_report& r, const device_info& dev, const spec& s, c
   if (s.min_fps && r.cycles > lim.cycles) {
     violation v{"min_fps", *s.min_fps, r.fps, {}};
     v.message = "min_fps: " + format_number(r.fps, 6) + " fps < " + format_number(*s.min_fps, 6) + " fps (" +
-                format_percent(-v.excess()) + "; " + std::to_string(r.cycles) + " cycles per frame, at most " +
-                std::to_string(lim.cycles) + " allowed at " + format_number(r.clock_mhz) + " MHz)";
+                format_percent(-v.excess()) + "; " + std::to_string(r.cycles) + " cycles per frame, " +
+                (lim.cycles >= 1 ? "at most " + std::to_string(lim.cycles) + " allowed"
+                                 : std::string("less than one cycle per frame is left")) +
+                " at " + format_number(r.clock_mhz) + " MHz)";
     r.violations.push_back(std::move(v));
   }
   if (s.max_latency_ms && r.latency_cycles > lim.latency_cycles) {
