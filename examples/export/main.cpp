@@ -169,6 +169,16 @@ int run(const options& o) {
   std::cout << "hwnas-export: " << design.files.size() << " files in " << out.string() << " (top module " << design.top
             << ")\n";
   std::cout << report;
+  // a layer on a shared stage runs on the stage's array (the largest Tn, Tm its layers ask for, clipped to the
+  // layer's extents): say where that is more than the mapping gave it (the model prices it so too)
+  for (std::size_t l = 0; l < design.plan.layers.size(); ++l) {
+    const auto& L = design.plan.layers[l];
+    const auto& st = design.plan.stages[static_cast<std::size_t>(L.stage)];
+    if (st.shared() && (L.tn > mapping.layers[l].tn || L.tm > mapping.layers[l].tm))
+      std::cout << "note: " << report.layers[l].name << " runs on shared stage " << L.stage << " (a " << st.tn << " x "
+                << st.tm << " array): Tn " << mapping.layers[l].tn << " -> " << L.tn << ", Tm " << mapping.layers[l].tm
+                << " -> " << L.tm << "\n";
+  }
   nlohmann::json manifest = {{"format", "hwnas-export"},
                              {"version", 1},
                              {"top", design.top},

@@ -307,4 +307,21 @@ TEST_CASE("hwnas-export: bad input gets a clear message and exit code 2 (3 for a
     CHECK(manifest["lint"] == "verilator --lint-only -Wall: no warnings");
     CHECK(manifest["plan"]["layers"][1]["Tn"] == 6);
   }
+  SUBCASE("a grouped mapping: the layers run on the shared stage's array, and the export says where that is larger") {
+    const auto m = write("m14.json", R"({"layers": [{"Tn": 3, "Tm": 2, "group": 0}, {"Tn": 6, "Tm": 1, "group": 1},
+                                                    {"Tn": 12, "Tm": 3, "group": 2}]})");
+    const auto r = export_("--mapping " + m + " --out " + (dir / "o16").string());
+    INFO(r.out);
+    CHECK(r.code == 0);
+    CHECK(fs::exists(dir / "o16" / "hwnas_top_s0.v"));
+    CHECK(fs::exists(dir / "o16" / "hwnas_top_b1.v"));
+    const auto manifest = nlohmann::json::parse(hwnas::test::slurp(dir / "o16" / "export.json"));
+    CHECK(manifest["lint"] == "verilator --lint-only -Wall: no warnings");
+    const auto tn0 = manifest["plan"]["layers"][0]["Tn"].get<int>();
+    CHECK(tn0 > 3);  // conv0 on the stage sized for fc's Tn 12
+    const auto note = r.out.find("note: conv0 runs on shared stage 0 (a ");
+    REQUIRE(note != std::string::npos);
+    CHECK(r.out.find("array): Tn 3 -> " + std::to_string(tn0) + ",", note) != std::string::npos);
+    CHECK(r.out.find("note: fc runs on shared stage") == std::string::npos);  // fc's own Tn and Tm
+  }
 }
