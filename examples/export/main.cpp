@@ -72,6 +72,7 @@ hwnas::fpga::pe_mapping load_mapping(const std::string& path, const std::string&
                              " to export it as it was priced");
   }
   hwnas::fpga::pe_mapping m;
+  std::size_t with_group = 0;  // layers that give a "group"
   for (std::size_t l = 0; l < j["layers"].size(); ++l) {
     const auto& x = j["layers"][l];
     const bool report = x.is_object() && x.contains("parallelism");
@@ -94,14 +95,10 @@ hwnas::fpga::pe_mapping load_mapping(const std::string& path, const std::string&
       return static_cast<int>(v.get<std::int64_t>());
     };
     m.layers.push_back({get("Tn", true, 1), get("Tm", true, 1), get("group", false, 0)});
+    with_group += f.is_object() && f.contains("group");
   }
   // "group" is optional (one group), but on every layer or on none: a layer without one among layers with one is
   // more likely a slip than group 0
-  std::size_t with_group = 0;
-  for (const auto& x : j["layers"]) {
-    const auto& f = x.is_object() && x.contains("parallelism") ? x["parallelism"] : x;
-    with_group += f.is_object() && f.contains("group");
-  }
   if (with_group != 0 && with_group != j["layers"].size())
     throw invalid_argument(path + ": " + std::to_string(with_group) + " of the " + std::to_string(j["layers"].size()) +
                            " layers have a \"group\": give it on every layer (numbered 0, 1, ... in order) or on none "

@@ -138,8 +138,8 @@ TEST_CASE("pipelined_pe: one static bitstream: stages add LUTs, groups add cycle
   CHECK(r3.cycles == std::max(sum_c, fpga::detail::pe_grouped_interval(g, part, costs)));
   CHECK(r3.cycles >= sum_c);
   const auto rom = fpga::place_memory(d, words, 4 * 4 * 4, true);  // 4 x 4 lanes of 4-bit weights
-  CHECK(r3.brams == fpga::detail::blocks(d, shared_brams + rom.bram_units + fpga::detail::pe_boundary_brams(d, g[0]) +
-                                                fpga::detail::pe_boundary_brams(d, g[1])));
+  CHECK(r3.brams == fpga::detail::blocks(d, shared_brams + rom.bram_units + fpga::detail::pe_boundary(d, g[0]).bram_units +
+                                                fpga::detail::pe_boundary(d, g[1]).bram_units));
   REQUIRE(g[0].act_bits == 8);  // the 8-bit input image: the stage's activations are 8 bits wide
   // Tm columns of Tn 8 x 4 products and their sum (8 + 4 + 2 levels), no accumulator or requantizer
   const auto columns = 4 * fpga::pe_column_luts(lut_family::lut4, 4, 8, 4, 14, 0, 3);

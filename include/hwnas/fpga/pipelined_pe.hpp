@@ -254,10 +254,6 @@ inline placed_memory pe_boundary(const device_info& d, const layer_geometry& g) 
   return c;
 }
 
-/// Block RAM (units) of the FIFO at a group boundary after layer g (pe_boundary).
-inline std::int64_t pe_boundary_brams(const device_info& d, const layer_geometry& g) noexcept {
-  return pe_boundary(d, g).bram_units;
-}
 
 /// A layer on a shared stage: its cost without its weight memory, which the stage holds (pe_stage_weights).
 inline void without_weights(pe_layer_cost& c) noexcept {
@@ -291,6 +287,18 @@ inline pe_partition make_partition(const std::vector<int>& group) {
     p.served[static_cast<std::size_t>(p.stage[l])].push_back(l);
   }
   return p;
+}
+
+/// The FIFOs at every group boundary of partition p, added up (pe_boundary).
+inline placed_memory pe_boundaries(const device_info& d, const std::vector<layer_geometry>& g, const pe_partition& p) {
+  placed_memory sum;
+  for (std::size_t k = 0; k + 1 < p.first.size(); ++k) {
+    const auto b = pe_boundary(d, g[p.last[k]]);
+    sum.bram_units += b.bram_units;
+    sum.luts += b.luts;
+    sum.ffs += b.ffs;
+  }
+  return sum;
 }
 
 namespace detail_grouped {
@@ -520,6 +528,7 @@ inline pe_stage_cost pe_stage(const device_info& d, const std::vector<layer_geom
 
 struct pe_totals {
   std::int64_t luts = 0, ffs = 0, brams = 0, cycles = 0, latency = 0;
+  std::int64_t boundary_luts = 0, boundary_ffs = 0;  ///< of luts and ffs: the FIFOs between groups (pe_boundary)
 };
 
 /// Everything a mapping of stage dimensions (Tn_t, Tm_t) costs. A layer on stage t uses lanes_used(Tn_t, N*K*K) x
@@ -568,6 +577,8 @@ inline pe_totals pe_cost(const device_info& d, const std::vector<layer_geometry>
       t.brams += b.bram_units;
       t.luts += b.luts;
       t.ffs += b.ffs;
+      t.boundary_luts += b.luts;
+      t.boundary_ffs += b.ffs;
     }
   }
   // Several groups: the stages' handoffs and the groups' drains can make the frame longer than the sum of the
@@ -711,12 +722,8 @@ inline std::optional<pe_mapping> pe_search(const device_info& d, const std::vect
     for (std::size_t l = 0; l < n; ++l) group[l] = static_cast<int>(l / stages);
     const auto p = make_partition(group);
     const std::size_t groups = p.first.size();
-    std::int64_t base_brams = 0, base_luts = 0;  // the group boundaries' FIFOs: fixed by the partition
-    for (std::size_t k = 0; k + 1 < groups; ++k) {
-      const auto b = pe_boundary(d, g[p.last[k]]);
-      base_brams += b.bram_units;
-      base_luts += b.luts;
-    }
+    const auto fifos = pe_boundaries(d, g, p);  // the group boundaries' FIFOs: fixed by the partition
+    const std::int64_t base_brams = fifos.bram_units, base_luts = fifos.luts;
     if (base_brams > lim.brams) continue;
     std::vector<std::vector<pe_stage_choice>> opts(stages);
     std::vector<std::vector<std::int64_t>> cyc(stages);  // cyc[s][o.at + i]: cycles of the i-th layer stage s serves
@@ -1025,12 +1032,8 @@ inline std::optional<pe_mapping> pe_search_ref(const device_info& d, const std::
   for (std::size_t stages = 1; stages <= n; ++stages) {
     const auto p = partition(stages);
     const std::size_t groups = p.first.size();
-    std::int64_t base_brams = 0, base_luts = 0;
-    for (std::size_t k = 0; k + 1 < groups; ++k) {
-      const auto b = pe_boundary(d, g[p.last[k]]);
-      base_brams += b.bram_units;
-      base_luts += b.luts;
-    }
+    const auto fifos = pe_boundaries(d, g, p);
+    const std::int64_t base_brams = fifos.bram_units, base_luts = fifos.luts;
     // Every (Tn, Tm) of every stage, costed once (pe_cost's arithmetic, tabulated for the enumeration).
     std::vector<std::vector<pe_stage_option>> all(stages);
     for (std::size_t s = 0; s < stages; ++s) {
@@ -1497,11 +1500,8 @@ class pipelined_pe : public detail::model_base<D, Clock> {
       lr.cycles = layers[l].cycles;
       r.layers.push_back(std::move(lr));
     }
-    for (std::size_t k = 0; k + 1 < p.first.size(); ++k) {  // the FIFOs between groups, in no layer
-      const auto b = detail::pe_boundary(device(), g[p.last[k]]);
-      r.boundary_luts += b.luts;
-      r.boundary_ffs += b.ffs;
-    }
+    r.boundary_luts = t.boundary_luts;  // the FIFOs between groups, in no layer
+    r.boundary_ffs = t.boundary_ffs;
     r.luts = t.luts;
     r.ffs = t.ffs;
     r.brams = detail::blocks(device(), t.brams);
