@@ -100,8 +100,11 @@ nlohmann::json export_best(const hwnas::report::retrained_design& best, const op
   const auto net = hwnas::nn::integer_network_from_json(best.integer_network);
   nlohmann::json x = {{"directory", fs::absolute(o.export_dir).string()}};
   const auto mapping = mapping_of(best.hw);  // its groups, if several, share PE arrays (rtl::stage_module)
-  const hwnas::fpga::hw_report& hw = best.hw;
   const auto design = rtl::generate_verilog(net, mapping);
+  // the search's report, with the weight ROMs kept in logic priced from the trained contents
+  const hwnas::fpga::hw_report hw = hwnas::fpga::resolve_device(best.hw.device, [&](auto d) {
+    return rtl::priced_as_built(design, hwnas::fpga::info_of<typename decltype(d)::type>(), best.hw);
+  });
   rtl::write_design(design, o.export_dir);
   nlohmann::json manifest = {{"format", "hwnas-export"}, {"version", 1}, {"top", design.top},
                              {"network", fs::absolute(fs::path(o.out_dir) / "best_integer_network.json").string()},

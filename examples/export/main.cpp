@@ -129,8 +129,10 @@ int run(const options& o) {
   // 2. The mapping: given, or the least-LUT mapping meeting the spec; priced on the chosen device.
   fpga::pe_mapping mapping;
   fpga::hw_report report;
+  fpga::device_info device_info;
   const bool mapped = fpga::resolve_device(o.device, [&](auto d) {
     using device = typename decltype(d)::type;
+    device_info = fpga::info_of<device>();
     const fpga::pipelined_pe<device> model(o.clock_mhz);
     if (!o.mapping_file.empty()) {
       mapping = load_mapping(o.mapping_file, o.device, o.clock_mhz);
@@ -161,6 +163,7 @@ int run(const options& o) {
   if (!mapped) return 3;
   // 3. The design.
   const auto design = rtl::generate_verilog(net, mapping, {.top = o.top});
+  report = rtl::priced_as_built(design, device_info, report);  // what the trained network fixes
   rtl::prepare_export_dir(out, o.top);  // from here on the directory is an export: a failure can be repeated into it
   rtl::write_design(design, out);
   std::cout << "hwnas-export: " << design.files.size() << " files in " << out.string() << " (top module " << design.top

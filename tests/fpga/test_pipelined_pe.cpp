@@ -53,9 +53,9 @@ TEST_CASE("pipelined_pe: one layer's cost follows the formulas") {
   const auto shell = fpga::detail::pe_layer_shell(lut_family::lut4, g[0]);
   CHECK(shell.luts > 0);
   // ... and the memories kept in logic: here the weight ROM, 3 * 14 = 42 words (<= logic_rom_max_depth) of Tn Tm w
-  // bits, 5 LUT4s per bit (logic_rom_bit_luts)
+  // bits, 5 LUT4s per bit (logic_rom_bit_luts), and its registered read, a flip-flop per bit (42 words: no bound)
   CHECK(cost.memory_luts == 2 * 4 * 5 * 5);
-  CHECK(cost.memory_ffs == 0);
+  CHECK(cost.memory_ffs == 2 * 4 * 5);
   // ... and the lane selection: Tn = 2 over N = 3 channels, passes start at channels 0, 2, 1 (3 offsets), each of the
   // 2 lanes' 6 activation bits a 3-arm choice masked by the ports' padding (lane_select_bit_luts: 3 LUT4s)
   CHECK(fpga::detail::pe_lane_offsets(2, 3, 27) == 3);
@@ -184,10 +184,49 @@ TEST_CASE("pipelined_pe: one static bitstream: stages add LUTs, groups add cycle
   CHECK(r1.layers[2].name == "fc");
 }
 
+TEST_CASE("pipelined_pe: a conv layer's flip-flops are its registers as the RTL declares them") {
+  const auto a = with_uniform_bits(reference_cnn(), 4);
+  const auto g = geometry(a);
+  const auto d = info_of<xc7z020>();
+  const auto& c0 = g[0];  // 16 filters of 4 bits, pooled: 14 pooled columns
+  REQUIRE(c0.out_channels == 16);
+  REQUIRE(c0.pool == 2);
+  // out_data (16 x 4) + asm_r ((qm - 1) Tm x 4) + hreg (qm Tm x 4); the pool row (14 qm words) is block RAM, whose
+  // output latch holds its read register
+  CHECK(fpga::detail::pe_output_ffs(c0, 16) == (16 + 0 + 16) * 4);
+  CHECK(fpga::detail::pe_output_ffs(c0, 3) == (16 + 5 * 3 + 6 * 3) * 4);  // Tm 3: 6 tiles
+  CHECK(fpga::detail::pe_output_ffs(c0, 5) == fpga::detail::pe_output_ffs(c0, 4));  // Tm 5 takes 4 tiles, as Tm 4
+  // the classifier (10 classes): accs (qm Tm acc), fin (Tm acc), the logits (M acc), best_v (acc), best_i and the
+  // class (4 bits each); no separate accumulators
+  const auto& fc = g.back();
+  const std::int64_t acc = fpga::detail::accumulator_bits(fc);
+  CHECK(fpga::detail::pe_output_ffs(fc, 4) == (3 * 4 + 4 + 10 + 1) * acc + 2 * 4);
+  CHECK(fpga::detail::pe_output_ffs(fc, 10) == (10 + 10 + 10 + 1) * acc + 2 * 4);
+  CHECK(fpga::detail::pe_accumulator_ffs(fc, 4) == 0);
+  CHECK(fpga::detail::pe_accumulator_ffs(c0, 3) == 3 * accumulator_ffs(fpga::detail::accumulator_bits(c0)));
+  // a pool row of at most 4 words stays in logic: its read register too
+  auto narrow = c0;
+  narrow.pooled_width = 2;
+  CHECK(fpga::detail::pe_output_ffs(narrow, 16) == (16 + 0 + 16 + 16) * 4);
+  // the read ports' window registers: 2 ceil(log2 K) + 1 per port while the passes move over the window
+  CHECK(fpga::detail::pe_port_ffs(c0, 1) == 1 * (2 * 2 + 1));  // 9 passes, one port
+  CHECK(fpga::detail::pe_port_ffs(c0, 4) == 3 * (2 * 2 + 1));  // Tn 4 takes 3 passes of 3 taps: 3 ports
+  CHECK(fpga::detail::pe_port_ffs(c0, 9) == 0);                // one pass: every port reads a fixed tap
+  // the whole layer: products, Tm accumulators, the pixel, the ports, the shell's control, the memories in logic
+  for (const std::int64_t tn : {1, 3, 9})
+    for (const std::int64_t tm : {1, 2, 16}) {
+      const auto c = fpga::detail::pe_layer(d, c0, tn, tm);
+      CHECK(c.ffs == product_register_ffs(d.family, tn, tm, c0.act_bits, c0.weight_bits) +
+                         fpga::detail::pe_accumulator_ffs(c0, tm) + fpga::detail::pe_output_ffs(c0, tm) +
+                         fpga::detail::pe_port_ffs(c0, tn) +
+                         fpga::detail::pe_layer_shell(d.family, c0).ffs + c.memory_ffs);
+    }
+}
+
 TEST_CASE("pipelined_pe: every layer's shell is priced: control and output registers, the classifier's M accumulators") {
-  // The hardware rtl::generate_verilog builds keeps, besides the PE array, each layer's control and its output pixel
-  // (a conv layer: (2 + pool) x M x out_bits register bits), and the classifier all M accumulators and the M logits
-  // (docs/fidelity.md#the-layer-shell: 12 designs' layers synthesized).
+  // The hardware rtl::generate_verilog builds keeps, besides the PE array, each layer's control, and the classifier
+  // all M accumulators and the M logits (docs/fidelity.md#the-layer-shell: 12 designs' layers synthesized); a conv
+  // layer's output pixel registers depend on Tm (pe_output_ffs, below).
   const auto a = with_uniform_bits(reference_cnn(), 4);
   const auto g = geometry(a);
   const pipelined_pe<> model;
@@ -197,11 +236,9 @@ TEST_CASE("pipelined_pe: every layer's shell is priced: control and output regis
     const auto s = fpga::detail::pe_layer_shell(d.family, l);
     shell_luts += s.luts;
     shell_ffs += s.ffs;
-    if (l.is_classifier) {
-      CHECK(s.ffs >= 2 * std::int64_t{l.out_channels} * fpga::detail::accumulator_bits(l));
-    } else {
-      CHECK(s.ffs >= (l.pool == 2 ? 3 : 2) * std::int64_t{l.out_channels} * l.out_bits * 8 / 10);
-    }
+    CHECK(s.ffs > 0);  // the control
+    if (l.is_classifier) CHECK(fpga::detail::pe_output_ffs(l, 1) >= 2 * std::int64_t{l.out_channels} * fpga::detail::accumulator_bits(l));
+    else CHECK(fpga::detail::pe_output_ffs(l, 1) >= 2 * std::int64_t{l.out_channels} * l.out_bits);
     // it does not depend on the mapping: every (Tn, Tm) pays the same on top of its array
     const auto base = fpga::detail::pe_layer(d, l, 1, 1), other = fpga::detail::pe_layer(d, l, 2, 2);
     const auto arr1 = pe_array(d.family, 1, 1, l.act_bits, l.weight_bits, fpga::detail::accumulator_bits(l), l.out_bits);

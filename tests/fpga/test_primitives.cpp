@@ -220,7 +220,18 @@ TEST_CASE("primitives: the RTL's memories: shallow ones in logic, the rest in bl
   const auto rom = place_memory(ice, 40, 24, true);
   CHECK(rom.bram_units == 0);
   CHECK(rom.luts == 24 * 5);
-  CHECK(rom.ffs == 0);
+  CHECK(rom.ffs == 24);  // its registered read (the RTL's w1)
+  // a ROM of few words has few distinct non-constant columns: at most 2^depth - 2, each one LUT function and one
+  // register (yosys merges equal ones, drops constant ones)
+  CHECK(logic_rom_columns(1, 100) == 0);
+  CHECK(logic_rom_columns(2, 100) == 2);
+  CHECK(logic_rom_columns(4, 144) == 14);
+  CHECK(logic_rom_columns(4, 10) == 10);
+  CHECK(logic_rom_columns(64, 40) == 40);
+  const auto tiny = place_memory(x7, 4, 144, true);
+  CHECK(tiny.luts == 14);
+  CHECK(tiny.ffs == 14);
+  CHECK(place_memory(x7, 16, 1152, true).ffs == 1152);
   // a shallow RAM: depth x width flip-flops, a depth:1 multiplexer per bit and read port
   const auto ram = place_memory(ice, 4, 10, false, 2);
   CHECK(ram.bram_units == 0);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,18 @@
 #include "hwnas/rtl/verilog.hpp"
 
 namespace hwnas::test {
+
+/// Cells of a yosys `stat` text whose type matches `types` (a regex alternative, e.g. "SB_LUT4|LUT[1-6]"), summed.
+inline std::int64_t cells_in(const std::string& stat, const std::string& types) {
+  std::int64_t n = 0;
+  const std::regex cell("\\s(" + types + ")\\s+(\\d+)");
+  for (std::sregex_iterator it(stat.begin(), stat.end(), cell), e; it != e; ++it) n += std::stoll((*it)[2]);
+  return n;
+}
+/// LUT cells (SB_LUT4, or LUT1..LUT6) of a yosys `stat` text.
+inline std::int64_t luts_in(const std::string& stat) { return cells_in(stat, "SB_LUT4|LUT[1-6]"); }
+/// Flip-flop cells (SB_DFF*, FD*) of a yosys `stat` text.
+inline std::int64_t ffs_in(const std::string& stat) { return cells_in(stat, "SB_DFF\\w*|FD[RSCP]E?"); }
 
 inline int uniform_int(hwnas::rng& g, int lo, int hi) {  // inclusive
   return lo + static_cast<int>(g() % static_cast<std::uint64_t>(hi - lo + 1));

@@ -37,14 +37,6 @@ std::int64_t lane0_arms(const std::string& text) {
   return static_cast<std::int64_t>(count_of(body, ": act0 = elems["));
 }
 
-/// LUT cells (SB_LUT4, or LUT1..LUT6) of a yosys `stat` text.
-std::int64_t luts_in(const std::string& stat) {
-  std::int64_t n = 0;
-  const std::regex cell(R"((SB_LUT4|LUT[1-6])\s+(\d+))");
-  for (std::sregex_iterator it(stat.begin(), stat.end(), cell), e; it != e; ++it) n += std::stoll((*it)[2]);
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("each lane of the generated Verilog picks among the channel offsets the model counts") {
@@ -125,7 +117,7 @@ TEST_CASE("yosys builds the emitted lane selection in the LUTs the model prices"
       std::ifstream in(dir / "stat.txt");
       std::stringstream ss;
       ss << in.rdbuf();
-      const auto measured = luts_in(ss.str());
+      const auto measured = test::luts_in(ss.str());
       const auto model = std::int64_t{c.tn} * c.a * fpga::lane_select_bit_luts(family, k, c.masked);
       CAPTURE(c.tn);
       CAPTURE(c.channels);

@@ -1,6 +1,7 @@
 // The memories of the generated Verilog against the cost model: every memory states where synthesis puts it
 // (rom_style / ram_style, fpga::memory_in_logic), the model's block RAM is what the Verilog declares (each block
-// memory's blocks times its read ports), and yosys's synth_ice40 uses exactly that many SB_RAM40_4K.
+// memory's blocks times its read ports), and yosys's synth_ice40 uses exactly that many SB_RAM40_4K; a ROM kept in
+// logic keeps its distinct non-constant columns, which the model bounds and the contents count.
 
 #include <doctest/doctest.h>
 
@@ -15,8 +16,11 @@
 #include <vector>
 
 #include "hwnas/fpga/pipelined_pe.hpp"
+#include "hwnas/rtl/export.hpp"
 #include "hwnas/rtl/verilog.hpp"
 #include "rtl_test_util.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace {
 namespace fs = std::filesystem;
@@ -86,9 +90,12 @@ TEST_CASE("every memory of the generated Verilog states its placement, and the m
         CHECK(m.read_ports >= 1);
         if (m.name == "lb" && geo[l].is_classifier) {
           CHECK(m.logic);  // the classifier's few pixels: in logic, their flip-flops and read registers priced
+          // (and the registered read of its weight ROM, when that is logic too)
+          const std::int64_t rom = fpga::memory_in_logic(L.weight_words, true)
+                                       ? fpga::logic_rom_columns(L.weight_words, L.weight_width) : 0;
           for (const auto& dev : {ice, x7})
             CHECK(fpga::detail::pe_layer(dev, geo[l], map.layers[l].tn, map.layers[l].tm).memory_ffs ==
-                  (m.depth + m.read_ports) * m.width);
+                  (m.depth + m.read_ports) * m.width + rom);
         } else {
           CHECK(m.logic == fpga::memory_in_logic(m.depth, m.rom));
         }
@@ -153,4 +160,211 @@ TEST_CASE("yosys synth_ice40 uses exactly the block RAMs the model counts") {
   }
   CHECK(designs == 3);
   CHECK(total >= 6);
+}
+
+
+TEST_CASE("yosys keeps a logic ROM's distinct non-constant columns: the contents count them, the model bounds them") {
+  REQUIRE_MESSAGE(std::system("yosys -V > /dev/null 2>&1") == 0, "yosys is not installed: run scripts/setup");
+  const auto ice = fpga::info_of<fpga::ice40_hx8k>(), x7 = fpga::info_of<fpga::xc7z020>();
+  hwnas::rng g(20261202);
+  // (words, fields, bits per field, magnitude bits): trained weights repeat their sign bits (magnitude < bits - 1)
+  struct shape { int words, fields, bits, magnitude; };
+  const shape shapes[] = {{4, 36, 4, 2}, {2, 20, 3, 2}, {8, 30, 6, 3}, {16, 40, 5, 3}, {6, 10, 8, 4}, {40, 6, 4, 3}, {12, 20, 4, 4}};
+  int merged = 0;
+  for (std::size_t s = 0; s < std::size(shapes); ++s) {
+    const auto& sh = shapes[s];
+    const std::int64_t width = std::int64_t{sh.fields} * sh.bits;
+    std::ostringstream mem;
+    for (int w = 0; w < sh.words; ++w) {
+      std::vector<std::int64_t> f(static_cast<std::size_t>(sh.fields));
+      for (auto& x : f) x = test::uniform_int(g, -(1 << (sh.magnitude - 1)), (1 << (sh.magnitude - 1)) - 1);
+      mem << rtl::detail::hex_word(f, sh.bits) << "\n";
+    }
+    const std::int64_t exact = rtl::rom_columns(mem.str(), width);
+    const int aw = std::max(1, hwnas::rtl::counter_bits(sh.words - 1));
+    std::ostringstream v;
+    v << "module rom_t(input wire clk, input wire en, input wire [" << aw - 1 << ":0] wa, output wire [" << width - 1
+      << ":0] q);\n  " << rtl::detail::memory_style(sh.words, true) << "reg [" << width - 1 << ":0] wrom [0:"
+      << sh.words - 1 << "];\n  initial $readmemh(\"rom.mem\", wrom);\n  reg [" << width - 1
+      << ":0] w1;\n  always @(posedge clk) if (en) w1 <= wrom[wa];\n  assign q = w1;\nendmodule\n";
+    const fs::path dir = fs::path(HWNAS_BINARY_DIR) / "rtl_tests" / ("logic_rom_" + std::to_string(s));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::ofstream(dir / "rom.mem") << mem.str();
+    std::ofstream(dir / "rom_t.v") << v.str();
+    CAPTURE(s);
+    CAPTURE(exact);
+    REQUIRE(fpga::memory_in_logic(sh.words, true));
+    merged += exact < fpga::logic_rom_columns(sh.words, width);
+    for (const auto& [flow, dev] : {std::pair<std::string, fpga::device_info>{"synth_ice40", ice},
+                                    {"synth_xilinx -family xc7 -nodsp -noiopad -noclkbuf", x7}}) {
+      CAPTURE(flow);
+      const std::string cmd = "cd " + dir.string() + " && yosys -q -p 'read_verilog rom_t.v; " + flow +
+                              " -top rom_t; tee -o stat.txt stat' > yosys.log 2>&1";
+      REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "yosys failed: see " << (dir / "yosys.log").string());
+      std::ifstream in(dir / "stat.txt");
+      std::stringstream ss;
+      ss << in.rdbuf();
+      const auto placed = fpga::place_memory(dev, sh.words, width, true);
+      CHECK(test::ffs_in(ss.str()) == exact);         // one register per distinct column
+      CHECK(exact <= placed.ffs);               // the model's bound
+      CHECK(test::luts_in(ss.str()) <= placed.luts + 1);  // the columns' LUTs, at most one of glue more
+    }
+  }
+  CHECK(merged >= 4);  // narrow weights merge columns: the bound is not the count
+}
+
+TEST_CASE("rom_columns counts a memory file's distinct non-constant columns") {
+  // words 0x5, 0x6, 0x7, 0x4 (3 bits): bit 0 = 1,0,1,0; bit 1 = 0,1,1,0; bit 2 constant 1
+  CHECK(rtl::rom_columns("5\n6\n7\n4\n", 3) == 2);
+  CHECK(rtl::rom_columns("3\n0\n", 2) == 1);         // bits 0 and 1 equal in every word: one column
+  CHECK(rtl::rom_columns("ff\n", 8) == 0);           // one word: constants
+  CHECK(rtl::rom_columns("1\n2\n", 8) == 2);         // bits above the digits are 0 (constant)
+  CHECK(rtl::rom_columns("A\n5\n", 4) == 2);         // 1010, 0101: two patterns
+  CHECK(rtl::rom_columns("a\nB\n", 4) == 1);         // either case: only bit 0 differs
+  CHECK_THROWS_AS(rtl::rom_columns("12\nxz\n", 8), hwnas::invalid_argument);
+}
+
+TEST_CASE("priced_as_built lowers the model by the ROM columns, unread accumulator bits and repeated code bits") {
+  hwnas::rng g(977);
+  const auto x7 = fpga::info_of<fpga::xc7z020>(), ice = fpga::info_of<fpga::ice40_hx8k>();
+  int lowered = 0, unchanged = 0, unread_seen = 0, repeated_seen = 0;
+  for (int trial = 0; trial < 30; ++trial) {
+    const auto a = test::random_rtl_arch(g, 3);
+    const auto net = test::random_integer_network(g, a);
+    const auto map = test::uniform_int(g, 0, 1) ? test::random_grouped_mapping(g, a) : test::random_mapping(g, a);
+    const auto d = rtl::generate_verilog(net, map);
+    for (const auto& dev : {x7, ice}) {
+      const auto before = dev.family == x7.family ? fpga::pipelined_pe<fpga::xc7z020>().evaluate(a, map, {})
+                                                  : fpga::pipelined_pe<fpga::ice40_hx8k>().evaluate(a, map, {});
+      const auto after = rtl::priced_as_built(d, dev, before);
+      std::int64_t ffs = 0, luts = 0;
+      for (const auto& rom : rtl::logic_roms(d)) {
+        CAPTURE(rom.file);
+        CHECK(fpga::memory_in_logic(rom.words, true));
+        CHECK(rom.bound == fpga::logic_rom_columns(rom.words, rom.width));
+        CHECK(rom.columns <= rom.bound);
+        ffs += rom.bound - rom.columns;
+        luts += (rom.bound - rom.columns) * fpga::logic_rom_bit_luts(dev.family, rom.words);
+      }
+      std::int64_t unread = 0, repeated = 0;
+      for (std::size_t l = 0; l < d.plan.layers.size(); ++l) {
+        const auto& L = d.plan.layers[l];
+        const auto u = rtl::unread_accumulator_bits(L, dev.family);
+        // LUT6 only, a conv layer of one pass, below the requantizer's rounding bit
+        if (u > 0) {
+          CHECK(dev.family == fpga::lut_family::lut6);
+          CHECK(L.passes == 1);
+          CHECK(u == L.shift - 1);
+        }
+        unread += L.tm * u;
+        // a left shift: the low bits of each code held are one register; the classifier's buffer holds codes too
+        const auto k = rtl::repeated_code_bits(L);
+        if (k > 0) {
+          CHECK(L.shift < 0);
+          CHECK(k < L.g.out_bits);
+          repeated += fpga::detail::pe_output_ffs(L.g, L.tm) / L.g.out_bits * k;
+          const auto& N = d.plan.layers[l + 1];
+          if (N.g.is_classifier) repeated += std::int64_t{N.buffer_rows + N.read_ports} * N.channels * k;
+          else if (fpga::memory_in_logic(N.buffer_words, false)) repeated += N.buffer_words * N.channels * k;
+        }
+      }
+      unread_seen += unread > 0;
+      repeated_seen += repeated > 0;
+      ffs += repeated;
+      CHECK(after.ffs == before.ffs - ffs - unread);
+      CHECK(after.luts == before.luts - luts);
+      std::int64_t layer_ffs = 0, before_layer_ffs = 0;
+      for (const auto& l : after.layers) layer_ffs += l.ffs;
+      for (const auto& l : before.layers) before_layer_ffs += l.ffs;
+      CHECK(layer_ffs == before_layer_ffs - ffs - unread);
+      CHECK(after.brams == before.brams);
+      CHECK(after.cycles == before.cycles);
+      CHECK(after.feasible == before.feasible);
+      (ffs + unread > 0 ? lowered : unchanged) += 1;
+    }
+  }
+  CHECK(lowered > 3);  // random weights of few words repeat columns
+  CHECK(unchanged > 3);
+  CHECK(unread_seen > 0);
+  CHECK(repeated_seen > 0);
+}
+
+namespace {
+
+/// Flip-flop cells of a flattened yosys JSON netlist, by the register their output net is named after (instance
+/// path and register name, the bit index dropped: "u0.c0_acc").
+std::map<std::string, std::int64_t> registers_of(const fs::path& netlist) {
+  std::ifstream in(netlist);
+  const auto j = nlohmann::json::parse(in);
+  std::map<std::string, std::int64_t> out;
+  for (const auto& [name, mod] : j.at("modules").items()) {
+    if (!mod.contains("attributes") || !mod["attributes"].contains("top")) continue;
+    std::map<std::int64_t, std::string> bit_name;
+    for (const auto& [net, v] : mod.at("netnames").items()) {
+      if (v.value("hide_name", 0) != 0) continue;
+      for (const auto& b : v.at("bits"))
+        if (b.is_number_integer()) bit_name.emplace(b.get<std::int64_t>(), net);
+    }
+    for (const auto& [cell, c] : mod.at("cells").items()) {
+      const auto type = c.at("type").get<std::string>();
+      if (type.rfind("FD", 0) != 0) continue;
+      const auto q = c.at("connections").at("Q").at(0);
+      const auto it = q.is_number_integer() ? bit_name.find(q.get<std::int64_t>()) : bit_name.end();
+      std::string reg = it == bit_name.end() ? "?" : it->second;
+      if (const auto br = reg.find('['); br != std::string::npos) reg.resize(br);
+      out[reg] += 1;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("synth_xilinx keeps a conv layer's datapath registers as the model counts them") {
+  REQUIRE_MESSAGE(std::system("yosys -V > /dev/null 2>&1") == 0, "yosys is not installed: run scripts/setup");
+  // one conv layer of one pass per output (Tn = N K^2 = 9) and 65 filters on one lane, so that its weights (65 words)
+  // are in block RAM (no trained column merges them), then the classifier
+  architecture a;
+  a.input = {1, 4, 4};
+  a.classes = 2;
+  a.input_format = qformat::activation(0, 8);
+  conv_layer l;
+  l.filters = 65;
+  l.kernel = 3;
+  l.weight_format = qformat::weight(0, 3);
+  l.activation_format = qformat::activation(0, 3);
+  a.layers.push_back(l);
+  a.classifier.weight_format = qformat::weight(0, 3);
+  hwnas::rng g(31);
+  const auto net = test::random_integer_network(g, a);
+  const fpga::pe_mapping map{{{9, 1, 0}, {4, 1, 0}}};
+  const auto d = rtl::generate_verilog(net, map);
+  const auto& L = d.plan.layers[0];
+  REQUIRE(L.passes == 1);
+  REQUIRE(L.shift == 8);
+  REQUIRE_FALSE(fpga::memory_in_logic(L.weight_words, true));
+  const fs::path dir = fs::path(HWNAS_BINARY_DIR) / "rtl_tests" / "xilinx_registers";
+  fs::remove_all(dir);
+  rtl::write_design(d, dir);
+  std::string reads;
+  for (const auto& f : rtl::verilog_sources(d)) reads += " " + f;
+  const std::string cmd = "cd " + dir.string() + " && yosys -q -p 'read_verilog" + reads +
+                          "; synth_xilinx -family xc7 -nodsp -noiopad -noclkbuf -flatten -top hwnas_top; write_json net.json' "
+                          "> yosys.log 2>&1";
+  REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "yosys failed: see " << (dir / "yosys.log").string());
+  const auto regs = registers_of(dir / "net.json");
+  auto count = [&](const std::string& reg) { return regs.count(reg) ? regs.at(reg) : std::int64_t{0}; };
+  const auto geo = geometry(a);
+  // products: Tn Tm (a + w) (fpga::product_register_ffs)
+  std::int64_t products = 0;
+  for (int i = 0; i < 9; ++i) products += count("u0.c0_pr" + std::to_string(i));
+  CHECK(products == fpga::product_register_ffs(fpga::lut_family::lut6, 9, 1, 8, 4));
+  // the accumulator, less the bits below the requantizer's rounding bit (rtl::unread_accumulator_bits)
+  CHECK(count("u0.c0_acc") == L.acc_bits - rtl::unread_accumulator_bits(L, fpga::lut_family::lut6));
+  CHECK(rtl::unread_accumulator_bits(L, fpga::lut_family::lut6) == 7);
+  // the output pixel: out_data and the 64 tiles waiting for the last (fpga::detail::pe_output_ffs), named at the top
+  CHECK(count("u0.asm_r") == 64 * 3);
+  CHECK(count("d0") == 65 * 3);
+  CHECK(count("u0.asm_r") + count("d0") == fpga::detail::pe_output_ffs(geo[0], 1));
 }

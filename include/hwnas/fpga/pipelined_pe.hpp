@@ -63,24 +63,26 @@ struct pe_mapping {
 namespace detail {
 
 namespace detail_shell {
-// Coefficients of pe_layer_shell (x100 where fractional): least squares over the 24 layers of the 7 designs of
-// docs/fidelity.md priced on LUT4 parts with the current RTL (rows 13-17, 19, 21), the memories, the classifier's
-// buffer and the lane selection priced on their own (tools/fit-layer-shell). Held out one design at a time, whole
-// designs: LUTs median 5 %, largest 20 %; flip-flops median 0 %, largest 3 %. No input-pixel term: the iCE40's
-// block RAM bypass (bram_bypass_ffs) and the classifier's input buffer, priced on their own, took it to 0.
+// Coefficients of pe_layer_shell (x100 where fractional). LUTs: least squares over the 24 layers of the 7 designs of
+// docs/fidelity.md priced on LUT4 parts (rows 13-17, 19, 21), the memories, the classifier's buffer and the lane
+// selection priced on their own (tools/fit-layer-shell); held out one design at a time, whole designs: median 5 %,
+// largest 20 %. Flip-flops: only the control's registers are left to a constant, every datapath register being
+// counted as the RTL declares it (products, accumulators, output registers, read ports, memories); the constants are
+// the median control registers of the conv layers and classifiers of the 2026-12-02 designs (docs/fidelity.md#flip-
+// flops-as-declared), synth_xilinx and synth_ice40: conv layers 73-119 (1x1 kernels fewest), classifiers about 72.
 inline constexpr std::int64_t conv_luts = 376;
-inline constexpr std::int64_t conv_ffs_per_pixel_bit_x100 = 100, conv_ffs = 101;
+inline constexpr std::int64_t conv_ffs = 96;
 inline constexpr std::int64_t fc_luts_per_logit_bit_x100 = 153, fc_luts = 8;
-inline constexpr std::int64_t fc_ffs = 98;
+inline constexpr std::int64_t fc_ffs = 72;
 inline constexpr std::int64_t lut6_per_lut4_x100 = 75;
 }  // namespace detail_shell
 
 /// The logic of a layer around its PE array, in the hardware rtl::generate_verilog builds (docs/hardware.md): the
 /// issue control (output position, pass and tile counters, the window-in-buffer test, the line buffer's row
-/// bookkeeping), the read-port register, the pipeline's valid/index registers, and the output pixel: a conv layer
-/// assembles its M outputs in a register (out_data, the tiles waiting for the last, and for pooling the even
-/// column's tiles: (2 + pool) x M x out_bits flip-flops); the classifier keeps all M accumulators (it reads its input
-/// once, in order) and registers the M logits (2 x M x acc flip-flops), with a running argmax.
+/// bookkeeping), the read-port register, the pipeline's valid/index registers, the output pixel's logic, and the
+/// classifier's M accumulators, logits and running argmax (its LUTs rise with M acc). Its flip-flops are the
+/// control's alone: the registers that depend on the mapping are counted as the RTL declares them (pe_output_ffs,
+/// pe_port_ffs, pe_accumulator_ffs).
 /// Fitted on yosys 0.23 synth_ice40 per-layer synthesis of the layers of designs found by hwnas-codesign
 /// (tools/fidelity-runs; docs/fidelity.md#the-layer-shell), held-out rows checked; LUT4 figures (SB_LUT4 plus the
 /// SB_CARRY cells no LUT shares a cell with). For LUT6 families the LUTs are scaled by the LUT6/LUT4 ratio measured
@@ -94,11 +96,10 @@ inline pe_shell_cost pe_layer_shell(lut_family family, const layer_geometry& g) 
   const std::int64_t M = g.out_channels;
   if (g.is_classifier) {
     const std::int64_t logits = M * accumulator_bits(g);  // bits of the M accumulators, and of the logits register
-    c.ffs = 2 * logits + detail_shell::fc_ffs;
+    c.ffs = detail_shell::fc_ffs;
     c.luts = detail_shell::fc_luts_per_logit_bit_x100 * logits / 100 + detail_shell::fc_luts;
   } else {
-    const std::int64_t pixel = (2 + (g.pool == 2 ? 1 : 0)) * M * g.out_bits;
-    c.ffs = detail_shell::conv_ffs_per_pixel_bit_x100 * pixel / 100 + detail_shell::conv_ffs;
+    c.ffs = detail_shell::conv_ffs;
     c.luts = detail_shell::conv_luts;
   }
   if (family == lut_family::lut6) c.luts = c.luts * detail_shell::lut6_per_lut4_x100 / 100;
@@ -131,6 +132,46 @@ struct pe_layer_cost {
 constexpr std::int64_t lanes_used(std::int64_t x, std::int64_t extent) noexcept {
   x = std::min(x, extent);
   return ceil_div(extent, ceil_div(extent, x));
+}
+
+/// Flip-flops of a conv layer's read ports at Tn: each port's window row, column and in-window flag (2 ceil(log2 K) +
+/// 1 bits) are registered with the pass, unless every pass reads the same taps (one pass per output, or a 1x1
+/// kernel), when they are constants synthesis removes (measured with synth_xilinx and synth_ice40: 7 per port at K 7,
+/// 5 at K 3, none with one pass). The ports: pe_read_ports at the least Tn with the layer's passes. 0 for the
+/// classifier.
+inline std::int64_t pe_port_ffs(const layer_geometry& g, std::int64_t tn) noexcept {
+  if (g.is_classifier || g.kernel <= 1) return 0;
+  const std::int64_t extent = reduction_length(g), qn = ceil_div(extent, tn);
+  if (qn <= 1) return 0;
+  const std::int64_t ports = pe_read_ports(ceil_div(extent, qn), pe_pixel_channels(g), extent);
+  return ports * (2 * ceil_log2(g.kernel) + 1);
+}
+
+/// Flip-flops of a conv layer's Tm accumulators (c<m>_acc, accumulator_ffs each; Tm = lanes_used(tm, M)); the
+/// classifier's are its output registers (pe_output_ffs).
+inline std::int64_t pe_accumulator_ffs(const layer_geometry& g, std::int64_t tm) noexcept {
+  return g.is_classifier ? 0 : lanes_used(tm, g.out_channels) * accumulator_ffs(accumulator_bits(g));
+}
+
+/// Flip-flops of a layer's output registers at Tm, as the RTL declares them. A conv layer (rtl::conv_module): out_data
+/// (M out bits), the tiles waiting for the last (asm_r, (qm - 1) Tm out bits), and with 2x2 pooling the even column's
+/// tiles (hreg, qm Tm out bits) and the pool's row read register (pr3, Tm out bits) when the row buffer is kept in
+/// logic (in block RAM the block's output latch holds it). The classifier (rtl::classifier_module): its accumulators
+/// (accs, qm Tm acc bits: it reads its input once, in order, so it keeps every class's), the finished tile (fin, Tm
+/// acc), the logits (M acc), the running argmax's value and index (acc + ceil(log2 M)) and the class (ceil(log2 M)).
+/// qm = ceil(M / Tm), Tm = lanes_used(tm, M).
+inline std::int64_t pe_output_ffs(const layer_geometry& g, std::int64_t tm) noexcept {
+  const std::int64_t M = g.out_channels;
+  tm = lanes_used(tm, M);
+  const std::int64_t qm = ceil_div(M, tm);
+  if (g.is_classifier) {
+    const std::int64_t acc = accumulator_bits(g), cb = std::max(1, ceil_log2(M));
+    return (qm * tm + tm + M + 1) * acc + 2 * cb;
+  }
+  std::int64_t codes = M + (qm - 1) * tm;
+  if (g.pool == 2)
+    codes += qm * tm + (memory_in_logic(std::max<std::int64_t>(std::int64_t{g.pooled_width} * qm, 1), false) ? tm : 0);
+  return codes * g.out_bits;
 }
 
 /// The memories of layer `g` at (Tn, Tm) as the generated RTL declares them (rtl/verilog.hpp), each placed by
@@ -190,11 +231,10 @@ inline pe_layer_cost pe_layer(const device_info& d, const layer_geometry& g, std
   c.memory_ffs = mem.ffs;
   c.select_luts = pe_lane_select_luts(d, g, tn);
   c.luts = arr.luts + shell.luts + mem.luts + c.select_luts;
-  c.ffs = arr.ffs + shell.ffs + mem.ffs;
-  if (g.pool == 2) {
-    c.luts += tm * max_pool_luts(d.family, ob);
-    c.ffs += tm * ob;
-  }
+  // the products' and accumulators' registers (no registered requantizer output: the pixel registers follow)
+  c.ffs = product_register_ffs(d.family, tn, tm, a, w) + pe_accumulator_ffs(g, tm) + pe_output_ffs(g, tm) +
+          pe_port_ffs(g, tn) + shell.ffs + mem.ffs;
+  if (g.pool == 2) c.luts += tm * max_pool_luts(d.family, ob);
   // compute, or read the input one pixel per cycle, whichever takes longer
   c.compute = qm * qn * (g.is_classifier ? 1 : std::int64_t{g.out_height} * g.out_width);
   c.cycles = std::max(c.compute, read_cycles(g));
@@ -512,13 +552,12 @@ inline pe_stage_cost pe_stage(const device_info& d, const std::vector<layer_geom
   const auto sh = stage_shape(d, g, served);
   pe_stage_cost c;
   c.luts = stage_luts(d, sh, tn, tm, stage_column_luts(d, sh, tn));
-  if (sh.served == 1) {
-    c.ffs = pe_array(d.family, tn, tm, sh.a, sh.w, sh.acc, sh.out).ffs + (sh.pool ? tm * sh.out : 0) + sh.shell.ffs;
-    return c;
-  }
+  // the products' registers, and each layer's accumulators at its Tm and output pixel registers (pe_output_ffs)
   c.ffs = product_register_ffs(d.family, tn, tm, sh.a, sh.w) + sh.shell.ffs;
-  for (const auto& x : sh.layers)
-    c.ffs += lanes_used(tm, x.m) * (accumulator_ffs(x.acc) + x.out + (x.pool ? x.out : 0));
+  for (std::size_t k = 0; k < served.size(); ++k)
+    c.ffs += pe_accumulator_ffs(g[served[k]], tm) + pe_output_ffs(g[served[k]], tm) +
+             pe_port_ffs(g[served[k]], lanes_used(tn, reduction_length(g[served[k]])));
+  if (sh.served == 1) return c;
   const auto rom = pe_stage_weights(d, sh, tn, tm);
   c.luts += rom.luts;
   c.ffs += rom.ffs;

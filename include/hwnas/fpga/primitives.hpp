@@ -357,11 +357,24 @@ constexpr std::int64_t bram_bypass_ffs(std::int64_t depth, std::int64_t width, s
   return 2 * width + abits + 1 + ports;
 }
 
+/// Output bits a ROM of `depth` words and `width` bits kept in logic can really have: yosys drops a bit that is the
+/// same in every word (a constant) and merges bits that are equal in every word (opt_merge: one LUT function, one
+/// register), so at most 2^depth - 2 distinct columns remain. An upper bound without the contents; with them,
+/// distinct_rom_columns counts exactly. Measured with synth_ice40 and synth_xilinx (yosys 0.23) on ROMs of random
+/// words and their registered read as the RTL emits it: 4 x 144 bits: 14 flip-flops, 8 x 300: 172 (the distinct
+/// columns), 16 x 200: 200 (tests/rtl/test_memories.cpp synthesizes some on every run).
+constexpr std::int64_t logic_rom_columns(std::int64_t depth, std::int64_t width) noexcept {
+  if (depth <= 1 || width <= 0) return 0;
+  if (depth >= 62) return width;
+  return std::min(width, (std::int64_t{1} << depth) - 2);
+}
+
 /// A memory the generated RTL declares, as synthesis builds it (memory_in_logic): in block RAM (bram_units_packed),
 /// one copy per read port (a block RAM has one read port: iCE40 SB_RAM40_4K, XC7 RAMB18E1 in simple dual-port mode), or in logic: a
-/// ROM in LUTs (logic_rom_bit_luts per bit), a RAM in depth x width flip-flops with a depth:1 multiplexer per bit
-/// and read port; a RAM in block RAM adds the bypass flip-flops where the block needs one (bram_bypass_ffs).
-/// (depth words, width bits, ports read ports.)
+/// ROM in LUTs (logic_rom_bit_luts per output bit) and its registered read in flip-flops (the RTL's w1; a block RAM
+/// holds it in its output latch), over the logic_rom_columns bits that are not constant or repeated; a RAM in
+/// depth x width flip-flops with a depth:1 multiplexer per bit and read port; a RAM in block RAM adds the bypass
+/// flip-flops where the block needs one (bram_bypass_ffs). (depth words, width bits, ports read ports.)
 struct placed_memory {
   std::int64_t bram_units = 0;  ///< block RAM units (bram_units)
   std::int64_t luts = 0, ffs = 0;
@@ -372,7 +385,10 @@ inline placed_memory place_memory(const device_info& d, std::int64_t depth, std:
   if (!memory_in_logic(depth, rom))
     return {ports * bram_units_packed(d, depth, width, rom), 0,
             rom || d.bram_reads_old_data ? 0 : bram_bypass_ffs(depth, width, ports)};
-  if (rom) return {0, ports * width * logic_rom_bit_luts(d.family, depth), 0};
+  if (rom) {
+    const std::int64_t columns = logic_rom_columns(depth, width);
+    return {0, ports * columns * logic_rom_bit_luts(d.family, depth), ports * columns};
+  }
   return {0, ports * width * mux_bit_luts(d.family, depth), depth * width};
 }
 

@@ -237,6 +237,133 @@ inline simulation_summary simulate_on(const verilog_design& d, const std::filesy
   return s;
 }
 
+/// A weight ROM of a design kept in logic: its layer (or the first layer of its shared stage, where the report lists
+/// the stage), its shape, the model's column bound without the contents (fpga::logic_rom_columns) and the columns its
+/// memory file really has (rom_columns).
+struct logic_rom {
+  std::size_t layer = 0;
+  std::string file;
+  std::int64_t words = 0, width = 0, bound = 0, columns = 0;
+};
+
+/// The weight ROMs of `d` kept in logic (fpga::memory_in_logic), with their columns counted from the contents.
+inline std::vector<logic_rom> logic_roms(const verilog_design& d) {
+  auto text_of = [&](const std::string& name) -> const std::string& {
+    for (const auto& f : d.files)
+      if (f.name == name) return f.text;
+    throw invalid_argument("rtl: the design has no file " + name);
+  };
+  std::vector<logic_rom> out;
+  auto add = [&](std::size_t layer, std::string file, std::int64_t words, std::int64_t width) {
+    if (!fpga::memory_in_logic(words, true)) return;
+    const std::int64_t columns = rom_columns(text_of(file), width);
+    out.push_back({layer, std::move(file), words, width, fpga::logic_rom_columns(words, width), columns});
+  };
+  for (std::size_t l = 0; l < d.plan.layers.size(); ++l) {
+    const auto& L = d.plan.layers[l];
+    if (d.plan.stages[static_cast<std::size_t>(L.stage)].shared()) continue;
+    add(l, (L.g.is_classifier ? d.top + "_fc" : d.top + "_l" + std::to_string(l)) + "_w.mem", L.weight_words,
+        L.weight_width);
+  }
+  for (std::size_t t = 0; t < d.plan.stages.size(); ++t) {
+    const auto& st = d.plan.stages[t];
+    if (!st.shared()) continue;
+    add(static_cast<std::size_t>(st.served.front()), d.top + "_s" + std::to_string(t) + "_w.mem", st.weight_words,
+        st.weight_width);
+  }
+  return out;
+}
+
+/// Low accumulator bits synth_xilinx removes from conv layer `L` (per column): with one pass per output (passes 1) the
+/// accumulator is loaded, never added to, and the requantizer's round half away, (acc + 2^(shift-1)) >> shift, reads
+/// no bit below shift - 1, so those registers go (measured on the XC7Z020: 5 of 16 bits at shift 6, 2 of 18 at shift
+/// 3); synth_ice40 keeps them (its carry chain is mapped over every bit). 0 otherwise.
+inline std::int64_t unread_accumulator_bits(const layer_plan& L, fpga::lut_family family) noexcept {
+  if (family != fpga::lut_family::lut6 || L.g.is_classifier || L.passes != 1 || L.shift <= 1) return 0;
+  return std::min<std::int64_t>(L.shift - 1, L.acc_bits);
+}
+
+/// Bits of each output code of conv layer `L` its requantizer makes equal: with a left shift (shift < 0) the low
+/// min(-shift, out_bits) bits are all the saturation flag (zeros, or the saturated code's ones), so synthesis keeps
+/// one register for them wherever a code is held (opt_merge): min(-shift, out_bits) - 1 fewer per code, in the
+/// layer's output pixel registers (fpga::detail::pe_output_ffs) and in the next layer's input buffer when that is
+/// logic (the classifier's, always). Measured on the XC7Z020 and the iCE40 (a 1x1 conv layer at shift -3: 2 of each
+/// 6-bit code's registers gone, in asm_r, out_data and the classifier's buffer). 0 otherwise.
+inline std::int64_t repeated_code_bits(const layer_plan& L) noexcept {
+  if (L.g.is_classifier || L.shift >= 0 || L.g.out_bits <= 1) return 0;
+  return std::min<std::int64_t>(-std::int64_t{L.shift}, L.g.out_bits) - 1;
+}
+
+/// The model's report `r` of design `d` on device `dev` priced as built, with what the trained network fixes and the
+/// search cannot know: the weight ROMs kept in logic from their contents (the search prices them at a bound, every
+/// column distinct, fpga::logic_rom_columns; synthesis keeps one LUT function and one register per distinct
+/// non-constant column, which the memory file gives exactly: trained weights repeat their sign bits, a 16-word ROM of
+/// 1,152 bits kept 729 on the XC7Z020, the flip-flops exactly), and on LUT6 fabric the accumulator bits the
+/// requantizer's shift leaves unread (unread_accumulator_bits), and the output codes' bits a left shift makes equal
+/// (repeated_code_bits). Lowers the layers' and the totals' LUTs and flip-flops by those, and says so in the
+/// assumptions; the violations stay as the search judged them.
+inline fpga::hw_report priced_as_built(const verilog_design& d, const fpga::device_info& dev, fpga::hw_report r) {
+  std::int64_t bound = 0, columns = 0, luts = 0, acc = 0;
+  auto lower = [&](std::size_t layer, std::int64_t l, std::int64_t f) {
+    if (layer < r.layers.size()) {
+      r.layers[layer].luts -= l;
+      r.layers[layer].ffs -= f;
+    }
+    r.luts -= l;
+    r.ffs -= f;
+  };
+  for (const auto& rom : logic_roms(d)) {
+    const std::int64_t extra = rom.bound - rom.columns;
+    const std::int64_t extra_luts = extra * fpga::logic_rom_bit_luts(dev.family, rom.words);
+    lower(rom.layer, extra_luts, extra);
+    bound += rom.bound;
+    columns += rom.columns;
+    luts += extra_luts;
+  }
+  std::int64_t repeated = 0;
+  for (std::size_t l = 0; l < d.plan.layers.size(); ++l) {
+    const auto& L = d.plan.layers[l];
+    // a shared stage's layers' accumulators and pixel registers are listed with the stage, at its first layer
+    const auto& st = d.plan.stages[static_cast<std::size_t>(L.stage)];
+    const std::size_t at = st.shared() ? static_cast<std::size_t>(st.served.front()) : l;
+    const std::int64_t unread = L.tm * unread_accumulator_bits(L, dev.family);
+    lower(at, 0, unread);
+    acc += unread;
+    const std::int64_t k = repeated_code_bits(L);
+    if (k == 0) continue;
+    const std::int64_t pixel = fpga::detail::pe_output_ffs(L.g, L.tm) / L.g.out_bits * k;
+    lower(at, 0, pixel);
+    repeated += pixel;
+    if (l + 1 < d.plan.layers.size()) {  // the next layer's input buffer, where it is flip-flops
+      const auto& N = d.plan.layers[l + 1];
+      std::int64_t codes = 0;
+      if (N.g.is_classifier) codes = std::int64_t{N.buffer_rows + N.read_ports} * N.channels;
+      else if (fpga::memory_in_logic(N.buffer_words, false)) codes = N.buffer_words * N.channels;
+      lower(l + 1, 0, codes * k);
+      repeated += codes * k;
+    }
+  }
+  if (bound == 0 && acc == 0 && repeated == 0) return r;
+  auto frac = [](std::int64_t used, std::int64_t cap) {
+    return cap > 0 ? static_cast<double>(used) / static_cast<double>(cap) : 0.0;
+  };
+  r.lut_utilization = frac(r.luts, dev.luts);
+  r.ff_utilization = frac(r.ffs, dev.flip_flops);
+  std::string text = "priced with the trained network, below the search's figure:";
+  if (bound > 0)
+    text += " the weight ROMs kept in logic keep " + std::to_string(columns) + " of at most " + std::to_string(bound) +
+            " columns (distinct and not constant: one LUT function and one register each), " + std::to_string(luts) +
+            " LUTs and " + std::to_string(bound - columns) + " flip-flops fewer";
+  if (acc > 0)
+    text += std::string(bound > 0 ? ";" : "") + " " + std::to_string(acc) +
+            " accumulator flip-flops the requantizers never read (one pass per output)";
+  if (repeated > 0)
+    text += std::string(bound + acc > 0 ? ";" : "") + " " + std::to_string(repeated) +
+            " flip-flops of output codes whose low bits a left shift makes equal";
+  r.assumptions.emplace_back("as built", text);
+  return r;
+}
+
 /// JSON of a plan: per layer the array, loops, accumulator and memories.
 inline nlohmann::json to_json(const design_plan& p) {
   nlohmann::json layers = nlohmann::json::array();

@@ -1109,6 +1109,42 @@ inline std::vector<std::string> verilog_sources(const verilog_design& d) {
   return out;
 }
 
+/// Distinct non-constant bit columns of a ROM given as its memory file's text (one hex word per line, as
+/// $readmemh reads it; `width` bits a word, the low bit last): what yosys keeps of a ROM in logic, one LUT function
+/// and one register of the registered read per column (it drops constant columns and merges equal ones);
+/// fpga::logic_rom_columns is the bound without the contents. 0 for fewer than two words.
+/// @throws hwnas::invalid_argument when a line is not a hex word
+inline std::int64_t rom_columns(const std::string& mem_text, std::int64_t width) {
+  std::vector<std::string> words;  // each as `width` characters '0'/'1', bit 0 first
+  std::istringstream in(mem_text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    std::string bits(static_cast<std::size_t>(std::max<std::int64_t>(width, 0)), '0');
+    std::int64_t b = 0;
+    for (auto it = line.rbegin(); it != line.rend(); ++it) {
+      const char c = *it;
+      int v = 0;
+      if (c >= '0' && c <= '9') v = c - '0';
+      else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+      else throw invalid_argument("rtl: a memory file's line is not a hex word: '" + line + "'");
+      for (int k = 0; k < 4; ++k, ++b)
+        if (b < width && ((v >> k) & 1)) bits[static_cast<std::size_t>(b)] = '1';
+    }
+    words.push_back(std::move(bits));
+  }
+  if (words.size() < 2) return 0;
+  std::vector<std::string> columns;
+  for (std::int64_t b = 0; b < width; ++b) {
+    std::string col(words.size(), '0');
+    for (std::size_t w = 0; w < words.size(); ++w) col[w] = words[w][static_cast<std::size_t>(b)];
+    if (col.find('0') == std::string::npos || col.find('1') == std::string::npos) continue;  // a constant
+    columns.push_back(std::move(col));
+  }
+  std::sort(columns.begin(), columns.end());
+  return static_cast<std::int64_t>(std::unique(columns.begin(), columns.end()) - columns.begin());
+}
+
 /// Writes the design's files into `dir` (created if missing), each atomically.
 /// @throws hwnas::io_error when the directory cannot be created or a file cannot be written
 inline void write_design(const verilog_design& d, const std::filesystem::path& dir) {
