@@ -103,7 +103,7 @@ nlohmann::json export_best(const hwnas::report::retrained_design& best, const op
   const auto design = rtl::generate_verilog(net, mapping);
   // the search's report, with the weight ROMs kept in logic priced from the trained contents
   const hwnas::fpga::hw_report hw = hwnas::fpga::resolve_device(best.hw.device, [&](auto d) {
-    return rtl::priced_as_built(design, hwnas::fpga::info_of<typename decltype(d)::type>(), best.hw);
+    return rtl::priced_as_built(design, hwnas::fpga::info_of<typename decltype(d)::type>(), best.hw, o.spec());
   });
   rtl::write_design(design, o.export_dir);
   nlohmann::json manifest = {{"format", "hwnas-export"}, {"version", 1}, {"top", design.top},

@@ -163,7 +163,7 @@ int run(const options& o) {
   if (!mapped) return 3;
   // 3. The design.
   const auto design = rtl::generate_verilog(net, mapping, {.top = o.top});
-  report = rtl::priced_as_built(design, device_info, report);  // what the trained network fixes
+  report = rtl::priced_as_built(design, device_info, report, s);  // what the trained network fixes, judged again
   rtl::prepare_export_dir(out, o.top);  // from here on the directory is an export: a failure can be repeated into it
   rtl::write_design(design, out);
   std::cout << "hwnas-export: " << design.files.size() << " files in " << out.string() << " (top module " << design.top

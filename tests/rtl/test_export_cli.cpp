@@ -183,6 +183,14 @@ TEST_CASE("hwnas-export: bad input gets a clear message and exit code 2 (3 for a
     CHECK_FALSE(fs::exists(out / "verify" / "stat_ice40.json"));
     CHECK_FALSE(fs::exists(out / "hwnas_top_l7.v"));
     CHECK(fs::exists(out / "hwnas_top_l0.v"));
+    // a damaged manifest naming ".", "..", a user's file or a path out of the directory removes none of them
+    std::ofstream(dir / "canary.txt") << "mine";
+    std::ofstream(out / "export.json") << R"({"format": "hwnas-export", "version": 1, "top": "..",
+                                             "files": [".", "..", "results_final.txt", "../canary.txt", ""]})";
+    REQUIRE(export_("--out " + out.string()).code == 0);
+    CHECK(hwnas::test::slurp(dir / "canary.txt") == "mine");
+    CHECK(hwnas::test::slurp(out / "results_final.txt") == "mine");
+    CHECK(fs::exists(out / "hwnas_top_l0.v"));
   }
   SUBCASE("an iCE40 part: priced in its EBRs at a clock it routes at; above its ceiling the export says which clock") {
     auto r = export_("--device ice40-hx8k --out " + (dir / "hx_fast").string());  // the default 100 MHz

@@ -228,7 +228,7 @@ TEST_CASE("rom_columns counts a memory file's distinct non-constant columns") {
 TEST_CASE("priced_as_built lowers the model by the ROM columns, unread accumulator bits and repeated code bits") {
   hwnas::rng g(977);
   const auto x7 = fpga::info_of<fpga::xc7z020>(), ice = fpga::info_of<fpga::ice40_hx8k>();
-  int lowered = 0, unchanged = 0, unread_seen = 0, repeated_seen = 0;
+  int lowered = 0, unchanged = 0, unread_seen = 0, repeated_seen = 0, widened_seen = 0;
   for (int trial = 0; trial < 30; ++trial) {
     const auto a = test::random_rtl_arch(g, 3);
     const auto net = test::random_integer_network(g, a);
@@ -258,6 +258,14 @@ TEST_CASE("priced_as_built lowers the model by the ROM columns, unread accumulat
           CHECK(u == L.shift - 1);
         }
         unread += L.tm * u;
+        // a bias the model's accumulator cannot hold widens every accumulator register (and its adder)
+        if (L.acc_bits > L.model_acc_bits) {
+          const std::int64_t M = L.g.out_channels, qm = fpga::ceil_div(M, L.tm);
+          const std::int64_t more = L.acc_bits - L.model_acc_bits;
+          ffs -= (L.g.is_classifier ? qm * L.tm + L.tm + M + 1 : L.tm) * more;
+          luts -= L.tm * (fpga::adder_luts(dev.family, L.acc_bits) - fpga::adder_luts(dev.family, L.model_acc_bits));
+          ++widened_seen;
+        }
         // a left shift: the low bits of each code held are one register; the classifier's buffer holds codes too
         const auto k = rtl::repeated_code_bits(L);
         if (k > 0) {
@@ -281,13 +289,35 @@ TEST_CASE("priced_as_built lowers the model by the ROM columns, unread accumulat
       CHECK(after.brams == before.brams);
       CHECK(after.cycles == before.cycles);
       CHECK(after.feasible == before.feasible);
-      (ffs + unread > 0 ? lowered : unchanged) += 1;
+      (ffs + unread != 0 ? lowered : unchanged) += 1;
     }
   }
   CHECK(lowered > 3);  // random weights of few words repeat columns
   CHECK(unchanged > 3);
   CHECK(unread_seen > 0);
   CHECK(repeated_seen > 0);
+  MESSAGE("accumulators widened by the bias: ", widened_seen);
+  // a bias far beyond the products' range: the plan widens the first layer's accumulators, and so does the report
+  const auto a = test::random_rtl_arch(g, 1);
+  const auto base = test::random_integer_network(g, a);
+  auto layers = base.layers();
+  layers[0].bias[0] = (1 << 30) - 1;
+  const nn::integer_network net(a, layers);
+  const auto map = test::random_mapping(g, a);
+  const auto d = rtl::generate_verilog(net, map);
+  const auto& L = d.plan.layers[0];
+  REQUIRE(L.acc_bits > L.model_acc_bits);
+  const auto before = fpga::pipelined_pe<fpga::ice40_hx8k>().evaluate(a, map, {});
+  const auto wide = rtl::priced_as_built(d, ice, before);
+  // against the same network with its own bias (same weights, same ROMs): the difference is the widening alone
+  const auto dn = rtl::generate_verilog(base, map);
+  const auto narrow = rtl::priced_as_built(dn, ice, before);
+  const auto& Ln = dn.plan.layers[0];
+  REQUIRE(L.acc_bits > Ln.acc_bits);
+  CHECK(wide.layers[0].ffs - narrow.layers[0].ffs == L.tm * (L.acc_bits - Ln.acc_bits));
+  CHECK(wide.layers[0].luts - narrow.layers[0].luts ==
+        L.tm * (fpga::adder_luts(ice.family, L.acc_bits) - fpga::adder_luts(ice.family, Ln.acc_bits)));
+  CHECK(wide.ffs - narrow.ffs == L.tm * (L.acc_bits - Ln.acc_bits));
 }
 
 namespace {

@@ -72,6 +72,9 @@ class Refusals(unittest.TestCase):
         bad = manifest()
         del bad["plan"]
         self.refused([self.export(bad)], "\"plan\"")
+        # a top module the files do not hold (or not a Verilog name) is a damaged export, not a tool failure
+        self.refused([self.export(manifest(top="foo"))], "top module \"foo\"")
+        self.refused([self.export(manifest(top="a b; rm"))], "top module")
 
     def test_damaged_layers_and_input_are_refused_before_synthesis(self):
         bad_layer = manifest()

@@ -99,8 +99,8 @@ inline bool written_by_verify(const std::string& name) {
 }  // namespace detail
 
 /// Makes `dir` ready for an export of top module `top` (check_export_dir first): creates it, removes what an
-/// earlier export wrote there (the files its manifest lists and the other files an export of its top module or of
-/// `top` writes, by exact name: detail::written_by_export; in verify/, tools/verify-design's files, and verify/
+/// earlier export wrote there (the files an export of its manifest's top module or of `top` writes, by exact name:
+/// detail::written_by_export, never a name the manifest merely lists; in verify/, tools/verify-design's files, and verify/
 /// itself when that leaves it empty), and marks it as an export at once with a provisional manifest ("status": "in
 /// progress", the top), so that an export that fails or is stopped can be repeated into the same directory. Files
 /// of the user's beside them stay.
@@ -113,15 +113,16 @@ inline void prepare_export_dir(const std::filesystem::path& dir, const std::stri
   if (detail::holds_export(dir)) {
     std::ifstream in(dir / export_manifest);
     const auto old = nlohmann::json::parse(in, nullptr, false);
-    const auto plain = [](const std::string& f) { return !f.empty() && fs::path(f).filename() == fs::path(f); };
+    // a name, not a path (nor "." or ".."): a damaged manifest must never name a way out of the directory
+    const auto plain = [](const std::string& f) {
+      return !f.empty() && f != "." && f != ".." && f.find_first_of("/\\") == std::string::npos;
+    };
     std::vector<std::string> tops = {top};
     if (old.is_object() && old.contains("top") && old["top"].is_string() && plain(old["top"].get<std::string>()))
       tops.push_back(old["top"].get<std::string>());
+    // only the names an export of these tops writes (exact names), whatever the manifest's "files" says: a damaged
+    // or edited manifest cannot make the export remove a user's file
     std::vector<fs::path> remove;
-    if (old.is_object() && old.contains("files") && old["files"].is_array())
-      for (const auto& f : old["files"])
-        if (f.is_string() && plain(f.get<std::string>()))
-          remove.push_back(dir / f.get<std::string>());  // plain names only: never a path out of the directory
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       const auto n = e.path().filename().string();
       if (std::any_of(tops.begin(), tops.end(), [&](const std::string& t) { return detail::written_by_export(n, t); }))
@@ -298,12 +299,14 @@ inline std::int64_t repeated_code_bits(const layer_plan& L) noexcept {
 /// search cannot know: the weight ROMs kept in logic from their contents (the search prices them at a bound, every
 /// column distinct, fpga::logic_rom_columns; synthesis keeps one LUT function and one register per distinct
 /// non-constant column, which the memory file gives exactly: trained weights repeat their sign bits, a 16-word ROM of
-/// 1,152 bits kept 729 on the XC7Z020, the flip-flops exactly), and on LUT6 fabric the accumulator bits the
-/// requantizer's shift leaves unread (unread_accumulator_bits), and the output codes' bits a left shift makes equal
-/// (repeated_code_bits). Lowers the layers' and the totals' LUTs and flip-flops by those, and says so in the
-/// assumptions; the violations stay as the search judged them.
-inline fpga::hw_report priced_as_built(const verilog_design& d, const fpga::device_info& dev, fpga::hw_report r) {
-  std::int64_t bound = 0, columns = 0, luts = 0, acc = 0;
+/// 1,152 bits kept 729 on the XC7Z020, the flip-flops exactly), on LUT6 fabric the accumulator bits the
+/// requantizer's shift leaves unread (unread_accumulator_bits), the output codes' bits a left shift makes equal
+/// (repeated_code_bits), and accumulators the trained bias widens beyond the model's width (their registers and
+/// adders, adder_luts). Changes the layers' and the totals' LUTs and flip-flops by those, says so in the
+/// assumptions ("as built"), and judges the spec `s` and the device again on the figures as built.
+inline fpga::hw_report priced_as_built(const verilog_design& d, const fpga::device_info& dev, fpga::hw_report r,
+                                       const fpga::spec& s = {}) {
+  std::int64_t bound = 0, columns = 0, luts = 0, acc = 0, repeated = 0, wide_ffs = 0, wide_luts = 0;
   auto lower = [&](std::size_t layer, std::int64_t l, std::int64_t f) {
     if (layer < r.layers.size()) {
       r.layers[layer].luts -= l;
@@ -320,7 +323,6 @@ inline fpga::hw_report priced_as_built(const verilog_design& d, const fpga::devi
     columns += rom.columns;
     luts += extra_luts;
   }
-  std::int64_t repeated = 0;
   for (std::size_t l = 0; l < d.plan.layers.size(); ++l) {
     const auto& L = d.plan.layers[l];
     // a shared stage's layers' accumulators and pixel registers are listed with the stage, at its first layer
@@ -329,6 +331,17 @@ inline fpga::hw_report priced_as_built(const verilog_design& d, const fpga::devi
     const std::int64_t unread = L.tm * unread_accumulator_bits(L, dev.family);
     lower(at, 0, unread);
     acc += unread;
+    if (L.acc_bits > L.model_acc_bits) {  // a bias wider than the model's accumulator: every accumulator register
+      const std::int64_t more = L.acc_bits - L.model_acc_bits;
+      // the classifier's accs, finished tile, logits and best value (pe_output_ffs); a conv layer's Tm columns
+      const std::int64_t M = L.g.out_channels, qm = fpga::ceil_div(M, L.tm);
+      const std::int64_t regs = L.g.is_classifier ? qm * L.tm + L.tm + M + 1 : L.tm;
+      const std::int64_t l6 = L.tm * (fpga::adder_luts(dev.family, L.acc_bits) -
+                                      fpga::adder_luts(dev.family, L.model_acc_bits));
+      lower(at, -l6, -regs * more);
+      wide_ffs += regs * more;
+      wide_luts += l6;
+    }
     const std::int64_t k = repeated_code_bits(L);
     if (k == 0) continue;
     const std::int64_t pixel = fpga::detail::pe_output_ffs(L.g, L.tm) / L.g.out_bits * k;
@@ -343,23 +356,27 @@ inline fpga::hw_report priced_as_built(const verilog_design& d, const fpga::devi
       repeated += codes * k;
     }
   }
-  if (bound == 0 && acc == 0 && repeated == 0) return r;
-  auto frac = [](std::int64_t used, std::int64_t cap) {
-    return cap > 0 ? static_cast<double>(used) / static_cast<double>(cap) : 0.0;
-  };
-  r.lut_utilization = frac(r.luts, dev.luts);
-  r.ff_utilization = frac(r.ffs, dev.flip_flops);
-  std::string text = "priced with the trained network, below the search's figure:";
+  if (bound == 0 && acc == 0 && repeated == 0 && wide_ffs == 0) return r;
+  std::vector<std::string> parts;
   if (bound > 0)
-    text += " the weight ROMs kept in logic keep " + std::to_string(columns) + " of at most " + std::to_string(bound) +
-            " columns (distinct and not constant: one LUT function and one register each), " + std::to_string(luts) +
-            " LUTs and " + std::to_string(bound - columns) + " flip-flops fewer";
+    parts.push_back("the weight ROMs kept in logic keep " + std::to_string(columns) + " of at most " +
+                    std::to_string(bound) + " columns (distinct and not constant: one LUT function and one register "
+                    "each), " + std::to_string(luts) + " LUTs and " + std::to_string(bound - columns) +
+                    " flip-flops fewer");
   if (acc > 0)
-    text += std::string(bound > 0 ? ";" : "") + " " + std::to_string(acc) +
-            " accumulator flip-flops the requantizers never read (one pass per output)";
+    parts.push_back(std::to_string(acc) + " accumulator flip-flops fewer: bits the requantizers never read (one "
+                    "pass per output)");
   if (repeated > 0)
-    text += std::string(bound + acc > 0 ? ";" : "") + " " + std::to_string(repeated) +
-            " flip-flops of output codes whose low bits a left shift makes equal";
+    parts.push_back(std::to_string(repeated) + " flip-flops fewer: output code bits a left shift makes equal");
+  if (wide_ffs > 0)
+    parts.push_back(std::to_string(wide_ffs) + " flip-flops and " + std::to_string(wide_luts) +
+                    " LUTs more: accumulators the trained bias widens");
+  std::string text = "priced with the trained network:";
+  for (std::size_t i = 0; i < parts.size(); ++i) text += (i ? "; " : " ") + parts[i];
+  // the spec and the device judged on the figures as built (finish_report states its assumptions again: keep ours)
+  const auto assumptions = r.assumptions;
+  fpga::detail::finish_report(r, dev, s, fpga::resolve(s, dev, r.clock_mhz));
+  r.assumptions = assumptions;
   r.assumptions.emplace_back("as built", text);
   return r;
 }
