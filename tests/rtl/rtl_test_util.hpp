@@ -2,8 +2,10 @@
 // Random integer networks and mappings for the RTL tests: every code drawn within its format.
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <regex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "hwnas/fpga/pipelined_pe.hpp"
 #include "hwnas/nn/integer_network.hpp"
 #include "hwnas/rtl/verilog.hpp"
+#include "../common/files.hpp"
 
 namespace hwnas::test {
 
@@ -23,6 +26,15 @@ inline std::int64_t cells_in(const std::string& stat, const std::string& types) 
   for (std::sregex_iterator it(stat.begin(), stat.end(), cell), e; it != e; ++it) n += std::stoll((*it)[2]);
   return n;
 }
+/// Runs yosys in `dir` on `sources` (file names in dir, space-separated) with `synth` (e.g. "synth_ice40 -top t")
+/// and returns its `stat` text. @throws std::runtime_error naming yosys.log when yosys fails
+inline std::string yosys_stat(const std::filesystem::path& dir, const std::string& sources, const std::string& synth) {
+  const std::string cmd = "cd " + dir.string() + " && yosys -q -p 'read_verilog " + sources + "; " + synth +
+                          "; tee -q -o stat.txt stat' > yosys.log 2>&1";
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("yosys failed: see " + (dir / "yosys.log").string());
+  return slurp(dir / "stat.txt");
+}
+
 /// LUT cells (SB_LUT4, or LUT1..LUT6) of a yosys `stat` text.
 inline std::int64_t luts_in(const std::string& stat) { return cells_in(stat, "SB_LUT4|LUT[1-6]"); }
 /// Flip-flop cells (SB_DFF*, FD*) of a yosys `stat` text.

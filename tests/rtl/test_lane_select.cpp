@@ -111,13 +111,7 @@ TEST_CASE("yosys builds the emitted lane selection in the LUTs the model prices"
       const std::string synth = family == fpga::lut_family::lut4
                                     ? "synth_ice40 -top ls"
                                     : "synth_xilinx -family xc7 -top ls -nodsp -noiopad -noclkbuf";
-      const std::string cmd = "cd " + dir.string() + " && yosys -q -p 'read_verilog ls.v; " + synth +
-                              "; tee -q -o stat.txt stat' > yosys.log 2>&1";
-      REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "yosys failed: see " << (dir / "yosys.log").string());
-      std::ifstream in(dir / "stat.txt");
-      std::stringstream ss;
-      ss << in.rdbuf();
-      const auto measured = test::luts_in(ss.str());
+      const auto measured = test::luts_in(test::yosys_stat(dir, "ls.v", synth));
       const auto model = std::int64_t{c.tn} * c.a * fpga::lane_select_bit_luts(family, k, c.masked);
       CAPTURE(c.tn);
       CAPTURE(c.channels);

@@ -139,13 +139,7 @@ TEST_CASE("yosys synth_ice40 uses exactly the block RAMs the model counts") {
     rtl::write_design(d, dir);
     std::string reads;
     for (const auto& f : rtl::verilog_sources(d)) reads += " " + f;
-    const std::string cmd = "cd " + dir.string() + " && yosys -q -p 'read_verilog" + reads +
-                            "; synth_ice40 -top hwnas_top; tee -o stat.txt stat' > yosys.log 2>&1";
-    REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "yosys failed: see " << (dir / "yosys.log").string());
-    std::ifstream in(dir / "stat.txt");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string stat = ss.str();
+    const std::string stat = test::yosys_stat(dir, reads, "synth_ice40 -top hwnas_top");
     std::int64_t ebr = 0;
     const std::regex cell(R"(SB_RAM40_4K\s+(\d+))");
     std::smatch m;
@@ -199,16 +193,11 @@ TEST_CASE("yosys keeps a logic ROM's distinct non-constant columns: the contents
     for (const auto& [flow, dev] : {std::pair<std::string, fpga::device_info>{"synth_ice40", ice},
                                     {"synth_xilinx -family xc7 -nodsp -noiopad -noclkbuf", x7}}) {
       CAPTURE(flow);
-      const std::string cmd = "cd " + dir.string() + " && yosys -q -p 'read_verilog rom_t.v; " + flow +
-                              " -top rom_t; tee -o stat.txt stat' > yosys.log 2>&1";
-      REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "yosys failed: see " << (dir / "yosys.log").string());
-      std::ifstream in(dir / "stat.txt");
-      std::stringstream ss;
-      ss << in.rdbuf();
+      const std::string stat = test::yosys_stat(dir, "rom_t.v", flow + " -top rom_t");
       const auto placed = fpga::place_memory(dev, sh.words, width, true);
-      CHECK(test::ffs_in(ss.str()) == exact);         // one register per distinct column
-      CHECK(exact <= placed.ffs);               // the model's bound
-      CHECK(test::luts_in(ss.str()) <= placed.luts + 1);  // the columns' LUTs, at most one of glue more
+      CHECK(test::ffs_in(stat) == exact);   // one register per distinct column
+      CHECK(exact <= placed.ffs);           // the model's bound
+      CHECK(test::luts_in(stat) <= placed.luts + 1);  // the columns' LUTs, at most one of glue more
     }
   }
   CHECK(merged >= 4);  // narrow weights merge columns: the bound is not the count
